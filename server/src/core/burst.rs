@@ -1,0 +1,197 @@
+//! Bursts: edits that each look like typing but together arrive faster than a person types (an AI
+//! stream inserting a token at a time). Measured per document as non-whitespace characters over a
+//! sliding window; a run of fast windows longer than the configured duration is a burst.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use crate::core::apply::LineShift;
+use crate::core::chunk::ChunkId;
+use crate::core::config::DetectionConfig;
+use crate::core::text::non_whitespace_chars;
+
+/// Fewer distinct characters than this in a fast run is a held key (`----------`), not a stream.
+const MIN_DISTINCT_CHARACTERS: usize = 4;
+
+#[derive(Debug, Clone)]
+struct TypedEvent {
+    at_ms: u64,
+    chars: usize,
+    newlines: usize,
+    region: Range<usize>,
+}
+
+/// A stretch of typing faster than the configured rate.
+#[derive(Debug, Clone)]
+pub struct FastRun {
+    pub start_ms: u64,
+    pub last_ms: u64,
+    pub chars: usize,
+    pub newlines: usize,
+    distinct: Vec<char>,
+    /// The lines the run's edits touched, in the current document.
+    pub region: Range<usize>,
+    /// The chunk the run became, once it qualified.
+    pub chunk: Option<ChunkId>,
+}
+
+impl FastRun {
+    fn qualifies(&self, config: &DetectionConfig) -> bool {
+        self.last_ms.saturating_sub(self.start_ms) > config.burst_min_duration_ms
+            && config.passes_bar(self.newlines, self.chars)
+            && self.distinct.len() >= MIN_DISTINCT_CHARACTERS
+    }
+
+    fn absorb(&mut self, event: &TypedEvent, text: &str) {
+        self.last_ms = self.last_ms.max(event.at_ms);
+        self.chars += event.chars;
+        self.newlines += event.newlines;
+        self.region = union(&self.region, &event.region);
+        for character in text.chars().filter(|c| !c.is_whitespace()) {
+            if self.distinct.len() >= MIN_DISTINCT_CHARACTERS {
+                break;
+            }
+            if !self.distinct.contains(&character) {
+                self.distinct.push(character);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BurstTracker {
+    window: VecDeque<TypedEvent>,
+    run: Option<FastRun>,
+    /// Text of the events still in the window, so a run that starts can count their characters.
+    window_texts: VecDeque<String>,
+}
+
+impl BurstTracker {
+    /// Records a notification classified as typing. Returns the current run when it qualifies as a
+    /// burst (it stays qualified while it lasts; the caller makes or extends its chunk).
+    pub fn record(
+        &mut self,
+        config: &DetectionConfig,
+        at_ms: u64,
+        text: &str,
+        region: Range<usize>,
+    ) -> Option<&mut FastRun> {
+        let event = TypedEvent {
+            at_ms,
+            chars: non_whitespace_chars(text),
+            newlines: text.matches('\n').count(),
+            region,
+        };
+        if event.chars == 0 && event.newlines == 0 {
+            return None;
+        }
+        self.window.push_back(event.clone());
+        self.window_texts.push_back(text.to_string());
+        while let Some(oldest) = self.window.front() {
+            if at_ms.saturating_sub(oldest.at_ms) < config.burst_window_ms {
+                break;
+            }
+            self.window.pop_front();
+            self.window_texts.pop_front();
+        }
+        let window_chars: usize = self.window.iter().map(|event| event.chars).sum();
+        let rate = window_chars as f64 * 1000.0 / config.burst_window_ms.max(1) as f64;
+        if rate <= config.burst_chars_per_second {
+            self.run = None;
+            return None;
+        }
+        match &mut self.run {
+            Some(run) => run.absorb(&event, text),
+            None => {
+                let first = &self.window[0];
+                let mut run = FastRun {
+                    start_ms: first.at_ms,
+                    last_ms: first.at_ms,
+                    chars: 0,
+                    newlines: 0,
+                    distinct: Vec::new(),
+                    region: first.region.clone(),
+                    chunk: None,
+                };
+                for (event, text) in self.window.iter().zip(&self.window_texts) {
+                    run.absorb(event, text);
+                }
+                self.run = Some(run);
+            }
+        }
+        self.run.as_mut().filter(|run| run.qualifies(config))
+    }
+
+    /// Remembers the chunk the current run became, so that the rest of the run extends it.
+    pub fn attach_chunk(&mut self, id: ChunkId) {
+        if let Some(run) = &mut self.run {
+            run.chunk = Some(id);
+        }
+    }
+
+    /// Keeps line ranges pointing at the same text after an edit.
+    pub fn follow(&mut self, shift: &LineShift) {
+        for event in &mut self.window {
+            event.region = shift.map_range(event.region.clone());
+        }
+        if let Some(run) = &mut self.run {
+            run.region = shift.map_range(run.region.clone());
+        }
+    }
+}
+
+fn union(left: &Range<usize>, right: &Range<usize>) -> Range<usize> {
+    left.start.min(right.start)..left.end.max(right.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(events: &[(u64, &str)]) -> bool {
+        let config = DetectionConfig::default();
+        let mut tracker = BurstTracker::default();
+        let mut qualified = false;
+        for (line, &(at_ms, text)) in events.iter().enumerate() {
+            qualified |= tracker
+                .record(&config, at_ms, text, line..line + 1)
+                .is_some();
+        }
+        qualified
+    }
+
+    #[test]
+    fn a_fast_typist_is_not_a_burst() {
+        // 12 keys a second for a minute, with completions of 20 characters every 3 seconds.
+        let mut events = Vec::new();
+        for index in 0..720u64 {
+            let text = if index % 36 == 0 {
+                "completion_of_twenty"
+            } else {
+                "k"
+            };
+            events.push((index * 83, text));
+        }
+        assert!(!feed(&events));
+    }
+
+    #[test]
+    fn a_token_stream_is_a_burst() {
+        let events: Vec<(u64, &str)> = (0..200u64)
+            .map(|index| (index * 40, if index % 8 == 7 { "\n" } else { "token_" }))
+            .collect();
+        assert!(feed(&events));
+    }
+
+    #[test]
+    fn a_held_key_is_not_a_burst() {
+        let events: Vec<(u64, &str)> = (0..400u64).map(|index| (index * 30, "-")).collect();
+        assert!(!feed(&events));
+    }
+
+    #[test]
+    fn a_short_fast_spurt_is_not_a_burst() {
+        let events: Vec<(u64, &str)> = (0..20u64).map(|index| (index * 50, "abcdef")).collect();
+        assert!(!feed(&events));
+    }
+}

@@ -1,0 +1,260 @@
+//! Chunks: the regions made by flagged insertions, with the user's verdict on them — their class
+//! under the Ownership Rule and their explanation under the Explanation Requirement.
+
+use crate::core::line_map::Origin;
+
+/// A chunk's id, unique across the workspace (a chunk can move between files) and stable across
+/// restarts (the server seeds the counter past every stored id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChunkId(pub u64);
+
+/// The Ownership Rule: must the user be able to do this without AI?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// One-off, no transfer value: use AI freely.
+    Transient,
+    /// A pattern that will come back: reproduce it from memory later.
+    Repeatable,
+    /// A skill that defines the user's value: they must be able to explain it.
+    Core,
+}
+
+impl Class {
+    pub const ALL: [Class; 3] = [Class::Transient, Class::Repeatable, Class::Core];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Transient => "transient",
+            Class::Repeatable => "repeatable",
+            Class::Core => "core",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|class| class.as_str() == name)
+    }
+}
+
+/// How deep an explanation goes. `shallow` is what the editor shows; the parts say why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplanationScore {
+    pub words: usize,
+    /// Distinct identifiers of the chunk that the explanation names.
+    pub identifiers_named: usize,
+    pub identifiers_total: usize,
+    /// Whether it gives a reason or a trade-off, not only a description.
+    pub says_why: bool,
+    /// 0 to 100: up to 40 for length, 30 for naming the chunk's identifiers, 30 for a why.
+    pub score: u8,
+    pub shallow: bool,
+}
+
+/// The user's own words on a chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub text: String,
+    pub recorded_ms: u64,
+    pub score: ExplanationScore,
+}
+
+/// A region made by one flagged insertion. Its lines live in the file's [`LineMap`]; this is what
+/// the map does not hold.
+///
+/// [`LineMap`]: crate::core::line_map::LineMap
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub id: ChunkId,
+    pub uri: String,
+    /// `Pasted`, `Generated` or `External`.
+    pub origin: Origin,
+    pub created_ms: u64,
+    /// Non-blank lines the insertion brought, at creation (the map says what is left now).
+    pub inserted_lines: usize,
+    pub class: Option<Class>,
+    pub explanation: Option<Explanation>,
+    /// Syntactic items the chunk covers, e.g. `fn parse_header`; empty without a grammar.
+    pub items: Vec<String>,
+    /// Identifiers in the chunk, used to score explanations.
+    pub identifiers: Vec<String>,
+    /// Non-whitespace characters typed inside the chunk since it was made: the user reworking it.
+    pub reworked_chars: usize,
+    /// Set when lines were added to the chunk after its items were computed.
+    pub syntax_stale: bool,
+}
+
+impl Chunk {
+    /// Whether the editor should still nudge: unclassified, or core without an explanation.
+    pub fn needs_attention(&self) -> bool {
+        match self.class {
+            None => true,
+            Some(Class::Core) => self.explanation.is_none(),
+            Some(_) => false,
+        }
+    }
+}
+
+/// Words that show an explanation gives a reason or weighs an alternative.
+const WHY_MARKERS: &[&str] = &[
+    "because",
+    "so that",
+    "since",
+    "instead of",
+    "rather than",
+    "trade-off",
+    "tradeoff",
+    "trade off",
+    "otherwise",
+    "in order to",
+    "at the cost",
+    "downside",
+    "the cost",
+    "cheaper",
+    "faster",
+    "slower",
+    "simpler",
+    "safer",
+    "avoid",
+    "alternative",
+    "would break",
+    "breaks if",
+    "fails if",
+    "why",
+];
+
+/// Scores an explanation against the chunk's identifiers.
+pub fn score_explanation(text: &str, identifiers: &[String]) -> ExplanationScore {
+    let words = text.split_whitespace().count();
+    let lowered = text.to_lowercase();
+    let identifiers_total = identifiers.len();
+    let identifiers_named = identifiers
+        .iter()
+        .filter(|identifier| names_identifier(&lowered, identifier))
+        .count();
+    let says_why = WHY_MARKERS.iter().any(|marker| lowered.contains(marker));
+
+    let length_points = (words.min(60) * 40 / 60) as u8;
+    let identifier_points = if identifiers_total == 0 {
+        if words >= 20 { 30 } else { 0 }
+    } else {
+        (identifiers_named.min(3) * 30 / 3) as u8
+    };
+    let why_points = if says_why { 30 } else { 0 };
+    let score = length_points + identifier_points + why_points;
+    let shallow = score < 60 || words < 20 || !says_why;
+    ExplanationScore {
+        words,
+        identifiers_named,
+        identifiers_total,
+        says_why,
+        score,
+        shallow,
+    }
+}
+
+/// `parse_header` is named by "parse_header", "parseHeader" or "parse header" (case-insensitive).
+fn names_identifier(lowered_text: &str, identifier: &str) -> bool {
+    let lowered = identifier.to_lowercase();
+    if lowered.len() < 3 {
+        return false;
+    }
+    if contains_word(lowered_text, &lowered) {
+        return true;
+    }
+    let spaced = split_identifier_words(identifier).join(" ");
+    spaced.contains(' ') && lowered_text.contains(&spaced)
+}
+
+fn contains_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(start, _)| {
+        let before = text[..start].chars().next_back();
+        let after = text[start + word.len()..].chars().next();
+        let is_boundary = |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        is_boundary(before) && is_boundary(after)
+    })
+}
+
+/// `parseHeader` and `parse_header` both become `["parse", "header"]`.
+fn split_identifier_words(identifier: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for character in identifier.chars() {
+        if character == '_' || character == '-' {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+        } else if character.is_uppercase() && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+            current.extend(character.to_lowercase());
+        } else {
+            current.extend(character.to_lowercase());
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::expect;
+
+    fn identifiers(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
+    #[test]
+    fn a_thorough_explanation_is_not_shallow() {
+        let text = "parse_header reads the first line of the buffer and splits it into a Header. \
+                    It returns early on an empty input because an empty request is legal here, \
+                    rather than treating it as an error, which would break keep-alive clients \
+                    that send a blank line between requests.";
+        let score = score_explanation(text, &identifiers(&["parse_header", "Header", "buffer"]));
+        expect![[r#"
+            ExplanationScore {
+                words: 47,
+                identifiers_named: 3,
+                identifiers_total: 3,
+                says_why: true,
+                score: 91,
+                shallow: false,
+            }
+        "#]]
+        .assert_debug_eq(&score);
+    }
+
+    #[test]
+    fn a_short_description_is_shallow() {
+        let score = score_explanation("it parses the header", &identifiers(&["parse_header"]));
+        expect![[r#"
+            ExplanationScore {
+                words: 4,
+                identifiers_named: 0,
+                identifiers_total: 1,
+                says_why: false,
+                score: 2,
+                shallow: true,
+            }
+        "#]]
+        .assert_debug_eq(&score);
+    }
+
+    #[test]
+    fn identifiers_match_as_words_in_any_case_style() {
+        let named =
+            |text: &str, identifier: &str| names_identifier(&text.to_lowercase(), identifier);
+        assert!(named("calls parseHeader first", "parseHeader"));
+        assert!(named("we parse header bytes", "parse_header"));
+        assert!(!named("reparse_headers", "parse_header"));
+        assert!(!named("x is set", "x"));
+    }
+
+    #[test]
+    fn classes_round_trip_their_names() {
+        for class in Class::ALL {
+            assert_eq!(Class::parse(class.as_str()), Some(class));
+        }
+        assert_eq!(Class::parse("Core"), None);
+    }
+}

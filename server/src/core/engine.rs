@@ -1,0 +1,1136 @@
+//! The engine: open documents, their ownership maps and chunks, and the decision on every change
+//! notification — typed, pasted, generated, restored, moved, a formatter run or a checkout.
+//!
+//! A notification is classified as a whole, after its changes are applied in order:
+//! 1. A client hint decides first: `undo` restores, `format` reformats; `paste`, `completion` and
+//!    `agent` flag whatever the change inserts.
+//! 2. Removed and inserted text with the same non-whitespace characters (sorted) is a formatter
+//!    run or a line move: nothing new arrived.
+//! 3. Inserted text found on recently deleted lines is undo/redo (`restored`, same file near the
+//!    same place) or a cut-and-paste (`moved`); it keeps the ownership it had.
+//! 4. Text passing the size bar is flagged — unless it is what git has committed for the file
+//!    (a checkout, a stash, a branch switch). The size bar counts distinct inserted texts once, so
+//!    a rename at 80 sites or typing with 6 cursors is one small insertion.
+//! 5. Everything else is typing, which feeds the burst tracker: typing faster than a person can,
+//!    for longer than a moment, becomes a `generated` chunk after all.
+//!
+//! Chunks are never overlapping: a flagged insertion inside a chunk splits it (the lower part gets
+//! a new id with the same verdict); a flagged insertion that touches a young unjudged chunk of the
+//! same origin extends it; runs of one chunk a few lines apart are bridged into one.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use thiserror::Error;
+
+use crate::core::apply::{AppliedChange, apply_change};
+use crate::core::burst::BurstTracker;
+use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, score_explanation};
+use crate::core::config::DetectionConfig;
+use crate::core::document::{Document, PositionEncoding, Range as TextRange};
+use crate::core::graveyard::Graveyard;
+use crate::core::line_map::{LineMap, LineState, Origin};
+use crate::core::reanchor::{Reanchored, reanchor};
+use crate::core::syntax::{Language, Syntax};
+use crate::core::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_non_whitespace};
+
+/// What git (or any source of truth the caller has) holds as committed for a file.
+pub trait CommittedText {
+    fn committed_text(&self, uri: &str) -> Option<String>;
+}
+
+/// For callers without version control: nothing is committed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoCommittedText;
+
+impl CommittedText for NoCommittedText {
+    fn committed_text(&self, _uri: &str) -> Option<String> {
+        None
+    }
+}
+
+impl CommittedText for HashMap<String, String> {
+    fn committed_text(&self, uri: &str) -> Option<String> {
+        self.get(uri).cloned()
+    }
+}
+
+/// What an editor plugin says about the next change (`whetstone/editOrigin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    Paste,
+    Completion,
+    Agent,
+    Undo,
+    Format,
+}
+
+impl Hint {
+    pub fn parse(name: &str) -> Option<Hint> {
+        match name {
+            "paste" => Some(Hint::Paste),
+            "completion" => Some(Hint::Completion),
+            "agent" => Some(Hint::Agent),
+            "undo" => Some(Hint::Undo),
+            "format" => Some(Hint::Format),
+            _ => None,
+        }
+    }
+}
+
+/// One change of a notification: a range (absent: the whole document) and its new text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentChange {
+    pub range: Option<TextRange>,
+    pub text: String,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EngineError {
+    #[error("no document {uri} is known")]
+    UnknownDocument { uri: String },
+    #[error("no chunk {chunk} in {uri}")]
+    UnknownChunk { uri: String, chunk: u64 },
+}
+
+/// How a notification was understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing was inserted (deletions, or a change that changed nothing).
+    Removal,
+    Typed,
+    Formatted,
+    Restored,
+    Moved,
+    /// Content that git has committed for this file.
+    Committed,
+    Flagged(Origin),
+    /// The document is not open; the notification was ignored.
+    UnknownDocument,
+}
+
+/// The result of a change notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeOutcome {
+    pub verdict: Verdict,
+    /// Chunks made by this notification (a burst qualifying makes one too).
+    pub new_chunks: Vec<ChunkId>,
+    /// Whether any chunk appeared, moved, grew, shrank, split or vanished.
+    pub chunks_changed: bool,
+}
+
+/// A chunk as the editor sees it: its data and where it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkView {
+    pub chunk: Chunk,
+    pub start_line: usize,
+    /// Exclusive.
+    pub end_line: usize,
+}
+
+/// A closed file's map, kept to re-anchor it when it is opened again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSnapshot {
+    /// One key per line of the text the map was made for.
+    pub line_keys: Vec<LineKey>,
+    pub map: LineMap,
+}
+
+/// A chunk the user said was their own: remembered to tune detection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dismissal {
+    pub uri: String,
+    pub origin: Origin,
+    pub lines: usize,
+    pub created_ms: u64,
+    pub dismissed_ms: u64,
+}
+
+#[derive(Debug)]
+struct PendingHint {
+    version: Option<i32>,
+    hint: Hint,
+    at_ms: u64,
+}
+
+#[derive(Debug)]
+struct OpenDocument {
+    document: Document,
+    map: LineMap,
+    pending_hint: Option<PendingHint>,
+    bursts: BurstTracker,
+}
+
+/// The whole workspace's state. Single-threaded: the caller feeds it events in order.
+pub struct Engine {
+    config: DetectionConfig,
+    encoding: PositionEncoding,
+    documents: HashMap<String, OpenDocument>,
+    closed: HashMap<String, FileSnapshot>,
+    chunks: HashMap<ChunkId, Chunk>,
+    graveyard: Graveyard,
+    syntax: Syntax,
+    committed: Box<dyn CommittedText + Send>,
+    next_chunk_id: u64,
+    dismissals: Vec<Dismissal>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Engine")
+            .field("documents", &self.documents.len())
+            .field("chunks", &self.chunks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::new(DetectionConfig::default())
+    }
+}
+
+impl Engine {
+    pub fn new(config: DetectionConfig) -> Engine {
+        Engine {
+            config,
+            encoding: PositionEncoding::Utf16,
+            documents: HashMap::new(),
+            closed: HashMap::new(),
+            chunks: HashMap::new(),
+            graveyard: Graveyard::default(),
+            syntax: Syntax::new(),
+            committed: Box::new(NoCommittedText),
+            next_chunk_id: 1,
+            dismissals: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &DetectionConfig {
+        &self.config
+    }
+
+    pub fn set_config(&mut self, config: DetectionConfig) {
+        self.config = config;
+    }
+
+    pub fn set_encoding(&mut self, encoding: PositionEncoding) {
+        self.encoding = encoding;
+    }
+
+    pub fn encoding(&self) -> PositionEncoding {
+        self.encoding
+    }
+
+    pub fn set_committed_text(&mut self, committed: Box<dyn CommittedText + Send>) {
+        self.committed = committed;
+    }
+
+    /// Chunk ids start after this (the server passes one past the largest stored id).
+    pub fn reserve_chunk_ids_below(&mut self, first_free: u64) {
+        self.next_chunk_id = self.next_chunk_id.max(first_free);
+    }
+
+    // ---- documents ------------------------------------------------------------------------
+
+    /// Opens a document. Opening never flags anything by itself; a file whose text changed since
+    /// its map was made (it was closed, or the map came from the store) is re-anchored, and lines
+    /// that are new and not committed in git become `external`.
+    pub fn open(&mut self, uri: &str, text: &str, now_ms: u64) -> ChangeOutcome {
+        let document = Document::new(text);
+        let mut outcome = ChangeOutcome {
+            verdict: Verdict::Typed,
+            new_chunks: Vec::new(),
+            chunks_changed: false,
+        };
+        let map = match self.closed.remove(uri) {
+            Some(snapshot) => {
+                let keys = document_line_keys(&document);
+                if snapshot.line_keys == keys && snapshot.map.len() == keys.len() {
+                    snapshot.map
+                } else {
+                    outcome.chunks_changed = true;
+                    let committed = self.committed.committed_text(uri);
+                    let reanchored = reanchor(
+                        &snapshot.line_keys,
+                        &snapshot.map,
+                        &keys,
+                        committed.as_deref(),
+                    );
+                    self.apply_reanchored(uri, &document, reanchored, now_ms, &mut outcome)
+                }
+            }
+            None => LineMap::new(document.len_lines(), LineState::TYPED),
+        };
+        self.documents.insert(
+            uri.to_string(),
+            OpenDocument {
+                document,
+                map,
+                pending_hint: None,
+                bursts: BurstTracker::default(),
+            },
+        );
+        if outcome.chunks_changed {
+            self.normalize_chunks(uri, now_ms);
+        }
+        outcome
+    }
+
+    /// Closes a document, keeping its map to re-anchor it when it comes back.
+    pub fn close(&mut self, uri: &str) {
+        if let Some(open) = self.documents.remove(uri) {
+            self.closed.insert(
+                uri.to_string(),
+                FileSnapshot {
+                    line_keys: document_line_keys(&open.document),
+                    map: open.map,
+                },
+            );
+        }
+    }
+
+    pub fn is_open(&self, uri: &str) -> bool {
+        self.documents.contains_key(uri)
+    }
+
+    pub fn document(&self, uri: &str) -> Option<&Document> {
+        self.documents.get(uri).map(|open| &open.document)
+    }
+
+    /// The map of an open or closed file.
+    pub fn line_map(&self, uri: &str) -> Option<&LineMap> {
+        match self.documents.get(uri) {
+            Some(open) => Some(&open.map),
+            None => self.closed.get(uri).map(|snapshot| &snapshot.map),
+        }
+    }
+
+    /// A snapshot of a file's map (open or closed) for the store.
+    pub fn snapshot(&self, uri: &str) -> Option<FileSnapshot> {
+        match self.documents.get(uri) {
+            Some(open) => Some(FileSnapshot {
+                line_keys: document_line_keys(&open.document),
+                map: open.map.clone(),
+            }),
+            None => self.closed.get(uri).cloned(),
+        }
+    }
+
+    /// Hands the engine a stored map and chunks for a file that is not open (from the store). The
+    /// next `open` of it re-anchors against it.
+    pub fn restore_file(&mut self, uri: &str, snapshot: FileSnapshot, chunks: Vec<Chunk>) {
+        for chunk in chunks {
+            self.next_chunk_id = self.next_chunk_id.max(chunk.id.0 + 1);
+            self.chunks.insert(
+                chunk.id,
+                Chunk {
+                    uri: uri.to_string(),
+                    ..chunk
+                },
+            );
+        }
+        if !self.documents.contains_key(uri) {
+            self.closed.insert(uri.to_string(), snapshot);
+        }
+    }
+
+    /// Files with a map, open or closed.
+    pub fn known_files(&self) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .documents
+            .keys()
+            .chain(self.closed.keys())
+            .cloned()
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// A client hint for the next change of `uri` (with `version`, when the client gave one).
+    pub fn hint(&mut self, uri: &str, version: Option<i32>, hint: Hint, now_ms: u64) {
+        if let Some(open) = self.documents.get_mut(uri) {
+            open.pending_hint = Some(PendingHint {
+                version,
+                hint,
+                at_ms: now_ms,
+            });
+        }
+    }
+
+    /// Applies one `didChange` notification, in order, and classifies it.
+    pub fn change(
+        &mut self,
+        uri: &str,
+        version: Option<i32>,
+        changes: &[ContentChange],
+        now_ms: u64,
+    ) -> ChangeOutcome {
+        let encoding = self.encoding;
+        let config = self.config.clone();
+        let Some(open) = self.documents.get_mut(uri) else {
+            return ChangeOutcome {
+                verdict: Verdict::UnknownDocument,
+                new_chunks: Vec::new(),
+                chunks_changed: false,
+            };
+        };
+        let hint = take_hint(
+            &mut open.pending_hint,
+            version,
+            now_ms,
+            config.hint_lifetime_ms,
+        );
+
+        let mut applied: Vec<AppliedChange> = Vec::with_capacity(changes.len());
+        for change in changes {
+            let result = apply_change(
+                &mut open.document,
+                &mut open.map,
+                change.range,
+                &change.text,
+                encoding,
+            );
+            if result.is_noop() {
+                continue;
+            }
+            for earlier in &mut applied {
+                earlier.follow(&result.shift);
+            }
+            open.bursts.follow(&result.shift);
+            if !result.deleted.is_empty() {
+                self.graveyard.record(
+                    uri,
+                    now_ms,
+                    result.start_char,
+                    result.start_line,
+                    &result.deleted,
+                    result.deleted_line_states.clone(),
+                );
+            }
+            if !result.inserted.is_empty() {
+                self.graveyard.seal(uri);
+            }
+            applied.push(result);
+        }
+
+        let mut outcome = ChangeOutcome {
+            verdict: Verdict::Removal,
+            new_chunks: Vec::new(),
+            chunks_changed: applied
+                .iter()
+                .any(|change| !change.touched_chunks.is_empty()),
+        };
+        if applied.iter().all(|change| change.inserted.is_empty()) {
+            if outcome.chunks_changed {
+                self.normalize_chunks(uri, now_ms);
+            }
+            return outcome;
+        }
+
+        let material = distinct_material(&applied);
+        let verdict = self.judge(uri, hint, &applied, &material);
+        outcome.verdict = verdict.clone();
+        match verdict {
+            Verdict::Typed => {
+                self.count_rework(&applied);
+                self.track_burst(uri, &applied, &material, now_ms, &mut outcome);
+            }
+            Verdict::Formatted => self.relabel_as_neighbours(uri, &applied),
+            Verdict::Restored | Verdict::Moved => {
+                let origin = if verdict == Verdict::Restored {
+                    Origin::Restored
+                } else {
+                    Origin::Moved
+                };
+                outcome.chunks_changed |=
+                    self.relabel_from_graveyard(uri, &applied, &material, origin);
+            }
+            Verdict::Flagged(origin) => {
+                let runs: Vec<Range<usize>> = applied
+                    .iter()
+                    .flat_map(|change| change.new_runs.iter().cloned())
+                    .collect();
+                outcome.new_chunks = self.place_chunks(uri, &runs, origin, now_ms);
+                outcome.chunks_changed = true;
+            }
+            Verdict::Committed | Verdict::Removal | Verdict::UnknownDocument => {}
+        }
+        if outcome.chunks_changed {
+            self.normalize_chunks(uri, now_ms);
+        }
+        outcome
+    }
+
+    // ---- chunks and the user's verdicts ----------------------------------------------------
+
+    /// The chunks of a file (open or closed), top to bottom.
+    pub fn chunks_in(&mut self, uri: &str) -> Vec<ChunkView> {
+        self.refresh_stale_syntax(uri);
+        let Some(map) = self.line_map(uri) else {
+            return Vec::new();
+        };
+        map.chunk_runs()
+            .into_iter()
+            .filter_map(|(id, range)| {
+                self.chunks.get(&id).map(|chunk| ChunkView {
+                    chunk: chunk.clone(),
+                    start_line: range.start,
+                    end_line: range.end,
+                })
+            })
+            .collect()
+    }
+
+    /// Every live chunk's data, for the store.
+    pub fn chunk(&self, id: ChunkId) -> Option<&Chunk> {
+        self.chunks.get(&id)
+    }
+
+    /// Lines per origin in a file, counting lines as a person would (see
+    /// [`Document::counted_lines`]); a closed file counts its map.
+    pub fn origin_counts(&self, uri: &str) -> [usize; 6] {
+        match self.documents.get(uri) {
+            Some(open) => open.map.origin_counts(open.document.counted_lines()),
+            None => self
+                .closed
+                .get(uri)
+                .map(|snapshot| {
+                    let trailing_empty =
+                        snapshot.line_keys.last().is_some_and(|key| key.is_blank())
+                            && snapshot.line_keys.len() > 1;
+                    let lines = snapshot.line_keys.len() - usize::from(trailing_empty);
+                    snapshot.map.origin_counts(lines)
+                })
+                .unwrap_or([0; 6]),
+        }
+    }
+
+    pub fn classify(&mut self, uri: &str, id: ChunkId, class: Class) -> Result<(), EngineError> {
+        self.chunk_mut(uri, id)?.class = Some(class);
+        Ok(())
+    }
+
+    pub fn explain(
+        &mut self,
+        uri: &str,
+        id: ChunkId,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<ExplanationScore, EngineError> {
+        self.chunk_mut(uri, id)?;
+        self.refresh_stale_syntax(uri);
+        let chunk = self.chunk_mut(uri, id)?;
+        let score = score_explanation(text, &chunk.identifiers);
+        chunk.explanation = Some(Explanation {
+            text: text.to_string(),
+            recorded_ms: now_ms,
+            score: score.clone(),
+        });
+        Ok(score)
+    }
+
+    /// "This is mine": the chunk goes, its lines count as typed, and the dismissal is remembered.
+    pub fn dismiss(&mut self, uri: &str, id: ChunkId, now_ms: u64) -> Result<(), EngineError> {
+        let chunk = self.chunk_mut(uri, id)?.clone();
+        let lines = self
+            .line_map(uri)
+            .map(|map| {
+                map.chunk_runs()
+                    .iter()
+                    .filter(|(chunk_id, _)| *chunk_id == id)
+                    .map(|(_, range)| range.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        let release = |state: LineState| {
+            if state.chunk == Some(id) {
+                LineState::TYPED
+            } else {
+                state
+            }
+        };
+        if let Some(open) = self.documents.get_mut(uri) {
+            open.map.update_all(release);
+        } else if let Some(snapshot) = self.closed.get_mut(uri) {
+            snapshot.map.update_all(release);
+        }
+        self.chunks.remove(&id);
+        self.dismissals.push(Dismissal {
+            uri: uri.to_string(),
+            origin: chunk.origin,
+            lines,
+            created_ms: chunk.created_ms,
+            dismissed_ms: now_ms,
+        });
+        Ok(())
+    }
+
+    pub fn dismissals(&self) -> &[Dismissal] {
+        &self.dismissals
+    }
+
+    // ---- classification ---------------------------------------------------------------------
+
+    fn judge(
+        &self,
+        uri: &str,
+        hint: Option<Hint>,
+        applied: &[AppliedChange],
+        material: &str,
+    ) -> Verdict {
+        match hint {
+            Some(Hint::Undo) => return Verdict::Restored,
+            Some(Hint::Format) => return Verdict::Formatted,
+            _ => {}
+        }
+        if is_reformatting(applied) {
+            return Verdict::Formatted;
+        }
+        let chars = non_whitespace_chars(material);
+        let lines = non_blank_lines(material);
+        let signalled = matches!(hint, Some(Hint::Paste | Hint::Completion | Hint::Agent));
+        let may_be_restored = !matches!(hint, Some(Hint::Completion | Hint::Agent));
+        if may_be_restored
+            && chars >= 2
+            && let Some(found) = self
+                .graveyard
+                .best_match(material, self.config.restore_coverage)
+        {
+            let first_line = applied.first().map_or(0, |change| change.start_line);
+            let same_place = found.uri == uri && found.start_line.abs_diff(first_line) <= 3;
+            return if same_place {
+                Verdict::Restored
+            } else {
+                Verdict::Moved
+            };
+        }
+        let passes = self.config.passes_bar(lines, chars) || (signalled && chars > 0);
+        if !passes {
+            return Verdict::Typed;
+        }
+        if self.is_committed_content(uri, material) {
+            return Verdict::Committed;
+        }
+        let origin = match hint {
+            Some(Hint::Paste) => Origin::Pasted,
+            Some(Hint::Completion | Hint::Agent) => Origin::Generated,
+            _ => {
+                let places = applied
+                    .iter()
+                    .filter(|change| !change.material.is_empty())
+                    .count();
+                let agent_like = applied
+                    .iter()
+                    .any(|change| change.whole_document || change.rewrite)
+                    || places > 1;
+                if agent_like {
+                    Origin::Generated
+                } else {
+                    Origin::Pasted
+                }
+            }
+        };
+        Verdict::Flagged(origin)
+    }
+
+    /// Whether the inserted lines are, nearly all, lines of the committed version of the file.
+    fn is_committed_content(&self, uri: &str, material: &str) -> bool {
+        let Some(committed) = self.committed.committed_text(uri) else {
+            return false;
+        };
+        let committed_lines: HashSet<u64> = committed
+            .split('\n')
+            .map(|line| LineKey::of(line).hash)
+            .collect();
+        let keys: Vec<LineKey> = material.split('\n').map(LineKey::of).collect();
+        let total: u64 = keys.iter().map(|key| u64::from(key.weight)).sum();
+        let covered: u64 = keys
+            .iter()
+            .filter(|key| committed_lines.contains(&key.hash))
+            .map(|key| u64::from(key.weight))
+            .sum();
+        total > 0 && covered as f64 >= self.config.committed_coverage * total as f64
+    }
+
+    // ---- what each verdict does to the map ---------------------------------------------------
+
+    fn count_rework(&mut self, applied: &[AppliedChange]) {
+        for change in applied {
+            if let Some(id) = change.landed_in_chunk
+                && let Some(chunk) = self.chunks.get_mut(&id)
+            {
+                chunk.reworked_chars += non_whitespace_chars(&change.inserted);
+            }
+        }
+    }
+
+    fn track_burst(
+        &mut self,
+        uri: &str,
+        applied: &[AppliedChange],
+        material: &str,
+        now_ms: u64,
+        outcome: &mut ChangeOutcome,
+    ) {
+        let Some(open) = self.documents.get_mut(uri) else {
+            return;
+        };
+        let region = applied
+            .iter()
+            .map(|change| change.shift.new_lines())
+            .reduce(|left, right| left.start.min(right.start)..left.end.max(right.end))
+            .unwrap_or(0..0);
+        let config = self.config.clone();
+        let Some(run) = open.bursts.record(&config, now_ms, material, region) else {
+            return;
+        };
+        let region = run.region.clone();
+        let existing = run.chunk;
+        let id = match existing {
+            Some(id) if self.chunks.contains_key(&id) => id,
+            _ => {
+                let created = self.place_chunks(
+                    uri,
+                    std::slice::from_ref(&region),
+                    Origin::Generated,
+                    now_ms,
+                );
+                outcome.new_chunks.extend(created.iter().copied());
+                outcome.chunks_changed = true;
+                let Some(&id) = created.first() else { return };
+                if let Some(open) = self.documents.get_mut(uri) {
+                    open.bursts.attach_chunk(id);
+                }
+                return;
+            }
+        };
+        // The run goes on: lines it typed since join its chunk.
+        if let Some(open) = self.documents.get_mut(uri) {
+            let mut grew = false;
+            open.map.update(region, |state| {
+                if state.origin == Origin::Typed
+                    && (state.chunk.is_none() || state.chunk == Some(id))
+                {
+                    grew |= state.chunk.is_none();
+                    LineState::new(Origin::Generated, Some(id))
+                } else {
+                    state
+                }
+            });
+            if grew {
+                if let Some(chunk) = self.chunks.get_mut(&id) {
+                    chunk.syntax_stale = true;
+                }
+                outcome.chunks_changed = true;
+            }
+        }
+    }
+
+    /// A formatter's split or joined lines take the state of the line above them (or below).
+    fn relabel_as_neighbours(&mut self, uri: &str, applied: &[AppliedChange]) {
+        let Some(open) = self.documents.get_mut(uri) else {
+            return;
+        };
+        for run in applied.iter().flat_map(|change| change.new_runs.iter()) {
+            let neighbour = if run.start > 0 {
+                open.map.get(run.start - 1)
+            } else if run.end < open.map.len() {
+                open.map.get(run.end)
+            } else {
+                continue;
+            };
+            open.map.set(run.clone(), neighbour);
+        }
+    }
+
+    /// Restored or moved lines take the chunk their deleted twins had; a chunk that had vanished
+    /// with them comes back with its class and explanation. Returns whether any chunk changed.
+    fn relabel_from_graveyard(
+        &mut self,
+        uri: &str,
+        applied: &[AppliedChange],
+        material: &str,
+        origin: Origin,
+    ) -> bool {
+        let Some(found) = self
+            .graveyard
+            .best_match(material, self.config.restore_coverage)
+        else {
+            return false;
+        };
+        let Some(open) = self.documents.get_mut(uri) else {
+            return false;
+        };
+        let runs: Vec<Range<usize>> = applied
+            .iter()
+            .flat_map(|change| change.new_runs.iter().cloned())
+            .collect();
+        let lines: Vec<usize> = runs.iter().flat_map(|run| run.clone()).collect();
+        let keys: Vec<LineKey> = lines
+            .iter()
+            .map(|&line| LineKey::of(&open.document.line_text(line)))
+            .collect();
+        let pairs = crate::core::carry::match_lines(&found.keys, &keys);
+        let mut changed = false;
+        let mut revived: HashMap<ChunkId, ChunkId> = HashMap::new();
+        for (&line, pair) in lines.iter().zip(pairs) {
+            let provisional = open.map.get(line);
+            let source_chunk = pair
+                .and_then(|old| found.line_states.get(old))
+                .and_then(|state| state.chunk);
+            let chunk = match source_chunk {
+                Some(id) => {
+                    let resolved = *revived.entry(id).or_insert_with(|| {
+                        if let Some(mut chunk) = self.graveyard.exhume(id) {
+                            chunk.uri = uri.to_string();
+                            self.chunks.insert(id, chunk);
+                            id
+                        } else {
+                            match self.chunks.get(&id) {
+                                Some(chunk) if chunk.uri == uri => id,
+                                Some(chunk) => {
+                                    // Part of a chunk that still lives in another file: a copy.
+                                    let copy_id = ChunkId(self.next_chunk_id);
+                                    self.next_chunk_id += 1;
+                                    let copy = Chunk {
+                                        id: copy_id,
+                                        uri: uri.to_string(),
+                                        ..chunk.clone()
+                                    };
+                                    self.chunks.insert(copy_id, copy);
+                                    copy_id
+                                }
+                                None => id,
+                            }
+                        }
+                    });
+                    if self.chunks.contains_key(&resolved) {
+                        changed = true;
+                        Some(resolved)
+                    } else {
+                        provisional.chunk
+                    }
+                }
+                None => provisional.chunk,
+            };
+            open.map.set(line..line + 1, LineState::new(origin, chunk));
+        }
+        changed
+    }
+
+    /// Makes chunks over the given runs of new lines: runs a few lines apart are one chunk, and a
+    /// chunk touching a young unjudged chunk of the same origin extends it. Returns new chunk ids.
+    fn place_chunks(
+        &mut self,
+        uri: &str,
+        runs: &[Range<usize>],
+        origin: Origin,
+        now_ms: u64,
+    ) -> Vec<ChunkId> {
+        let Some(open) = self.documents.get_mut(uri) else {
+            return Vec::new();
+        };
+        let mut spans: Vec<Range<usize>> =
+            runs.iter().filter(|run| !run.is_empty()).cloned().collect();
+        spans.sort_by_key(|run| run.start);
+        let mut groups: Vec<(Range<usize>, Vec<Range<usize>>)> = Vec::new();
+        for span in spans {
+            match groups.last_mut() {
+                Some((group, members)) if span.start <= group.end + self.config.bridge_lines => {
+                    group.end = group.end.max(span.end);
+                    members.push(span);
+                }
+                _ => groups.push((span.clone(), vec![span])),
+            }
+        }
+        let existing_runs = open.map.chunk_runs();
+        let mut created = Vec::new();
+        for (group, members) in groups {
+            let merge_with = existing_runs.iter().find_map(|(id, range)| {
+                let touches = range.end >= group.start && range.start <= group.end;
+                let chunk = self.chunks.get(id)?;
+                let young = now_ms.saturating_sub(chunk.created_ms) <= self.config.merge_window_ms;
+                (touches
+                    && young
+                    && chunk.origin == origin
+                    && chunk.class.is_none()
+                    && chunk.explanation.is_none())
+                .then_some(*id)
+            });
+            let id = match merge_with {
+                Some(id) => {
+                    if let Some(chunk) = self.chunks.get_mut(&id) {
+                        chunk.syntax_stale = true;
+                    }
+                    id
+                }
+                None => {
+                    let id = ChunkId(self.next_chunk_id);
+                    self.next_chunk_id += 1;
+                    self.chunks.insert(
+                        id,
+                        Chunk {
+                            id,
+                            uri: uri.to_string(),
+                            origin,
+                            created_ms: now_ms,
+                            inserted_lines: 0,
+                            class: None,
+                            explanation: None,
+                            items: Vec::new(),
+                            identifiers: Vec::new(),
+                            reworked_chars: 0,
+                            syntax_stale: true,
+                        },
+                    );
+                    created.push(id);
+                    id
+                }
+            };
+            // Bridged lines between the runs join the chunk but keep their origin.
+            open.map.update(group.clone(), |state| {
+                LineState::new(state.origin, Some(id))
+            });
+            for member in members {
+                open.map.set(member, LineState::new(origin, Some(id)));
+            }
+            if let Some(chunk) = self.chunks.get_mut(&id)
+                && chunk.inserted_lines == 0
+            {
+                let text: Vec<String> = group
+                    .clone()
+                    .map(|line| open.document.line_text(line))
+                    .collect();
+                chunk.inserted_lines = non_blank_lines(&text.join("\n"));
+            }
+        }
+        created
+    }
+
+    /// Restores the invariants after chunks were edited: each chunk is one contiguous run (runs a
+    /// few lines apart are bridged; farther ones split off under new ids with the same verdict),
+    /// and a chunk with no line left is buried.
+    fn normalize_chunks(&mut self, uri: &str, _now_ms: u64) {
+        let Some(open) = self.documents.get_mut(uri) else {
+            return;
+        };
+        let runs = open.map.chunk_runs();
+        let mut by_chunk: HashMap<ChunkId, Vec<Range<usize>>> = HashMap::new();
+        for (id, range) in runs {
+            by_chunk.entry(id).or_default().push(range);
+        }
+        for (id, ranges) in by_chunk.iter_mut() {
+            ranges.sort_by_key(|range| range.start);
+            let mut kept: Vec<Range<usize>> = vec![ranges[0].clone()];
+            for range in ranges.iter().skip(1) {
+                let last = kept.last_mut().expect("kept starts non-empty");
+                let gap = last.end..range.start;
+                let gap_is_free = open
+                    .map
+                    .states(gap.clone())
+                    .iter()
+                    .all(|state| state.chunk.is_none());
+                if gap.len() <= self.config.bridge_lines && gap_is_free {
+                    open.map
+                        .update(gap, |state| LineState::new(state.origin, Some(*id)));
+                    last.end = range.end;
+                } else {
+                    kept.push(range.clone());
+                }
+            }
+            for split_off in kept.into_iter().skip(1) {
+                let Some(original) = self.chunks.get(id).cloned() else {
+                    break;
+                };
+                let new_id = ChunkId(self.next_chunk_id);
+                self.next_chunk_id += 1;
+                self.chunks.insert(
+                    new_id,
+                    Chunk {
+                        id: new_id,
+                        syntax_stale: true,
+                        ..original
+                    },
+                );
+                open.map.update(split_off, |state| {
+                    if state.chunk == Some(*id) {
+                        LineState::new(state.origin, Some(new_id))
+                    } else {
+                        state
+                    }
+                });
+                if let Some(chunk) = self.chunks.get_mut(id) {
+                    chunk.syntax_stale = true;
+                }
+            }
+        }
+        let alive: HashSet<ChunkId> = open
+            .map
+            .chunk_runs()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let dead: Vec<ChunkId> = self
+            .chunks
+            .values()
+            .filter(|chunk| chunk.uri == uri && !alive.contains(&chunk.id))
+            .map(|chunk| chunk.id)
+            .collect();
+        for id in dead {
+            if let Some(chunk) = self.chunks.remove(&id) {
+                self.graveyard.bury(chunk);
+            }
+        }
+    }
+
+    fn refresh_stale_syntax(&mut self, uri: &str) {
+        let Some(open) = self.documents.get(uri) else {
+            return;
+        };
+        let stale: Vec<ChunkId> = self
+            .chunks
+            .values()
+            .filter(|chunk| chunk.uri == uri && chunk.syntax_stale)
+            .map(|chunk| chunk.id)
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        let language = Language::from_path(uri);
+        let runs = open.map.chunk_runs();
+        for id in stale {
+            let Some((_, range)) = runs.iter().find(|(chunk_id, _)| *chunk_id == id) else {
+                continue;
+            };
+            let text: Vec<String> = range
+                .clone()
+                .map(|line| open.document.line_text(line))
+                .collect();
+            let text = text.join("\n");
+            let summary = language.map(|language| self.syntax.summarize(language, &text));
+            if let Some(chunk) = self.chunks.get_mut(&id) {
+                if let Some(summary) = summary {
+                    chunk.items = summary.items;
+                    chunk.identifiers = summary.identifiers;
+                }
+                chunk.syntax_stale = false;
+            }
+        }
+    }
+
+    fn apply_reanchored(
+        &mut self,
+        uri: &str,
+        document: &Document,
+        reanchored: Reanchored,
+        now_ms: u64,
+        outcome: &mut ChangeOutcome,
+    ) -> LineMap {
+        let Reanchored {
+            map,
+            external_runs,
+            gone,
+        } = reanchored;
+        for id in gone {
+            if let Some(chunk) = self.chunks.remove(&id) {
+                self.graveyard.bury(chunk);
+            }
+        }
+        // Park the document so that chunk placement can see it; `open` replaces it right after.
+        self.documents.insert(
+            uri.to_string(),
+            OpenDocument {
+                document: document.clone(),
+                map,
+                pending_hint: None,
+                bursts: BurstTracker::default(),
+            },
+        );
+        let material: Vec<String> = external_runs
+            .iter()
+            .flat_map(|run| run.clone())
+            .map(|line| document.line_text(line))
+            .collect();
+        let material = material.join("\n");
+        if self
+            .config
+            .passes_bar(non_blank_lines(&material), non_whitespace_chars(&material))
+        {
+            outcome.new_chunks = self.place_chunks(uri, &external_runs, Origin::External, now_ms);
+            outcome.verdict = Verdict::Flagged(Origin::External);
+        }
+        self.documents
+            .remove(uri)
+            .map(|open| open.map)
+            .unwrap_or_else(|| LineMap::new(document.len_lines(), LineState::TYPED))
+    }
+
+    fn chunk_mut(&mut self, uri: &str, id: ChunkId) -> Result<&mut Chunk, EngineError> {
+        if !self.documents.contains_key(uri) && !self.closed.contains_key(uri) {
+            return Err(EngineError::UnknownDocument {
+                uri: uri.to_string(),
+            });
+        }
+        match self.chunks.get_mut(&id) {
+            Some(chunk) if chunk.uri == uri => Ok(chunk),
+            _ => Err(EngineError::UnknownChunk {
+                uri: uri.to_string(),
+                chunk: id.0,
+            }),
+        }
+    }
+}
+
+fn take_hint(
+    pending: &mut Option<PendingHint>,
+    version: Option<i32>,
+    now_ms: u64,
+    lifetime_ms: u64,
+) -> Option<Hint> {
+    let hint = pending.take()?;
+    let fresh = now_ms.saturating_sub(hint.at_ms) <= lifetime_ms;
+    match (hint.version, version) {
+        // A hint for a later version waits for it.
+        (Some(wanted), Some(actual)) if wanted > actual => {
+            *pending = Some(hint);
+            None
+        }
+        (Some(wanted), Some(actual)) => (wanted == actual).then_some(hint.hint),
+        _ => fresh.then_some(hint.hint),
+    }
+}
+
+/// The text the notification really added, each distinct text once (multi-cursor typing and
+/// renames repeat the same text at many places: one keystroke, one name).
+fn distinct_material(applied: &[AppliedChange]) -> String {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut parts: Vec<&str> = Vec::new();
+    for change in applied {
+        if !change.material.is_empty() && seen.insert(change.material.as_str()) {
+            parts.push(&change.material);
+        }
+    }
+    parts.join("\n")
+}
+
+/// Removed and inserted text hold the same non-whitespace characters: a formatter or a line move.
+fn is_reformatting(applied: &[AppliedChange]) -> bool {
+    let deleted: String = applied
+        .iter()
+        .map(|change| change.deleted.as_str())
+        .collect();
+    let inserted: String = applied
+        .iter()
+        .map(|change| change.inserted.as_str())
+        .collect();
+    non_whitespace_chars(&inserted) > 0
+        && sorted_non_whitespace(&deleted) == sorted_non_whitespace(&inserted)
+}
+
+fn document_line_keys(document: &Document) -> Vec<LineKey> {
+    (0..document.len_lines())
+        .map(|line| LineKey::of(&document.line_text(line)))
+        .collect()
+}

@@ -1,0 +1,23 @@
+//! The pure engine: documents, detection, chunks and the ownership map.
+//!
+//! Invariant: nothing under `core` touches the disk, the network, the clock or LSP types. Time comes
+//! in as milliseconds from the caller, committed git content through the [`CommittedText`] trait.
+
+pub mod apply;
+pub mod burst;
+pub mod carry;
+pub mod chunk;
+pub mod config;
+pub mod document;
+pub mod engine;
+pub mod graveyard;
+pub mod line_map;
+pub mod reanchor;
+pub mod syntax;
+pub mod text;
+
+pub use chunk::{Chunk, ChunkId, Class, Explanation};
+pub use config::DetectionConfig;
+pub use document::{Document, Position, PositionEncoding, Range};
+pub use engine::{CommittedText, ContentChange, Engine, Hint, NoCommittedText};
+pub use line_map::{LineMap, LineState, Origin};

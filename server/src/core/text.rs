@@ -1,0 +1,112 @@
+//! Small measures of text that detection and line matching share: non-whitespace counts and the
+//! whitespace-blind key that identifies a line across re-indentation and formatting.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// Characters that are not whitespace: the size measure every threshold uses, so that indentation,
+/// blank lines and formatter spacing never count as written code.
+pub fn non_whitespace_chars(text: &str) -> usize {
+    text.chars()
+        .filter(|character| !character.is_whitespace())
+        .count()
+}
+
+/// Lines that hold at least one non-whitespace character.
+pub fn non_blank_lines(text: &str) -> usize {
+    text.split('\n')
+        .filter(|line| line.chars().any(|character| !character.is_whitespace()))
+        .count()
+}
+
+/// A line's identity for matching: a hash of its non-whitespace characters and how many there are.
+///
+/// Whitespace is left out so that a re-indented or reformatted line still matches itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LineKey {
+    pub hash: u64,
+    pub weight: u32,
+}
+
+impl LineKey {
+    pub fn of(line: &str) -> LineKey {
+        let mut hasher = DefaultHasher::new();
+        let mut weight = 0u32;
+        for character in line.chars().filter(|character| !character.is_whitespace()) {
+            character.hash(&mut hasher);
+            weight = weight.saturating_add(1);
+        }
+        LineKey {
+            hash: hasher.finish(),
+            weight,
+        }
+    }
+
+    pub fn is_blank(self) -> bool {
+        self.weight == 0
+    }
+
+    /// Lines like `}` or `);` match by coincidence too often to carry ownership on their own.
+    pub fn is_trivial(self) -> bool {
+        self.weight < 3
+    }
+}
+
+/// Keys of every line of a text split on `\n` (a `\r` before it is whitespace and drops out).
+pub fn line_keys(text: &str) -> Vec<LineKey> {
+    text.split('\n').map(LineKey::of).collect()
+}
+
+/// How many chars two strings share at the start and, after that, at the end.
+pub fn common_prefix_and_suffix(left: &str, right: &str) -> (usize, usize) {
+    let prefix = left
+        .chars()
+        .zip(right.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let left_rest = left.chars().count() - prefix;
+    let right_rest = right.chars().count() - prefix;
+    let suffix = left
+        .chars()
+        .rev()
+        .zip(right.chars().rev())
+        .take(left_rest.min(right_rest))
+        .take_while(|(a, b)| a == b)
+        .count();
+    (prefix, suffix)
+}
+
+/// The non-whitespace characters of a text, sorted: equal for two texts that differ only in
+/// whitespace and in the order of their tokens (what a formatter or a line move does).
+pub fn sorted_non_whitespace(text: &str) -> Vec<char> {
+    let mut characters: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    characters.sort_unstable();
+    characters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_ignore_whitespace() {
+        assert_eq!(LineKey::of("    let x = 1;"), LineKey::of("let x=1;\r"));
+        assert_ne!(LineKey::of("let x = 1;"), LineKey::of("let x = 2;"));
+        assert!(LineKey::of("  }  ").is_trivial());
+        assert!(LineKey::of("\t").is_blank());
+    }
+
+    #[test]
+    fn prefix_and_suffix_do_not_overlap() {
+        assert_eq!(common_prefix_and_suffix("abc", "abc"), (3, 0));
+        assert_eq!(common_prefix_and_suffix("ab", "aXb"), (1, 1));
+        assert_eq!(common_prefix_and_suffix("aa", "aaa"), (2, 0));
+        assert_eq!(common_prefix_and_suffix("", "x"), (0, 0));
+        assert_eq!(common_prefix_and_suffix("é🦀", "é!🦀"), (1, 1));
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(non_whitespace_chars(" a b\n c "), 3);
+        assert_eq!(non_blank_lines("a\n\n  \nb\n"), 2);
+    }
+}

@@ -1,0 +1,9 @@
+//! Whetstone: spots pasted and AI-generated code as it lands in the editor and keeps a per-file
+//! ownership map, so that the engineer can decide what they must own and explain it.
+//!
+//! `core` is the pure engine (no LSP, no disk, no clock); `replay` feeds recorded sessions through it.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod core;
+pub mod replay;
