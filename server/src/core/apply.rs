@@ -9,7 +9,8 @@
 //!   keep their owner wherever they went.
 //! - Otherwise the old line lives on in the line that keeps its surviving text: the first new line
 //!   if text remains before the edit on it, else the last new line if text remains after the edit,
-//!   else the first. Every other new line is new. So Enter at the end of a line makes a new line
+//!   else the first (or, when the inserted text ends a line, the line after it). Every other new
+//!   line is new. So Enter at the end of a line makes a new line
 //!   below, Enter at its start a new line above, and deleting a line removes that line's state.
 //! - A surviving line that now holds more inserted than surviving non-whitespace characters counts
 //!   as new: whoever wrote most of a line owns it (so retyping a pasted line makes it typed).
@@ -41,22 +42,29 @@ impl LineShift {
         new_end: 0,
     };
 
-    /// Maps a line range of the old text onto the new one. A range that overlaps the edited lines
-    /// grows to cover what they became.
+    /// Maps a line range of the old text onto the new one. Lines inside the edit keep their
+    /// offset from its start (clamped to what the edit left), so a range that ends on an edited
+    /// line does not swallow the lines the edit added below it.
     pub fn map_range(&self, range: Range<usize>) -> Range<usize> {
         if *self == LineShift::NONE || range.end <= self.start {
             return range;
         }
         let delta = self.new_end as isize - self.old_end as isize;
         let shift = |line: usize| (line as isize + delta).max(0) as usize;
+        let new_len = self.new_end - self.start;
+        let inside = |line: usize| self.start + (line - self.start).min(new_len);
         if range.start >= self.old_end {
             return shift(range.start)..shift(range.end);
         }
-        let start = range.start.min(self.start);
+        let start = if range.start <= self.start {
+            range.start
+        } else {
+            inside(range.start)
+        };
         let end = if range.end > self.old_end {
             shift(range.end)
         } else {
-            self.new_end
+            inside(range.end)
         };
         start..end.max(start)
     }
@@ -114,6 +122,18 @@ impl AppliedChange {
 
     pub fn is_noop(&self) -> bool {
         self.inserted.is_empty() && self.deleted.is_empty()
+    }
+
+    /// The new lines that hold inserted characters (not the line an inserted line break only
+    /// pushed down, nor the line it ended).
+    pub fn inserted_lines(&self) -> Range<usize> {
+        let lines = self.shift.new_lines();
+        if self.inserted.is_empty() {
+            return lines.start..lines.start;
+        }
+        let skip_first = usize::from(self.inserted.starts_with('\n') && lines.len() > 1);
+        let skip_last = usize::from(self.inserted.ends_with('\n') && lines.len() > 1);
+        (lines.start + skip_first)..(lines.end - skip_last).max(lines.start + skip_first)
     }
 
     /// Maps this change's line ranges through a later change of the same notification.
@@ -200,6 +220,7 @@ pub fn apply_change(
                 &document.line_text(first_line),
                 &new_line_texts,
                 &old_states,
+                last_line > first_line && end == document.line_to_char(last_line),
             ),
             false,
         )
@@ -304,6 +325,7 @@ fn surviving_line_states(
     old_line_text: &str,
     new_line_texts: &[String],
     old_states: &[LineState],
+    deletion_ends_at_line_start: bool,
 ) -> Vec<NewLine> {
     let added_lines = new_line_texts.len();
     let mut states = vec![NewLine::New { chunk: None }; added_lines];
@@ -330,6 +352,13 @@ fn surviving_line_states(
         (0, first_old, kept)
     } else if kept_after > 0 {
         (last, last_old, kept_after)
+    } else if last > 0 && non_whitespace_chars(inserted.rsplit('\n').next().unwrap_or("")) == 0 {
+        // Nothing of the old line is left; the inserted text ends with a line break, so the
+        // line after it holds the old line's (empty) remainder: that is the old line.
+        (last, last_old, 0)
+    } else if deletion_ends_at_line_start {
+        // Whole lines were deleted: what is left is the line the deletion ran into.
+        (0, last_old, 0)
     } else {
         (0, first_old, 0)
     };
@@ -546,7 +575,8 @@ mod tests {
         };
         assert_eq!(shift.map_range(0..3), 0..3);
         assert_eq!(shift.map_range(10..12), 13..15);
-        assert_eq!(shift.map_range(4..6), 4..9);
+        assert_eq!(shift.map_range(4..6), 4..6);
+        assert_eq!(shift.map_range(6..8), 9..11);
         assert_eq!(shift.map_range(5..8), 5..11);
     }
 

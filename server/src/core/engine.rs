@@ -679,7 +679,7 @@ impl Engine {
         };
         let region = applied
             .iter()
-            .map(|change| change.shift.new_lines())
+            .map(AppliedChange::inserted_lines)
             .reduce(|left, right| left.start.min(right.start)..left.end.max(right.end))
             .unwrap_or(0..0);
         let config = self.config.clone();
@@ -910,8 +910,8 @@ impl Engine {
     }
 
     /// Restores the invariants after chunks were edited: each chunk is one contiguous run (runs a
-    /// few lines apart are bridged; farther ones split off under new ids with the same verdict),
-    /// and a chunk with no line left is buried.
+    /// few lines apart are bridged; farther ones split off under new ids with the same verdict)
+    /// that starts and ends on a non-blank line, and a chunk with no line left is buried.
     fn normalize_chunks(&mut self, uri: &str, _now_ms: u64) {
         let Some(open) = self.documents.get_mut(uri) else {
             return;
@@ -964,6 +964,32 @@ impl Engine {
                 if let Some(chunk) = self.chunks.get_mut(id) {
                     chunk.syntax_stale = true;
                 }
+            }
+        }
+        // A chunk starts and ends on a line with text: blank lines at its edges (the empty line
+        // a paste ending in a line break leaves, indentation typed ahead) leave it.
+        for (id, range) in open.map.chunk_runs() {
+            let is_blank = |line: usize| open.document.line_text(line).trim().is_empty();
+            let mut start = range.start;
+            let mut end = range.end;
+            while start < end && is_blank(start) {
+                start += 1;
+            }
+            while end > start && is_blank(end - 1) {
+                end -= 1;
+            }
+            let release = |state: LineState| {
+                if state.chunk == Some(id) {
+                    LineState::new(state.origin, None)
+                } else {
+                    state
+                }
+            };
+            if start > range.start {
+                open.map.update(range.start..start, release);
+            }
+            if end < range.end {
+                open.map.update(end.max(start)..range.end, release);
             }
         }
         let alive: HashSet<ChunkId> = open
@@ -1134,3 +1160,7 @@ fn document_line_keys(document: &Document) -> Vec<LineKey> {
         .map(|line| LineKey::of(&document.line_text(line)))
         .collect()
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

@@ -1,0 +1,719 @@
+//! Scenario tests for the engine: each SPEC detection case, and how chunks follow, split and merge.
+
+use super::*;
+use crate::core::document::Position;
+
+const FILE: &str = "file:///w/src/lib.rs";
+const OTHER: &str = "file:///w/src/other.rs";
+
+/// Drives an engine like an editor would, with a clock.
+struct Session {
+    engine: Engine,
+    now: u64,
+}
+
+impl Session {
+    fn new() -> Session {
+        Session {
+            engine: Engine::default(),
+            now: 0,
+        }
+    }
+
+    fn open(&mut self, uri: &str, text: &str) -> ChangeOutcome {
+        self.engine.open(uri, text, self.now)
+    }
+
+    fn wait(&mut self, ms: u64) {
+        self.now += ms;
+    }
+
+    fn change(&mut self, uri: &str, changes: Vec<ContentChange>) -> ChangeOutcome {
+        self.engine.change(uri, None, &changes, self.now)
+    }
+
+    fn replace(
+        &mut self,
+        uri: &str,
+        start: (u32, u32),
+        end: (u32, u32),
+        text: &str,
+    ) -> ChangeOutcome {
+        self.change(uri, vec![edit(start, end, text)])
+    }
+
+    fn insert(&mut self, uri: &str, at: (u32, u32), text: &str) -> ChangeOutcome {
+        self.replace(uri, at, at, text)
+    }
+
+    /// Types `text` one key per notification, `interval` ms apart, starting at `at`.
+    fn type_text(
+        &mut self,
+        uri: &str,
+        at: (u32, u32),
+        text: &str,
+        interval: u64,
+    ) -> Vec<ChangeOutcome> {
+        let (mut line, mut column) = at;
+        let mut outcomes = Vec::new();
+        for character in text.chars() {
+            self.wait(interval);
+            outcomes.push(self.insert(uri, (line, column), &character.to_string()));
+            if character == '\n' {
+                line += 1;
+                column = 0;
+            } else {
+                column += character.len_utf16() as u32;
+            }
+        }
+        outcomes
+    }
+
+    /// Deletes whole lines `start..end`.
+    fn delete_lines(&mut self, uri: &str, start: u32, end: u32) -> ChangeOutcome {
+        self.replace(uri, (start, 0), (end, 0), "")
+    }
+
+    fn line_text(&self, uri: &str, start: u32, end: u32) -> String {
+        let document = self.engine.document(uri).expect("open document");
+        let from = document.line_to_char(start as usize);
+        let to = document.line_to_char(end as usize);
+        document.slice_to_string(from, to)
+    }
+
+    fn chunks(&mut self, uri: &str) -> Vec<(&'static str, usize, usize)> {
+        self.engine
+            .chunks_in(uri)
+            .iter()
+            .map(|view| (view.chunk.origin.as_str(), view.start_line, view.end_line))
+            .collect()
+    }
+
+    fn count(&self, uri: &str, origin: Origin) -> usize {
+        self.engine.origin_counts(uri)[origin as usize]
+    }
+
+    fn assert_map_covers_document(&self, uri: &str) {
+        let document = self.engine.document(uri).expect("open");
+        assert_eq!(
+            self.engine.line_map(uri).expect("map").len(),
+            document.len_lines()
+        );
+    }
+}
+
+fn edit(start: (u32, u32), end: (u32, u32), text: &str) -> ContentChange {
+    ContentChange {
+        range: Some(TextRange::new(
+            Position::new(start.0, start.1),
+            Position::new(end.0, end.1),
+        )),
+        text: text.to_string(),
+    }
+}
+
+fn whole(text: &str) -> ContentChange {
+    ContentChange {
+        range: None,
+        text: text.to_string(),
+    }
+}
+
+/// `count` lines of plausible distinct Rust.
+fn rust_lines(prefix: &str, count: usize) -> String {
+    (0..count)
+        .map(|index| format!("    let {prefix}_{index} = compute_{prefix}(input, {index});\n"))
+        .collect()
+}
+
+fn function(name: &str, body_lines: usize) -> String {
+    format!(
+        "fn {name}(input: &str) -> usize {{\n{}    0\n}}\n",
+        rust_lines(name, body_lines)
+    )
+}
+
+const BASE: &str = "use std::io;\n\nfn main() {\n    run();\n}\n";
+
+// ---- must flag ---------------------------------------------------------------------------------
+
+#[test]
+fn a_forty_line_paste_is_one_pasted_chunk_on_its_lines() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.wait(2_000);
+    let pasted = rust_lines("pasted", 40);
+    let outcome = session.insert(FILE, (4, 0), &pasted);
+    assert_eq!(outcome.verdict, Verdict::Flagged(Origin::Pasted));
+    assert_eq!(session.chunks(FILE), vec![("pasted", 4, 44)]);
+    assert_eq!(session.count(FILE, Origin::Pasted), 40);
+    assert_eq!(session.count(FILE, Origin::Typed), 5);
+    session.assert_map_covers_document(FILE);
+}
+
+#[test]
+fn a_long_single_line_paste_is_flagged() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let long_line = format!(
+        "    let table = [{}];",
+        (0..80)
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let outcome = session.insert(FILE, (3, 10), &long_line);
+    assert_eq!(outcome.verdict, Verdict::Flagged(Origin::Pasted));
+    assert_eq!(session.chunks(FILE), vec![("pasted", 3, 4)]);
+}
+
+#[test]
+fn a_paste_replacing_a_selection_is_flagged() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let outcome = session.replace(FILE, (3, 4), (3, 10), &function("helper", 6));
+    assert_eq!(outcome.verdict, Verdict::Flagged(Origin::Pasted));
+    assert_eq!(session.chunks(FILE), vec![("pasted", 3, 12)]);
+}
+
+#[test]
+fn a_token_stream_becomes_a_generated_chunk() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let body = function("streamed", 12);
+    let (mut line, mut column) = (5u32, 0u32);
+    // Tokens of about six characters, 40 ms apart: 150 characters a second.
+    let characters: Vec<char> = body.chars().collect();
+    for token in characters.chunks(6) {
+        let token: String = token.iter().collect();
+        session.wait(40);
+        session.insert(FILE, (line, column), &token);
+        for character in token.chars() {
+            if character == '\n' {
+                line += 1;
+                column = 0;
+            } else {
+                column += 1;
+            }
+        }
+    }
+    let chunks = session.chunks(FILE);
+    assert_eq!(chunks.len(), 1, "{chunks:?}");
+    assert_eq!(chunks[0], ("generated", 5, 20));
+    session.assert_map_covers_document(FILE);
+}
+
+#[test]
+fn an_agent_rewrite_flags_only_the_new_lines() {
+    let mut session = Session::new();
+    let original = format!(
+        "{}{}{}",
+        function("alpha", 10),
+        function("beta", 10),
+        function("gamma", 10)
+    );
+    session.open(FILE, &original);
+    session.wait(15_000);
+    let rewritten = original.replace(
+        "    let beta_3 = compute_beta(input, 3);\n",
+        &format!(
+            "    let beta_3 = compute_beta(input, 3);\n{}",
+            rust_lines("agent", 8)
+        ),
+    );
+    let outcome = session.change(FILE, vec![whole(&rewritten)]);
+    assert_eq!(outcome.verdict, Verdict::Flagged(Origin::Generated));
+    // beta starts at line 13; its line 3 is line 17; the agent's 8 lines follow.
+    assert_eq!(session.chunks(FILE), vec![("generated", 18, 26)]);
+    assert_eq!(session.count(FILE, Origin::Generated), 8);
+}
+
+#[test]
+fn hints_flag_what_they_mark() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.engine.hint(FILE, Some(2), Hint::Completion, 0);
+    let outcome = session.engine.change(
+        FILE,
+        Some(2),
+        &[edit((3, 10), (3, 10), "\n    finish(result);")],
+        10,
+    );
+    assert_eq!(outcome.verdict, Verdict::Flagged(Origin::Generated));
+    // A hint for another version does not apply.
+    session.engine.hint(FILE, Some(9), Hint::Paste, 20);
+    let outcome = session
+        .engine
+        .change(FILE, Some(3), &[edit((0, 0), (0, 0), "x")], 30);
+    assert_eq!(outcome.verdict, Verdict::Typed);
+}
+
+// ---- must not flag -------------------------------------------------------------------------------
+
+#[test]
+fn typing_a_function_key_by_key_flags_nothing() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let outcomes = session.type_text(FILE, (5, 0), &function("typed", 12), 110);
+    assert!(outcomes.iter().all(|outcome| outcome.new_chunks.is_empty()));
+    assert!(session.chunks(FILE).is_empty());
+}
+
+#[test]
+fn completions_and_auto_pairs_while_typing_flag_nothing() {
+    let mut session = Session::new();
+    session.open(FILE, "");
+    for line in 0..40u32 {
+        // "let vN = com" typed at 9 keys a second, then a completion, an auto-closed pair, `;`.
+        let typed = format!("let v{line} = com");
+        session.type_text(FILE, (line, 0), &typed, 110);
+        let column = typed.len() as u32;
+        session.wait(250);
+        session.insert(FILE, (line, column), "pute_everything_now");
+        session.wait(150);
+        session.insert(FILE, (line, column + 19), "()");
+        session.wait(200);
+        session.insert(FILE, (line, column + 21), ";\n");
+    }
+    assert!(session.chunks(FILE).is_empty());
+}
+
+#[test]
+fn undo_of_a_deleted_block_restores_it_without_a_flag() {
+    let mut session = Session::new();
+    let text = format!("{BASE}{}", function("kept", 10));
+    session.open(FILE, &text);
+    let block = session.line_text(FILE, 5, 17);
+    session.wait(1_000);
+    session.delete_lines(FILE, 5, 17);
+    session.wait(3_000);
+    let outcome = session.insert(FILE, (5, 0), &block);
+    assert_eq!(outcome.verdict, Verdict::Restored);
+    assert!(session.chunks(FILE).is_empty());
+    assert_eq!(session.count(FILE, Origin::Restored), 12);
+}
+
+#[test]
+fn undo_and_redo_of_a_paste_bring_the_chunk_back_with_its_class() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let pasted = function("pasted", 10);
+    session.insert(FILE, (5, 0), &pasted);
+    let id = session.engine.chunks_in(FILE)[0].chunk.id;
+    session.engine.classify(FILE, id, Class::Core).unwrap();
+    session.wait(500);
+    session.delete_lines(FILE, 5, 18); // undo
+    assert!(session.chunks(FILE).is_empty());
+    session.wait(500);
+    let outcome = session.insert(FILE, (5, 0), &pasted); // redo
+    assert_eq!(outcome.verdict, Verdict::Restored);
+    let views = session.engine.chunks_in(FILE);
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].chunk.id, id);
+    assert_eq!(views[0].chunk.class, Some(Class::Core));
+    assert_eq!((views[0].start_line, views[0].end_line), (5, 18));
+}
+
+#[test]
+fn holding_undo_over_many_small_edits_flags_nothing() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    // Forty words deleted one by one...
+    let mut words = Vec::new();
+    for index in 0..40 {
+        let word = format!("word_number_{index} ");
+        session.insert(FILE, (0, 0), &word);
+        words.push(word);
+    }
+    for word in words.iter().rev() {
+        session.wait(200);
+        session.replace(FILE, (0, 0), (0, word.len() as u32), "");
+    }
+    // ...then brought back 40 ms apart by a held ctrl+z.
+    for word in words.iter() {
+        session.wait(40);
+        session.insert(FILE, (0, 0), word);
+    }
+    assert!(session.chunks(FILE).is_empty());
+}
+
+#[test]
+fn a_cut_and_paste_into_another_file_is_a_move_that_carries_its_chunk() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.open(OTHER, "mod other;\n");
+    let pasted = function("travelling", 10);
+    session.insert(FILE, (5, 0), &pasted);
+    let id = session.engine.chunks_in(FILE)[0].chunk.id;
+    session
+        .engine
+        .classify(FILE, id, Class::Repeatable)
+        .unwrap();
+    session.wait(2_000);
+    session.delete_lines(FILE, 5, 18); // cut
+    session.wait(2_000);
+    let reindented: String = pasted.lines().map(|line| format!("    {line}\n")).collect();
+    let outcome = session.insert(OTHER, (1, 0), &reindented);
+    assert_eq!(outcome.verdict, Verdict::Moved);
+    assert!(session.chunks(FILE).is_empty());
+    let views = session.engine.chunks_in(OTHER);
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].chunk.id, id);
+    assert_eq!(views[0].chunk.class, Some(Class::Repeatable));
+    assert_eq!(session.count(OTHER, Origin::Moved), 13);
+}
+
+#[test]
+fn moving_typed_code_within_a_file_flags_nothing() {
+    let mut session = Session::new();
+    let text = format!("{}{}", function("first", 10), function("second", 10));
+    session.open(FILE, &text);
+    let block = session.line_text(FILE, 0, 13);
+    session.delete_lines(FILE, 0, 13);
+    session.wait(1_500);
+    let outcome = session.insert(FILE, (13, 0), &block);
+    assert_eq!(outcome.verdict, Verdict::Moved);
+    assert!(session.chunks(FILE).is_empty());
+}
+
+#[test]
+fn a_formatter_run_keeps_ownership_and_flags_nothing() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.insert(FILE, (5, 0), &function("pasted", 10));
+    let before = session.chunks(FILE);
+    let text = session.engine.document(FILE).unwrap().text();
+    let formatted: String = text
+        .lines()
+        .map(|line| format!("{}\n", line.trim_start().replace(" = ", "=")))
+        .collect();
+    session.wait(1_000);
+    let outcome = session.change(FILE, vec![whole(&formatted)]);
+    assert_eq!(outcome.verdict, Verdict::Formatted);
+    assert_eq!(session.chunks(FILE), before);
+}
+
+#[test]
+fn a_rename_at_eighty_sites_flags_nothing() {
+    let mut session = Session::new();
+    let text: String = (0..80)
+        .map(|index| format!("let value_{index} = old_name + {index};\n"))
+        .collect();
+    session.open(FILE, &text);
+    let changes: Vec<ContentChange> = (0..80)
+        .map(|line| {
+            edit(
+                (line, 16 + (line.to_string().len() as u32)),
+                (line, 24 + (line.to_string().len() as u32)),
+                "a_much_longer_new_name",
+            )
+        })
+        .collect();
+    let outcome = session.change(FILE, changes);
+    assert_eq!(
+        outcome.verdict,
+        Verdict::Typed,
+        "{:?}",
+        session.line_text(FILE, 0, 2)
+    );
+    assert!(session.chunks(FILE).is_empty());
+}
+
+#[test]
+fn typing_with_six_cursors_flags_nothing() {
+    let mut session = Session::new();
+    let text: String = (0..6).map(|_| "let x = ;\n").collect();
+    session.open(FILE, &text);
+    let word = "compute_the_value(input) + other_value(input) * 2";
+    for (offset, character) in word.chars().enumerate() {
+        session.wait(120);
+        let changes = (0..6)
+            .map(|line| {
+                edit(
+                    (line, 8 + offset as u32),
+                    (line, 8 + offset as u32),
+                    &character.to_string(),
+                )
+            })
+            .collect();
+        session.change(FILE, changes);
+    }
+    assert!(session.chunks(FILE).is_empty());
+}
+
+#[test]
+fn a_checkout_to_committed_content_flags_nothing() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let branch = format!(
+        "{BASE}{}{}",
+        function("on_branch", 30),
+        function("also_there", 30)
+    );
+    let mut committed = HashMap::new();
+    committed.insert(FILE.to_string(), branch.clone());
+    session.engine.set_committed_text(Box::new(committed));
+    session.wait(5_000);
+    let outcome = session.change(FILE, vec![whole(&branch)]);
+    assert_eq!(outcome.verdict, Verdict::Committed);
+    assert!(session.chunks(FILE).is_empty());
+}
+
+#[test]
+fn a_snippet_under_the_bar_flags_nothing() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let outcome = session.insert(FILE, (5, 0), "fn name(args) {\n    \n}\n");
+    assert_eq!(outcome.verdict, Verdict::Typed);
+}
+
+#[test]
+fn opening_a_large_file_flags_nothing() {
+    let mut session = Session::new();
+    let text: String = (0..300)
+        .map(|index| function(&format!("f{index}"), 8))
+        .collect();
+    let outcome = session.open(FILE, &text);
+    assert!(outcome.new_chunks.is_empty());
+    assert!(session.chunks(FILE).is_empty());
+    assert_eq!(session.count(FILE, Origin::Typed), 300 * 11);
+}
+
+// ---- chunks follow edits, split and merge --------------------------------------------------------
+
+/// (edit applied after a 10-line paste at lines 5..17 of BASE, expected chunks after)
+#[test]
+fn chunk_ranges_follow_edits_table() {
+    type Case = (
+        &'static str,
+        fn(&mut Session),
+        Vec<(&'static str, usize, usize)>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "typing above shifts it",
+            |s| {
+                s.insert(FILE, (0, 0), "// note\n");
+            },
+            vec![("pasted", 6, 19)],
+        ),
+        (
+            "deleting lines above shifts it up",
+            |s| {
+                s.delete_lines(FILE, 0, 2);
+            },
+            vec![("pasted", 3, 16)],
+        ),
+        (
+            "deleting its first lines shrinks it",
+            |s| {
+                s.delete_lines(FILE, 5, 8);
+            },
+            vec![("pasted", 5, 15)],
+        ),
+        (
+            "deleting inside shrinks it",
+            |s| {
+                s.delete_lines(FILE, 8, 10);
+            },
+            vec![("pasted", 5, 16)],
+        ),
+        (
+            "a typed line inside joins it",
+            |s| {
+                s.insert(FILE, (8, 0), "    extra();\n");
+            },
+            vec![("pasted", 5, 19)],
+        ),
+        (
+            "a typed line right after stays outside",
+            |s| {
+                s.insert(FILE, (17, 1), "\nfn next() {}");
+            },
+            vec![("pasted", 5, 18)],
+        ),
+        (
+            "deleting all of it removes it",
+            |s| {
+                s.delete_lines(FILE, 5, 18);
+            },
+            vec![],
+        ),
+        (
+            "a paste inside splits it",
+            |s| {
+                s.wait(60_000);
+                s.insert(FILE, (10, 0), &rust_lines("inner", 6));
+            },
+            vec![("pasted", 5, 10), ("pasted", 10, 16), ("pasted", 16, 24)],
+        ),
+        (
+            "a paste right after a young chunk extends it",
+            |s| {
+                s.wait(5_000);
+                s.insert(FILE, (18, 0), &rust_lines("more", 6));
+            },
+            vec![("pasted", 5, 24)],
+        ),
+        (
+            "a paste right after an old chunk is its own",
+            |s| {
+                s.wait(60_000);
+                s.insert(FILE, (18, 0), &rust_lines("more", 6));
+            },
+            vec![("pasted", 5, 18), ("pasted", 18, 24)],
+        ),
+    ];
+    for (name, action, expected) in cases {
+        let mut session = Session::new();
+        session.open(FILE, BASE);
+        session.insert(FILE, (5, 0), &function("pasted", 10));
+        assert_eq!(
+            session.chunks(FILE),
+            vec![("pasted", 5, 18)],
+            "setup for {name}"
+        );
+        action(&mut session);
+        assert_eq!(session.chunks(FILE), expected, "{name}");
+        session.assert_map_covers_document(FILE);
+    }
+}
+
+#[test]
+fn a_split_chunk_keeps_its_verdict_in_both_halves() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.insert(FILE, (5, 0), &function("pasted", 10));
+    let id = session.engine.chunks_in(FILE)[0].chunk.id;
+    session.engine.classify(FILE, id, Class::Core).unwrap();
+    session.wait(1_000);
+    session.insert(FILE, (10, 0), &rust_lines("inner", 6));
+    let views = session.engine.chunks_in(FILE);
+    assert_eq!(views.len(), 3);
+    assert_eq!(views[0].chunk.id, id);
+    assert_eq!(views[0].chunk.class, Some(Class::Core));
+    assert_eq!(views[1].chunk.class, None);
+    assert_eq!(views[2].chunk.class, Some(Class::Core));
+    assert_ne!(views[2].chunk.id, id);
+}
+
+#[test]
+fn typing_inside_a_chunk_counts_as_rework() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.insert(FILE, (5, 0), &function("pasted", 10));
+    session.type_text(FILE, (7, 4), "tweak", 150);
+    let views = session.engine.chunks_in(FILE);
+    assert_eq!(views[0].chunk.reworked_chars, 5);
+}
+
+// ---- the user's verdicts ---------------------------------------------------------------------------
+
+#[test]
+fn classify_explain_and_dismiss() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.insert(FILE, (5, 0), &function("parse_header", 10));
+    let view = session.engine.chunks_in(FILE).remove(0);
+    assert_eq!(view.chunk.items, vec!["fn parse_header".to_string()]);
+    assert!(view.chunk.needs_attention());
+    let id = view.chunk.id;
+    session.engine.classify(FILE, id, Class::Core).unwrap();
+    assert!(session.engine.chunks_in(FILE)[0].chunk.needs_attention());
+    let score = session
+        .engine
+        .explain(
+            FILE,
+            id,
+            "parse_header walks the input because the format is line based",
+            5,
+        )
+        .unwrap();
+    assert_eq!(score.identifiers_named, 2, "{score:?}");
+    assert!(!session.engine.chunks_in(FILE)[0].chunk.needs_attention());
+    assert_eq!(
+        session.engine.classify(FILE, ChunkId(999), Class::Core),
+        Err(EngineError::UnknownChunk {
+            uri: FILE.to_string(),
+            chunk: 999
+        })
+    );
+    assert_eq!(
+        session
+            .engine
+            .classify("file:///nowhere.rs", id, Class::Core),
+        Err(EngineError::UnknownDocument {
+            uri: "file:///nowhere.rs".to_string()
+        })
+    );
+    session.engine.dismiss(FILE, id, 10).unwrap();
+    assert!(session.chunks(FILE).is_empty());
+    assert_eq!(session.count(FILE, Origin::Pasted), 0);
+    assert_eq!(session.engine.dismissals().len(), 1);
+}
+
+// ---- re-anchoring on reopen ------------------------------------------------------------------------
+
+#[test]
+fn a_file_changed_while_closed_is_reanchored() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let pasted = function("pasted", 10);
+    session.insert(FILE, (5, 0), &pasted);
+    let id = session.engine.chunks_in(FILE)[0].chunk.id;
+    let text = session.engine.document(FILE).unwrap().text();
+    session.engine.close(FILE);
+    // Outside the editor: 8 new lines on top, written by some other program.
+    let changed = format!("{}{text}", rust_lines("outside", 8));
+    session.wait(10_000);
+    let outcome = session.open(FILE, &changed);
+    assert!(outcome.chunks_changed);
+    let views = session.engine.chunks_in(FILE);
+    let spans: Vec<(&str, usize, usize, bool)> = views
+        .iter()
+        .map(|view| {
+            (
+                view.chunk.origin.as_str(),
+                view.start_line,
+                view.end_line,
+                view.chunk.id == id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        vec![("external", 0, 8, false), ("pasted", 13, 26, true)]
+    );
+}
+
+#[test]
+fn reopening_unchanged_keeps_everything() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.insert(FILE, (5, 0), &function("pasted", 10));
+    let before = session.chunks(FILE);
+    let text = session.engine.document(FILE).unwrap().text();
+    session.engine.close(FILE);
+    assert_eq!(
+        session.chunks(FILE),
+        before,
+        "a closed file still lists its chunks"
+    );
+    let outcome = session.open(FILE, &text);
+    assert!(!outcome.chunks_changed);
+    assert_eq!(session.chunks(FILE), before);
+}
+
+// ---- bad input -------------------------------------------------------------------------------------
+
+#[test]
+fn wild_positions_and_unknown_documents_do_not_panic() {
+    let mut session = Session::new();
+    session.open(FILE, "abc\n🦀\n");
+    session.replace(FILE, (99, 99), (200, 0), "tail");
+    session.replace(FILE, (1, 1), (1, 1), "x"); // inside the crab's surrogate pair
+    session.replace(FILE, (1, 5), (0, 1), ""); // reversed
+    session.assert_map_covers_document(FILE);
+    let outcome = session.insert("file:///unknown.rs", (0, 0), "x");
+    assert_eq!(outcome.verdict, Verdict::UnknownDocument);
+}
