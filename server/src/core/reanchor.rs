@@ -30,6 +30,13 @@ pub fn reanchor(
     new_keys: &[LineKey],
     committed_text: Option<&str>,
 ) -> Reanchored {
+    if old_keys == new_keys && old_map.len() == new_keys.len() {
+        return Reanchored {
+            map: old_map.clone(),
+            external_runs: Vec::new(),
+            gone: Vec::new(),
+        };
+    }
     let pairs = match_lines(old_keys, new_keys);
     let old_states = old_map.states(0..old_keys.len());
     let old_state = |line: usize| old_states.get(line).copied().unwrap_or(LineState::TYPED);
