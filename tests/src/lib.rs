@@ -1,1 +1,64 @@
 //! Helpers shared by the end-to-end tests: finding and running the built `whetstone` binary.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Path of the `whetstone` binary in the workspace's target directory, built first if missing.
+///
+/// Cargo hands `CARGO_BIN_EXE_<name>` only to tests of the package that owns the binary, and
+/// this is a separate package, so the path is worked out the way Cargo lays it out:
+/// `<target dir>/debug/whetstone`, the target dir being `CARGO_TARGET_DIR` or
+/// `<workspace root>/target`. A binary that is already there is used as it is, so after
+/// changing the server run `cargo build -p whetstone` (or `cargo test --workspace`, which
+/// builds it) before these tests, or they exercise the old build.
+pub fn whetstone_binary() -> PathBuf {
+    // Several tests may ask at once; building once behind a lock keeps them from racing cargo.
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(locate_or_build).clone()
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests package lives one level below the workspace root")
+        .to_path_buf()
+}
+
+fn target_dir(workspace_root: &Path) -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        // Cargo resolves a relative CARGO_TARGET_DIR against the directory it was started in,
+        // which a test cannot know; the workspace root is where people run cargo from.
+        Some(dir) if !dir.is_empty() => workspace_root.join(dir),
+        _ => workspace_root.join("target"),
+    }
+}
+
+fn locate_or_build() -> PathBuf {
+    let root = workspace_root();
+    let binary = target_dir(&root)
+        .join("debug")
+        .join(format!("whetstone{}", env::consts::EXE_SUFFIX));
+    if binary.is_file() {
+        return binary;
+    }
+    // Under `cargo test`, CARGO names the cargo that is running us: the same toolchain.
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let status = Command::new(&cargo)
+        .args(["build", "-p", "whetstone", "--bin", "whetstone"])
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|error| panic!("could not start {cargo:?} to build whetstone: {error}"));
+    assert!(
+        status.success(),
+        "`cargo build -p whetstone --bin whetstone` failed ({status})"
+    );
+    assert!(
+        binary.is_file(),
+        "cargo built whetstone, but {} does not exist",
+        binary.display()
+    );
+    binary
+}

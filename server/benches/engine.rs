@@ -1,0 +1,51 @@
+//! Criterion benchmarks: one keystroke on 1k / 10k / 100k-line files, and a 200-line paste with
+//! chunk creation and syntactic naming. Targets (SPEC): a keystroke flat in file size (within 2x
+//! from 1k to 100k lines), the paste in 5 ms or less. `cargo bench -p whetstone --bench engine`.
+
+mod common;
+
+use std::hint::black_box;
+
+use common::{FILE, delete_before, engine_with_file, insert_at, pasted_block};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+
+fn keystroke(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("keystroke");
+    for lines in [1_000usize, 10_000, 100_000] {
+        let mut engine = engine_with_file(lines);
+        let line = (lines / 2) as u32;
+        // Type a character at the end of a code line, then delete it: two keystrokes per
+        // iteration, so the file stays the same size however long criterion runs.
+        let column = 38;
+        let mut now = 1_000;
+        group.bench_with_input(BenchmarkId::from_parameter(lines), &lines, |bench, _| {
+            bench.iter(|| {
+                now += 120;
+                black_box(engine.change(FILE, None, &[insert_at(line, column, "x")], now));
+                now += 120;
+                black_box(engine.change(FILE, None, &[delete_before(line, column + 1)], now));
+            })
+        });
+    }
+    group.finish();
+}
+
+fn paste(criterion: &mut Criterion) {
+    let block = pasted_block(200);
+    criterion.bench_function("paste_200_lines_with_naming", |bench| {
+        bench.iter_batched(
+            || engine_with_file(1_000),
+            |mut engine| {
+                let outcome = engine.change(FILE, None, &[insert_at(500, 0, &block)], 5_000);
+                // Listing the chunks computes their syntactic items.
+                let chunks = engine.chunks_in(FILE);
+                assert_eq!(chunks.len(), 1, "{outcome:?}");
+                black_box(chunks)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+criterion_group!(benches, keystroke, paste);
+criterion_main!(benches);
