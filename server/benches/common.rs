@@ -1,6 +1,9 @@
 //! Inputs shared by the benchmarks: realistic Rust files of a given size, and an engine with one
 //! of them open.
 
+// Each benchmark binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
 use whetstone::core::{ContentChange, Engine, Position, Range};
 
 pub const FILE: &str = "file:///bench/src/lib.rs";
