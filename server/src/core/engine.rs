@@ -4,13 +4,14 @@
 //! A notification is classified as a whole, after its changes are applied in order:
 //! 1. A client hint decides first: `undo` restores, `format` reformats; `paste`, `completion` and
 //!    `agent` flag whatever the change inserts.
-//! 2. Removed and inserted text with the same non-whitespace characters (sorted) is a formatter
-//!    run or a line move: nothing new arrived.
+//! 2. Removed and inserted text with the same words (letters, digits and `_`, in any order) is a
+//!    formatter run or a line move: nothing new arrived.
 //! 3. Inserted text found on recently deleted lines is undo/redo (`restored`, same file near the
 //!    same place) or a cut-and-paste (`moved`); it keeps the ownership it had.
 //! 4. Text passing the size bar is flagged — unless it is what git has committed for the file
 //!    (a checkout, a stash, a branch switch). The size bar counts distinct inserted texts once, so
-//!    a rename at 80 sites or typing with 6 cursors is one small insertion.
+//!    a rename at 80 sites or typing with 6 cursors is one small insertion; many one-line edits
+//!    in one notification (find-and-replace) are measured by the largest.
 //! 5. Everything else is typing, which feeds the burst tracker: typing faster than a person can,
 //!    for longer than a moment, becomes a `generated` chunk after all.
 //!
@@ -32,7 +33,7 @@ use crate::core::graveyard::Graveyard;
 use crate::core::line_map::{LineMap, LineState, Origin};
 use crate::core::reanchor::{Reanchored, reanchor};
 use crate::core::syntax::{Language, Syntax};
-use crate::core::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_non_whitespace};
+use crate::core::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_word_characters};
 
 /// What git (or any source of truth the caller has) holds as committed for a file.
 pub trait CommittedText {
@@ -588,8 +589,23 @@ impl Engine {
         if is_reformatting(applied) {
             return Verdict::Formatted;
         }
-        let chars = non_whitespace_chars(material);
-        let lines = non_blank_lines(material);
+        // Many one-line edits in one notification (find-and-replace, a rename with captures,
+        // multi-cursor editing) are measured by the largest one, not their sum.
+        let scattered_one_liners = applied.len() > 1
+            && applied
+                .iter()
+                .all(|change| !change.inserted.contains('\n') && !change.deleted.contains('\n'));
+        let measured = if scattered_one_liners {
+            applied
+                .iter()
+                .map(|change| change.material.as_str())
+                .max_by_key(|material| non_whitespace_chars(material))
+                .unwrap_or("")
+        } else {
+            material
+        };
+        let chars = non_whitespace_chars(measured);
+        let lines = non_blank_lines(measured);
         let signalled = matches!(hint, Some(Hint::Paste | Hint::Completion | Hint::Agent));
         let may_be_restored = !matches!(hint, Some(Hint::Completion | Hint::Agent));
         if may_be_restored
@@ -1141,7 +1157,7 @@ fn distinct_material(applied: &[AppliedChange]) -> String {
     parts.join("\n")
 }
 
-/// Removed and inserted text hold the same non-whitespace characters: a formatter or a line move.
+/// Removed and inserted text hold the same words in any order: a formatter or a line move.
 fn is_reformatting(applied: &[AppliedChange]) -> bool {
     let deleted: String = applied
         .iter()
@@ -1152,7 +1168,7 @@ fn is_reformatting(applied: &[AppliedChange]) -> bool {
         .map(|change| change.inserted.as_str())
         .collect();
     non_whitespace_chars(&inserted) > 0
-        && sorted_non_whitespace(&deleted) == sorted_non_whitespace(&inserted)
+        && sorted_word_characters(&deleted) == sorted_word_characters(&inserted)
 }
 
 fn document_line_keys(document: &Document) -> Vec<LineKey> {

@@ -420,6 +420,51 @@ fn a_rename_at_eighty_sites_flags_nothing() {
 }
 
 #[test]
+fn find_and_replace_with_captures_flags_nothing() {
+    let mut session = Session::new();
+    let text: String = (0..60)
+        .map(|index| format!("    total += weight(item_{index});\n"))
+        .collect();
+    session.open(FILE, &text);
+    // `weight\((\w+)\)` -> `weighted($1, scale)`: every site inserts a different text.
+    let changes: Vec<ContentChange> = (0..60u32)
+        .map(|line| {
+            let name = format!("item_{line}");
+            edit(
+                (line, 13),
+                (line, 21 + name.len() as u32),
+                &format!("weighted({name}, scale)"),
+            )
+        })
+        .collect();
+    let outcome = session.change(FILE, changes);
+    assert_eq!(outcome.verdict, Verdict::Typed);
+}
+
+#[test]
+fn a_formatter_that_changes_punctuation_flags_nothing() {
+    let mut session = Session::new();
+    let text: String = (0..30)
+        .map(|index| {
+            format!("let record_{index} = Record {{ name: 'n{index}', size: {index} }};\n")
+        })
+        .collect();
+    session.open(FILE, &text);
+    // Wrapped over lines, trailing commas added, quotes swapped.
+    let formatted: String = (0..30)
+        .map(|index| {
+            format!(
+                "let record_{index} = Record {{\n    name: \"n{index}\",\n    size: {index},\n}};\n"
+            )
+        })
+        .collect();
+    session.wait(2_000);
+    let outcome = session.change(FILE, vec![whole(&formatted)]);
+    assert_eq!(outcome.verdict, Verdict::Formatted);
+    assert!(session.chunks(FILE).is_empty());
+}
+
+#[test]
 fn typing_with_six_cursors_flags_nothing() {
     let mut session = Session::new();
     let text: String = (0..6).map(|_| "let x = ;\n").collect();

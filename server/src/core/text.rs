@@ -75,10 +75,15 @@ pub fn common_prefix_and_suffix(left: &str, right: &str) -> (usize, usize) {
     (prefix, suffix)
 }
 
-/// The non-whitespace characters of a text, sorted: equal for two texts that differ only in
-/// whitespace and in the order of their tokens (what a formatter or a line move does).
-pub fn sorted_non_whitespace(text: &str) -> Vec<char> {
-    let mut characters: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+/// The word characters of a text (letters, digits, `_`), sorted: equal for two texts that differ
+/// only in whitespace, punctuation and the order of their tokens. That is what a formatter does
+/// (rustfmt adds trailing commas and drops braces, prettier swaps quotes, import sorting reorders)
+/// and what moving lines around does; new code always brings new names or numbers.
+pub fn sorted_word_characters(text: &str) -> Vec<char> {
+    let mut characters: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     characters.sort_unstable();
     characters
 }
@@ -102,6 +107,18 @@ mod tests {
         assert_eq!(common_prefix_and_suffix("aa", "aaa"), (2, 0));
         assert_eq!(common_prefix_and_suffix("", "x"), (0, 0));
         assert_eq!(common_prefix_and_suffix("é🦀", "é!🦀"), (1, 1));
+    }
+
+    #[test]
+    fn word_characters_ignore_punctuation_and_order() {
+        assert_eq!(
+            sorted_word_characters("use a::{b};\nf(x, y)"),
+            sorted_word_characters("use a::b;\nf(\n    x,\n    y,\n)")
+        );
+        assert_ne!(
+            sorted_word_characters("f(x)"),
+            sorted_word_characters("f(x, z)")
+        );
     }
 
     #[test]
