@@ -6,18 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Path of the `whetstone` binary in the workspace's target directory, built first if missing.
+/// Path of the `whetstone` binary in the workspace's target directory, built (once per test
+/// process) so that the tests never run a stale binary; when it is fresh the build is a no-op.
 ///
 /// Cargo hands `CARGO_BIN_EXE_<name>` only to tests of the package that owns the binary, and
 /// this is a separate package, so the path is worked out the way Cargo lays it out:
 /// `<target dir>/debug/whetstone`, the target dir being `CARGO_TARGET_DIR` or
-/// `<workspace root>/target`. A binary that is already there is used as it is, so after
-/// changing the server run `cargo build -p whetstone` (or `cargo test --workspace`, which
-/// builds it) before these tests, or they exercise the old build.
+/// `<workspace root>/target`.
 pub fn whetstone_binary() -> PathBuf {
     // Several tests may ask at once; building once behind a lock keeps them from racing cargo.
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(locate_or_build).clone()
+    BINARY.get_or_init(build_and_locate).clone()
 }
 
 fn workspace_root() -> PathBuf {
@@ -36,14 +35,11 @@ fn target_dir(workspace_root: &Path) -> PathBuf {
     }
 }
 
-fn locate_or_build() -> PathBuf {
+fn build_and_locate() -> PathBuf {
     let root = workspace_root();
     let binary = target_dir(&root)
         .join("debug")
         .join(format!("whetstone{}", env::consts::EXE_SUFFIX));
-    if binary.is_file() {
-        return binary;
-    }
     // Under `cargo test`, CARGO names the cargo that is running us: the same toolchain.
     let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let status = Command::new(&cargo)

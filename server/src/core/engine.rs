@@ -1168,6 +1168,7 @@ fn is_reformatting(applied: &[AppliedChange]) -> bool {
         .map(|change| change.inserted.as_str())
         .collect();
     non_whitespace_chars(&inserted) > 0
+        && non_whitespace_chars(&deleted) > 0
         && sorted_word_characters(&deleted) == sorted_word_characters(&inserted)
 }
 

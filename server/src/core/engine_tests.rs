@@ -419,6 +419,21 @@ fn a_rename_at_eighty_sites_flags_nothing() {
     assert!(session.chunks(FILE).is_empty());
 }
 
+/// Regression: typing a lone `}` (no words, nothing removed) once counted as a formatter run and
+/// took the chunk above it.
+#[test]
+fn typing_punctuation_below_a_chunk_is_typing() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.insert(FILE, (5, 0), &function("pasted", 10));
+    session.wait(3_000);
+    session.insert(FILE, (17, 1), "\n");
+    session.wait(500);
+    let outcome = session.insert(FILE, (18, 0), "}");
+    assert_eq!(outcome.verdict, Verdict::Typed);
+    assert_eq!(session.chunks(FILE), vec![("pasted", 5, 18)]);
+}
+
 #[test]
 fn find_and_replace_with_captures_flags_nothing() {
     let mut session = Session::new();
@@ -762,3 +777,4 @@ fn wild_positions_and_unknown_documents_do_not_panic() {
     let outcome = session.insert("file:///unknown.rs", (0, 0), "x");
     assert_eq!(outcome.verdict, Verdict::UnknownDocument);
 }
+
