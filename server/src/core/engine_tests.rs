@@ -777,4 +777,3 @@ fn wild_positions_and_unknown_documents_do_not_panic() {
     let outcome = session.insert("file:///unknown.rs", (0, 0), "x");
     assert_eq!(outcome.verdict, Verdict::UnknownDocument);
 }
-
