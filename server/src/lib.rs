@@ -1,9 +1,14 @@
 //! Whetstone: spots pasted and AI-generated code as it lands in the editor and keeps a per-file
 //! ownership map, so that the engineer can decide what they must own and explain it.
 //!
-//! `core` is the pure engine (no LSP, no disk, no clock); `replay` feeds recorded sessions through it.
+//! `core` is the pure engine (no LSP, no disk, no clock); `replay` feeds recorded sessions through it;
+//! `lsp` is the language server, `store` the only code that keeps user data on disk.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod core;
+pub mod explanation;
+pub mod git;
+pub mod lsp;
 pub mod replay;
+pub mod store;

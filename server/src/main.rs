@@ -11,6 +11,8 @@ const USAGE: &str = "\
 usage: whetstone <command>
 
 commands:
+  lsp                    serve the Language Server Protocol on stdin/stdout (logs go to stderr;
+                         WHETSTONE_LOG=debug for more, WHETSTONE_HOME for the store folder)
   replay FILE [--json]   feed a recorded edit session (JSON lines) through the engine and
                          print the chunks it flags and each file's lines by origin
   help                   show this text
@@ -19,6 +21,7 @@ commands:
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let result = match arguments.first().map(String::as_str) {
+        Some("lsp") => lsp_command(&arguments[1..]),
         Some("replay") => replay_command(&arguments[1..]),
         Some("help" | "--help" | "-h") => {
             write_stdout(USAGE);
@@ -34,6 +37,35 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn lsp_command(arguments: &[String]) -> anyhow::Result<ExitCode> {
+    // Editors often pass `--stdio`; it is the only transport, so it is accepted and ignored.
+    if let Some(other) = arguments
+        .iter()
+        .find(|argument| argument.as_str() != "--stdio")
+    {
+        return Ok(usage_error(&format!("lsp takes no argument {other:?}")));
+    }
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(whetstone::lsp::serve());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs to stderr (stdout is the protocol), filtered by WHETSTONE_LOG (default: warnings).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHETSTONE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }
 
 fn replay_command(arguments: &[String]) -> anyhow::Result<ExitCode> {

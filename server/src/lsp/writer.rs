@@ -1,0 +1,101 @@
+//! The store writer: a thread that turns map snapshots into records and writes them, so that the
+//! loop never waits on the disk. Jobs are handled in order, so a flush covers every job before it.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use ropey::Rope;
+use tokio::sync::oneshot;
+
+use crate::core::engine::{Dismissal, FileSnapshot};
+use crate::core::text::LineKey;
+use crate::core::{Chunk, LineMap};
+use crate::store::{FileKey, FileRecord, Store};
+
+/// A file's map as the loop hands it over.
+pub enum FileContent {
+    /// An open document: the writer computes the line keys from the (shared, cheap to clone) rope.
+    Open { rope: Rope, map: LineMap },
+    /// A closed file's snapshot, already keyed.
+    Closed(FileSnapshot),
+}
+
+pub enum WriteJob {
+    Save {
+        key: FileKey,
+        content: FileContent,
+        chunks: Vec<Chunk>,
+    },
+    Dismissal {
+        key: FileKey,
+        dismissal: Dismissal,
+    },
+    Flush(oneshot::Sender<Result<(), String>>),
+}
+
+/// The handle the loop keeps.
+pub struct Writer {
+    jobs: mpsc::Sender<WriteJob>,
+}
+
+impl Writer {
+    pub fn start(store: Arc<dyn Store>) -> Writer {
+        let (jobs, receiver) = mpsc::channel::<WriteJob>();
+        let spawned = std::thread::Builder::new()
+            .name("whetstone-store-writer".to_string())
+            .spawn(move || {
+                for job in receiver {
+                    handle(store.as_ref(), job);
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!("cannot start the store writer thread: {error}; nothing will be saved");
+        }
+        Writer { jobs }
+    }
+
+    pub fn send(&self, job: WriteJob) {
+        if self.jobs.send(job).is_err() {
+            tracing::warn!("the store writer has stopped; a change was not saved");
+        }
+    }
+
+    /// Resolves once every job sent before it is written and flushed.
+    pub fn flush(&self) -> oneshot::Receiver<Result<(), String>> {
+        let (done, receiver) = oneshot::channel();
+        self.send(WriteJob::Flush(done));
+        receiver
+    }
+}
+
+fn handle(store: &dyn Store, job: WriteJob) {
+    match job {
+        WriteJob::Save {
+            key,
+            content,
+            chunks,
+        } => {
+            let snapshot = match content {
+                FileContent::Open { rope, map } => FileSnapshot {
+                    line_keys: rope
+                        .lines()
+                        .map(|line| LineKey::of(&line.to_string()))
+                        .collect(),
+                    map,
+                },
+                FileContent::Closed(snapshot) => snapshot,
+            };
+            if let Err(error) = store.save_file(&key, &FileRecord { snapshot, chunks }) {
+                tracing::warn!("cannot save the ownership map of {}: {error}", key.path);
+            }
+        }
+        WriteJob::Dismissal { key, dismissal } => {
+            if let Err(error) = store.record_dismissal(&key, &dismissal) {
+                tracing::warn!("cannot record a dismissal in {}: {error}", key.path);
+            }
+        }
+        WriteJob::Flush(done) => {
+            let _ = done.send(store.flush().map_err(|error| error.to_string()));
+        }
+    }
+}

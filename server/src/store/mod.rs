@@ -1,0 +1,855 @@
+//! The store: the only code that touches the disk for user data. It keeps each file's ownership
+//! map and chunks, and the dismissals, behind the [`Store`] trait: [`SledStore`] on disk,
+//! [`MemoryStore`] when the disk store cannot be opened (and in tests). Also here: where the store
+//! lives ([`default_location`], [`FileKey`]) and how opening it fails ([`OpenFailure`]).
+//!
+//! Nothing newer or damaged is ever silently overwritten: a store written by a newer schema is left
+//! untouched, a damaged database is moved aside whole, a damaged record is moved to the `damaged`
+//! tree, and each is reported.
+
+pub mod records;
+mod sled_store;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use thiserror::Error;
+
+use crate::core::Chunk;
+use crate::core::engine::{Dismissal, FileSnapshot};
+
+pub use sled_store::SledStore;
+
+/// The store schema this build writes and the newest it opens.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The sled database's folder inside the store folder, which will hold other things too (e.g.
+/// `explanations/`).
+pub const DATABASE_FOLDER: &str = "db";
+
+/// Where a file's record lives: its workspace root and its path relative to it (both with `/`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileKey {
+    pub workspace: String,
+    pub path: String,
+}
+
+impl FileKey {
+    /// The key of `file` under the longest of `roots` that contains it; a file outside every root
+    /// gets workspace "" and its absolute path. Paths are compared after lexical normalisation (no
+    /// fs access).
+    ///
+    /// Keying by workspace and relative path (not by absolute path) is what lets a later issue
+    /// follow a workspace that moved.
+    pub fn for_path(roots: &[PathBuf], file: &Path) -> FileKey {
+        let file = normalize_lexically(file);
+        let root = roots
+            .iter()
+            .map(|root| normalize_lexically(root))
+            .filter(|root| file.starts_with(root))
+            .max_by_key(|root| root.components().count());
+        match root {
+            Some(root) => {
+                let relative = file.strip_prefix(&root).unwrap_or(&file);
+                FileKey {
+                    workspace: slash_string(&root),
+                    path: slash_string(relative),
+                }
+            }
+            None => FileKey {
+                workspace: String::new(),
+                path: slash_string(&file),
+            },
+        }
+    }
+}
+
+impl fmt::Display for FileKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.workspace.is_empty() {
+            write!(formatter, "{}", self.path)
+        } else {
+            write!(formatter, "{} in {}", self.path, self.workspace)
+        }
+    }
+}
+
+/// `.` dropped and `..` applied to what precedes it, without looking at the disk (symlinks are
+/// taken at face value: the editor names files the same way every time, and that is what counts).
+fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut normalized = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match normalized.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    normalized.pop();
+                }
+                // `/..` is `/`.
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                // A relative path that climbs above its start keeps its `..`.
+                Some(Component::ParentDir | Component::CurDir) | None => {
+                    normalized.push("..");
+                }
+            },
+            other => normalized.push(other.as_os_str()),
+        }
+    }
+    normalized
+}
+
+/// A path with `/` between its components, whatever the platform writes.
+fn slash_string(path: &Path) -> String {
+    let mut text = String::new();
+    for component in path.components() {
+        match component {
+            Component::RootDir => text.push('/'),
+            other => {
+                if !text.is_empty() && !text.ends_with('/') {
+                    text.push('/');
+                }
+                text.push_str(&other.as_os_str().to_string_lossy());
+            }
+        }
+    }
+    text
+}
+
+/// A file's ownership map and the chunks on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRecord {
+    pub snapshot: FileSnapshot,
+    pub chunks: Vec<Chunk>,
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the store could not {action} {target}: {source}")]
+    Database {
+        action: &'static str,
+        target: String,
+        source: sled::Error,
+    },
+    #[error(
+        "the stored record of {target} is damaged ({reason}); its bytes were moved to the \
+         store's damaged records as {kept_as}"
+    )]
+    Damaged {
+        target: String,
+        kept_as: String,
+        reason: String,
+    },
+    #[error(
+        "the stored record of {target} was written by a newer whetstone (record version \
+         {found}, this one reads up to {supported}); it is left untouched"
+    )]
+    NewerRecord {
+        target: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("refusing to save {target}: {reason}")]
+    InvalidRecord { target: String, reason: String },
+    #[error("the store's setting {name} is unreadable ({value:?})")]
+    DamagedSetting { name: &'static str, value: String },
+}
+
+/// Why the store could not be opened. Every `path` is the store folder (the one the user
+/// configured, holding `db/`). `user_message()` is shown once to the user.
+#[derive(Debug, Error)]
+pub enum OpenFailure {
+    #[error("the store in {} is locked by another process", path.display())]
+    Locked { path: PathBuf },
+    #[error(
+        "the store in {} has schema version {found}, newer than the {supported} this build supports",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("the store in {} is damaged: {reason}", path.display())]
+    Damaged {
+        path: PathBuf,
+        /// Where the damaged database went; None when moving it failed (the reason says why).
+        moved_to: Option<PathBuf>,
+        reason: String,
+    },
+    #[error("could not open the store in {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+const IN_MEMORY_ONLY: &str =
+    "whetstone keeps working, but what you record in this window is kept in memory only.";
+
+impl OpenFailure {
+    /// What happened, what it means and what to do, in words for the user.
+    pub fn user_message(&self) -> String {
+        match self {
+            OpenFailure::Locked { path } => {
+                let holder = match lock_holder(path) {
+                    Some(pid) if pid == std::process::id() => {
+                        "this same whetstone process (it opened the store twice)".to_string()
+                    }
+                    Some(pid) => match process_name(pid) {
+                        Some(name) => format!("another process ({name}, pid {pid})"),
+                        None => format!("another process (pid {pid})"),
+                    },
+                    None => "another whetstone process".to_string(),
+                };
+                format!(
+                    "The whetstone store in {} is in use by {holder}; only one process can use it \
+                     at a time. {IN_MEMORY_ONLY} To keep what you record, close the other editor \
+                     window or whetstone command that uses the store, then reopen this window.",
+                    path.display()
+                )
+            }
+            OpenFailure::NewerSchema {
+                path,
+                found,
+                supported,
+            } => format!(
+                "The whetstone store in {} was written by a newer whetstone (store schema {found}; \
+                 this one understands up to {supported}). Nothing in it was changed. \
+                 {IN_MEMORY_ONLY} Update whetstone to use the store again.",
+                path.display()
+            ),
+            OpenFailure::Damaged {
+                path,
+                moved_to: Some(moved_to),
+                reason,
+            } => format!(
+                "The whetstone store in {} was damaged and could not be read ({reason}). It was \
+                 moved, untouched, to {}; the next start begins a fresh store. {IN_MEMORY_ONLY}",
+                path.display(),
+                moved_to.display()
+            ),
+            OpenFailure::Damaged {
+                path,
+                moved_to: None,
+                reason,
+            } => format!(
+                "The whetstone store in {} was damaged and could not be read ({reason}). \
+                 {IN_MEMORY_ONLY} Move or delete {} to let whetstone start a fresh store.",
+                path.display(),
+                path.join(DATABASE_FOLDER).display()
+            ),
+            OpenFailure::Io { path, source } => format!(
+                "The whetstone store in {} could not be opened: {source}. {IN_MEMORY_ONLY} Check \
+                 that the folder is writable and the disk has room, or set WHETSTONE_HOME to \
+                 another folder.",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// The process holding sled's lock on the store, from `/proc/locks` (best effort, Linux only: the
+/// lock is an flock on `db/db`, which `/proc/locks` lists by inode).
+#[cfg(target_os = "linux")]
+fn lock_holder(folder: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(folder.join(DATABASE_FOLDER).join("db"))
+        .ok()?
+        .ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF"; waiters have a "->" and are
+        // not holders.
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.contains(&"->") || fields.get(1) != Some(&"FLOCK") {
+            return None;
+        }
+        let locked_inode: u64 = fields.get(5)?.rsplit(':').next()?.parse().ok()?;
+        (locked_inode == inode)
+            .then(|| fields.get(4)?.parse().ok())
+            .flatten()
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lock_holder(_folder: &Path) -> Option<u32> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn process_name(pid: u32) -> Option<String> {
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(name.trim().to_string()).filter(|name| !name.is_empty())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_name(_pid: u32) -> Option<String> {
+    None
+}
+
+pub trait Store: Send + Sync {
+    /// The record of a file, if any. A damaged record is moved aside and reported; a record of a
+    /// newer version is reported and left alone.
+    fn load_file(&self, key: &FileKey) -> Result<Option<FileRecord>, StoreError>;
+    /// Not durable until `flush`. Refuses to replace a record of a newer version, and a record
+    /// that a load would call damaged (runs that do not cover the lines, unknown chunks).
+    fn save_file(&self, key: &FileKey, record: &FileRecord) -> Result<(), StoreError>;
+    fn remove_file(&self, key: &FileKey) -> Result<(), StoreError>;
+    /// Every file with a record, sorted.
+    fn files(&self) -> Result<Vec<FileKey>, StoreError>;
+    fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError>;
+    /// Every dismissal, grouped by file (sorted), in the order recorded within a file.
+    fn dismissals(&self) -> Result<Vec<(FileKey, Dismissal)>, StoreError>;
+    /// One past the largest chunk id ever saved in this store (1 when empty): new ids start there.
+    fn next_chunk_id(&self) -> Result<u64, StoreError>;
+    fn flush(&self) -> Result<(), StoreError>;
+    /// The folder on disk, or None for an in-memory store.
+    fn location(&self) -> Option<&Path>;
+}
+
+/// The store used when the disk store cannot be opened: same behaviour, gone at exit.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    files: BTreeMap<FileKey, FileRecord>,
+    dismissals: Vec<(FileKey, Dismissal)>,
+    /// 0 until something is saved (reported as 1).
+    next_chunk_id: u64,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, MemoryState> {
+        // A panic elsewhere while holding the lock leaves plain data behind, still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    fn load_file(&self, key: &FileKey) -> Result<Option<FileRecord>, StoreError> {
+        Ok(self.state().files.get(key).cloned())
+    }
+
+    fn save_file(&self, key: &FileKey, record: &FileRecord) -> Result<(), StoreError> {
+        // Through the record form, so that memory keeps exactly what the disk would (no uri, no
+        // syntax staleness) and refuses exactly what the disk would.
+        let stored = records::from_record(records::to_record(record)).map_err(|reason| {
+            StoreError::InvalidRecord {
+                target: format!("file {key}"),
+                reason,
+            }
+        })?;
+        let next = next_chunk_id_after(&stored.chunks);
+        let mut state = self.state();
+        state.files.insert(key.clone(), stored);
+        state.next_chunk_id = state.next_chunk_id.max(next);
+        Ok(())
+    }
+
+    fn remove_file(&self, key: &FileKey) -> Result<(), StoreError> {
+        self.state().files.remove(key);
+        Ok(())
+    }
+
+    fn files(&self) -> Result<Vec<FileKey>, StoreError> {
+        Ok(self.state().files.keys().cloned().collect())
+    }
+
+    fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError> {
+        self.state()
+            .dismissals
+            .push((key.clone(), dismissal.clone()));
+        Ok(())
+    }
+
+    fn dismissals(&self) -> Result<Vec<(FileKey, Dismissal)>, StoreError> {
+        let mut dismissals = self.state().dismissals.clone();
+        // Stable: recording order within a file stays, as on disk.
+        dismissals.sort_by(|left, right| left.0.cmp(&right.0));
+        Ok(dismissals)
+    }
+
+    fn next_chunk_id(&self) -> Result<u64, StoreError> {
+        Ok(self.state().next_chunk_id.max(1))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn location(&self) -> Option<&Path> {
+        None
+    }
+}
+
+/// One past the largest chunk id among `chunks` (0 without chunks).
+fn next_chunk_id_after(chunks: &[Chunk]) -> u64 {
+    chunks
+        .iter()
+        .map(|chunk| chunk.id.0.saturating_add(1))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Opens (creating with mode 0700 if missing) the store in `folder`.
+pub fn open(folder: &Path) -> Result<SledStore, OpenFailure> {
+    prepare_folder(folder)?;
+    SledStore::open_in(folder)
+}
+
+/// $WHETSTONE_HOME, else $XDG_DATA_HOME/whetstone, else $HOME/.local/share/whetstone; None if none
+/// is set. `env` is injected so tests don't touch the real environment (pass
+/// `|name| std::env::var_os(name)`).
+pub fn default_location(env: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let set = |name: &str| env(name).filter(|value| !value.is_empty());
+    if let Some(home) = set("WHETSTONE_HOME") {
+        return Some(PathBuf::from(home));
+    }
+    // The XDG spec says a relative path in these variables is invalid and must be ignored.
+    if let Some(data) = set("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|data| data.is_absolute())
+    {
+        return Some(data.join("whetstone"));
+    }
+    set("HOME").map(|home| PathBuf::from(home).join(".local/share/whetstone"))
+}
+
+/// Makes sure `folder` exists and only its owner can read it: explanations are the user's words.
+fn prepare_folder(folder: &Path) -> Result<(), OpenFailure> {
+    let io_failure = |source| OpenFailure::Io {
+        path: folder.to_path_buf(),
+        source,
+    };
+    match std::fs::metadata(folder) {
+        Ok(metadata) if metadata.is_dir() => {
+            tighten_permissions(folder, &metadata);
+            Ok(())
+        }
+        Ok(_) => Err(io_failure(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "it exists and is not a folder",
+        ))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            create_private_folder(folder).map_err(io_failure)
+        }
+        Err(error) => Err(io_failure(error)),
+    }
+}
+
+#[cfg(unix)]
+fn create_private_folder(folder: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    // Parents are made 0700 too, as the XDG spec asks for missing data folders.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+}
+
+#[cfg(not(unix))]
+fn create_private_folder(folder: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder)
+}
+
+#[cfg(unix)]
+fn tighten_permissions(folder: &Path, metadata: &std::fs::Metadata) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return;
+    }
+    let tightened = mode & !0o077;
+    match std::fs::set_permissions(folder, std::fs::Permissions::from_mode(tightened)) {
+        Ok(()) => tracing::warn!(
+            "the store folder {} was open to other users (mode {mode:o}); tightened to {tightened:o}",
+            folder.display()
+        ),
+        Err(error) => tracing::warn!(
+            "the store folder {} is open to other users (mode {mode:o}) and could not be \
+             tightened: {error}",
+            folder.display()
+        ),
+    }
+}
+
+#[cfg(not(unix))]
+fn tighten_permissions(_folder: &Path, _metadata: &std::fs::Metadata) {}
+
+/// Moves `<folder>/db` to `<folder>/damaged-<UTC yyyymmdd-hhmmss>` (with `-2`, `-3`... if that is
+/// taken) and returns where it went. Nothing in it is changed, so it can still be inspected or
+/// recovered by hand. The database must be closed.
+pub fn move_database_aside(folder: &Path) -> std::io::Result<PathBuf> {
+    let stamp = utc_stamp(SystemTime::now());
+    let mut target = folder.join(format!("damaged-{stamp}"));
+    let mut attempt = 1;
+    while std::fs::symlink_metadata(&target).is_ok() {
+        attempt += 1;
+        target = folder.join(format!("damaged-{stamp}-{attempt}"));
+    }
+    std::fs::rename(folder.join(DATABASE_FOLDER), &target)?;
+    tracing::warn!(
+        "moved the damaged store database {} to {}",
+        folder.join(DATABASE_FOLDER).display(),
+        target.display()
+    );
+    Ok(target)
+}
+
+/// `yyyymmdd-hhmmss` in UTC: sorts by time and names no time zone.
+pub(crate) fn utc_stamp(time: SystemTime) -> String {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0);
+    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
+    let of_day = seconds % 86_400;
+    let (year, month, day) = civil_date(days);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01.
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    // Count from 0000-03-01, so that the leap day is the last day of each counted year, in
+    // 400-year eras of 146,097 days.
+    let since_march = days + 719_468;
+    let era = since_march.div_euclid(146_097);
+    let day_of_era = since_march.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months from March, in a 153-day five-month rhythm (31 30 31 30 31).
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + i64::from(month <= 2);
+    (year, month as u32, day as u32)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::core::chunk::ChunkId;
+    use crate::core::line_map::{LineMap, LineState, Origin};
+    use crate::core::text::LineKey;
+    use std::collections::HashMap;
+
+    pub(crate) fn key(workspace: &str, path: &str) -> FileKey {
+        FileKey {
+            workspace: workspace.to_string(),
+            path: path.to_string(),
+        }
+    }
+
+    /// A record of `lines` lines, the middle ones in chunk `chunk` (pasted, classified core).
+    pub(crate) fn record_with_chunk(lines: usize, chunk: u64) -> FileRecord {
+        let state = LineState::new(Origin::Pasted, Some(ChunkId(chunk)));
+        let states = (0..lines).map(|line| {
+            if line > 0 && line + 1 < lines {
+                state
+            } else {
+                LineState::TYPED
+            }
+        });
+        FileRecord {
+            snapshot: FileSnapshot {
+                line_keys: (0..lines)
+                    .map(|line| LineKey::of(&format!("line {line}")))
+                    .collect(),
+                map: LineMap::from_states(states),
+            },
+            chunks: vec![Chunk {
+                id: ChunkId(chunk),
+                uri: String::new(),
+                origin: Origin::Pasted,
+                created_ms: 1_000 * chunk,
+                inserted_lines: lines - 2,
+                class: Some(crate::core::Class::Core),
+                explanation: None,
+                items: vec![format!("fn item_{chunk}")],
+                identifiers: vec![format!("item_{chunk}")],
+                reworked_chars: 0,
+                syntax_stale: false,
+            }],
+        }
+    }
+
+    fn dismissal(lines: usize, at: u64) -> Dismissal {
+        Dismissal {
+            uri: format!("file:///project/{lines}.rs"),
+            origin: Origin::Pasted,
+            lines,
+            created_ms: at - 500,
+            dismissed_ms: at,
+        }
+    }
+
+    /// What every store must do; run on the memory store and the sled store alike.
+    pub(crate) fn behaves_like_a_store(store: &dyn Store) {
+        let main = key("/home/me/project", "src/main.rs");
+        let lib = key("/home/me/project", "src/lib.rs");
+        let outside = key("", "/etc/hosts");
+        assert_eq!(store.files().expect("files"), Vec::<FileKey>::new());
+        assert_eq!(store.load_file(&main).expect("load"), None);
+        assert_eq!(store.next_chunk_id().expect("next id"), 1);
+        assert!(store.dismissals().expect("dismissals").is_empty());
+
+        let mut with_uri = record_with_chunk(10, 7);
+        with_uri.chunks[0].uri = "file:///home/me/project/src/main.rs".to_string();
+        with_uri.chunks[0].syntax_stale = true;
+        store.save_file(&main, &with_uri).expect("save main");
+        store
+            .save_file(&lib, &record_with_chunk(5, 3))
+            .expect("save lib");
+        store
+            .save_file(&outside, &record_with_chunk(3, 2))
+            .expect("save outside");
+        // The uri is the caller's to set; items are fresh when saved.
+        assert_eq!(
+            store.load_file(&main).expect("load main"),
+            Some(record_with_chunk(10, 7))
+        );
+        assert_eq!(
+            store.files().expect("files"),
+            vec![outside.clone(), lib.clone(), main.clone()]
+        );
+        assert_eq!(store.next_chunk_id().expect("next id"), 8);
+
+        // Overwriting with smaller ids or removing never lowers the next id: ids are never reused.
+        store
+            .save_file(&main, &record_with_chunk(4, 1))
+            .expect("overwrite main");
+        assert_eq!(
+            store.load_file(&main).expect("load main"),
+            Some(record_with_chunk(4, 1))
+        );
+        store.remove_file(&main).expect("remove");
+        store.remove_file(&main).expect("removing twice is fine");
+        assert_eq!(store.load_file(&main).expect("load removed"), None);
+        assert_eq!(
+            store.files().expect("files"),
+            vec![outside.clone(), lib.clone()]
+        );
+        assert_eq!(store.next_chunk_id().expect("next id"), 8);
+
+        // A record that a load would refuse is refused at save, and nothing changes.
+        let mut inconsistent = record_with_chunk(5, 9);
+        inconsistent.chunks.clear();
+        let refused = store.save_file(&lib, &inconsistent);
+        assert!(
+            matches!(&refused, Err(StoreError::InvalidRecord { reason, .. })
+                if reason == "a run of lines belongs to chunk 9, which the record does not hold"),
+            "{refused:?}"
+        );
+        assert_eq!(
+            store.load_file(&lib).expect("load lib"),
+            Some(record_with_chunk(5, 3))
+        );
+        assert_eq!(store.next_chunk_id().expect("next id"), 8);
+
+        store
+            .record_dismissal(&main, &dismissal(4, 2_000))
+            .expect("dismiss");
+        store
+            .record_dismissal(&lib, &dismissal(2, 3_000))
+            .expect("dismiss");
+        store
+            .record_dismissal(&main, &dismissal(9, 4_000))
+            .expect("dismiss");
+        assert_eq!(
+            store.dismissals().expect("dismissals"),
+            vec![
+                (lib.clone(), dismissal(2, 3_000)),
+                (main.clone(), dismissal(4, 2_000)),
+                (main.clone(), dismissal(9, 4_000)),
+            ]
+        );
+        store.flush().expect("flush");
+    }
+
+    #[test]
+    fn the_memory_store_behaves_like_a_store() {
+        let store = MemoryStore::new();
+        behaves_like_a_store(&store);
+        assert_eq!(store.location(), None);
+    }
+
+    #[test]
+    fn file_keys() {
+        let roots = [
+            PathBuf::from("/home/me/project"),
+            PathBuf::from("/home/me/project/vendor/lib/"),
+            PathBuf::from("/home/me/other/./"),
+        ];
+        let cases = [
+            (
+                "/home/me/project/src/main.rs",
+                "/home/me/project",
+                "src/main.rs",
+            ),
+            // Nested roots: the longest wins.
+            (
+                "/home/me/project/vendor/lib/src/lib.rs",
+                "/home/me/project/vendor/lib",
+                "src/lib.rs",
+            ),
+            // Not a prefix by characters: by components.
+            ("/home/me/project2/a.rs", "", "/home/me/project2/a.rs"),
+            // Outside every root.
+            ("/etc/hosts", "", "/etc/hosts"),
+            // `..` and `.` are applied before comparing.
+            (
+                "/home/me/project/vendor/lib/../../src/./x.rs",
+                "/home/me/project",
+                "src/x.rs",
+            ),
+            ("/home/me/project/../other/y.rs", "/home/me/other", "y.rs"),
+            (
+                "/home/me/project/vendor/../../outside.rs",
+                "",
+                "/home/me/outside.rs",
+            ),
+            ("/../../etc/hosts", "", "/etc/hosts"),
+            // The root itself.
+            ("/home/me/other", "/home/me/other", ""),
+        ];
+        for (file, workspace, path) in cases {
+            assert_eq!(
+                FileKey::for_path(&roots, Path::new(file)),
+                key(workspace, path),
+                "{file}"
+            );
+        }
+        assert_eq!(
+            FileKey::for_path(&[], Path::new("/a/b.rs")),
+            key("", "/a/b.rs")
+        );
+        assert_eq!(key("/w", "a.rs").to_string(), "a.rs in /w");
+        assert_eq!(key("", "/a.rs").to_string(), "/a.rs");
+    }
+
+    #[test]
+    fn default_location_precedence() {
+        let location = |pairs: &[(&str, &str)]| {
+            let env: HashMap<String, OsString> = pairs
+                .iter()
+                .map(|(name, value)| (name.to_string(), OsString::from(value)))
+                .collect();
+            default_location(|name| env.get(name).cloned())
+        };
+        let all = [
+            ("WHETSTONE_HOME", "/custom"),
+            ("XDG_DATA_HOME", "/data"),
+            ("HOME", "/home/me"),
+        ];
+        assert_eq!(location(&all), Some(PathBuf::from("/custom")));
+        assert_eq!(location(&all[1..]), Some(PathBuf::from("/data/whetstone")));
+        assert_eq!(
+            location(&all[2..]),
+            Some(PathBuf::from("/home/me/.local/share/whetstone"))
+        );
+        assert_eq!(location(&[]), None);
+        // Empty counts as unset; a relative XDG_DATA_HOME is invalid per the XDG spec.
+        assert_eq!(
+            location(&[
+                ("WHETSTONE_HOME", ""),
+                ("XDG_DATA_HOME", "data"),
+                ("HOME", "/h")
+            ]),
+            Some(PathBuf::from("/h/.local/share/whetstone"))
+        );
+    }
+
+    #[test]
+    fn stamps_are_utc_calendar_dates() {
+        let cases = [
+            (0, "19700101-000000"),
+            (951_782_400, "20000229-000000"),
+            (1_709_164_800, "20240229-000000"),
+            (1_735_689_599, "20241231-235959"),
+            (4_102_444_800, "21000101-000000"),
+            (253_402_300_799, "99991231-235959"),
+        ];
+        for (seconds, expected) in cases {
+            let time = UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+            assert_eq!(utc_stamp(time), expected);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_folder_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| {
+            std::fs::metadata(path)
+                .expect("metadata")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let temporary = tempfile::tempdir().expect("tempdir");
+        let fresh = temporary.path().join("nested/whetstone");
+        drop(open(&fresh).expect("opens"));
+        assert_eq!(mode(&fresh), 0o700);
+        assert!(fresh.join(DATABASE_FOLDER).is_dir());
+
+        let loose = temporary.path().join("loose");
+        std::fs::create_dir(&loose).expect("mkdir");
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        drop(open(&loose).expect("opens"));
+        assert_eq!(mode(&loose), 0o700);
+
+        let file = temporary.path().join("a-file");
+        std::fs::write(&file, b"").expect("write");
+        assert!(matches!(open(&file), Err(OpenFailure::Io { .. })));
+    }
+
+    #[test]
+    fn user_messages_say_what_to_do() {
+        let path = PathBuf::from("/home/me/.local/share/whetstone");
+        let newer = OpenFailure::NewerSchema {
+            path: path.clone(),
+            found: 3,
+            supported: 1,
+        }
+        .user_message();
+        assert!(newer.contains("schema 3") && newer.contains("Update whetstone"));
+        assert!(newer.contains(IN_MEMORY_ONLY));
+        let damaged = OpenFailure::Damaged {
+            path: path.clone(),
+            moved_to: Some(path.join("damaged-20250101-000000")),
+            reason: "garbage".to_string(),
+        }
+        .user_message();
+        assert!(damaged.contains("damaged-20250101-000000") && damaged.contains("(garbage)"));
+        let stuck = OpenFailure::Damaged {
+            path: path.clone(),
+            moved_to: None,
+            reason: "garbage".to_string(),
+        }
+        .user_message();
+        assert!(stuck.contains("Move or delete /home/me/.local/share/whetstone/db"));
+    }
+}

@@ -1,0 +1,671 @@
+//! The on-disk records: versioned JSON shapes of a file's map and chunks and of a dismissal, and the
+//! hand-written conversions between them and the core types.
+//!
+//! The core types carry no serde derives on purpose: renaming a field in the engine must never
+//! change what is on disk. Every record names its own `"version"`; any change to a record's shape
+//! (even an added field, which an older whetstone would drop when it rewrites the record) gets a
+//! new version and a new `...V2` struct next to the old one, which stays readable.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore};
+use crate::core::engine::{Dismissal, FileSnapshot};
+use crate::core::line_map::{LineMap, LineState, Origin};
+use crate::core::text::LineKey;
+use crate::store::FileRecord;
+
+/// The file record version this build writes and the newest it reads.
+pub const FILE_RECORD_VERSION: u32 = 1;
+/// The dismissal record version this build writes and the newest it reads.
+pub const DISMISSAL_RECORD_VERSION: u32 = 1;
+
+/// A file's ownership map and its chunks, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecordV1 {
+    pub version: u32,
+    /// Two numbers per line, `[hash, weight, hash, weight, ...]`: a list of objects would triple
+    /// the size of the largest part of the record.
+    pub line_keys: Vec<u64>,
+    /// The map's runs in line order; their `lines` add up to the number of line keys.
+    pub runs: Vec<RunV1>,
+    pub chunks: Vec<ChunkV1>,
+}
+
+/// Consecutive lines with the same origin and chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunV1 {
+    pub origin: String,
+    pub chunk: Option<u64>,
+    pub lines: u64,
+}
+
+/// A chunk without its uri: the record's key says which file it is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkV1 {
+    pub id: u64,
+    pub origin: String,
+    pub created_ms: u64,
+    pub inserted_lines: u64,
+    pub class: Option<String>,
+    pub explanation: Option<ExplanationV1>,
+    pub items: Vec<String>,
+    pub identifiers: Vec<String>,
+    pub reworked_chars: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplanationV1 {
+    pub text: String,
+    pub recorded_ms: u64,
+    pub score: ExplanationScoreV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplanationScoreV1 {
+    pub words: u64,
+    pub identifiers_named: u64,
+    pub identifiers_total: u64,
+    pub says_why: bool,
+    pub score: u8,
+    pub shallow: bool,
+}
+
+/// A chunk the user said was their own, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DismissalV1 {
+    pub version: u32,
+    /// The uri at the time of the dismissal: a fact about the past, kept as it was.
+    pub uri: String,
+    pub origin: String,
+    pub lines: u64,
+    pub created_ms: u64,
+    pub dismissed_ms: u64,
+}
+
+/// What a stored value turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded<T> {
+    Current(T),
+    /// Written by a newer whetstone: leave it alone.
+    Newer(u32),
+    /// Not a record this build can make sense of; the reason says why.
+    Damaged(String),
+}
+
+/// Only the version, read before the rest so that a newer record is never judged by old rules.
+#[derive(Deserialize)]
+struct VersionProbe {
+    version: u32,
+}
+
+/// The version of a stored record, or what to report instead of reading it.
+fn probe_version<T>(bytes: &[u8], newest: u32) -> Result<u32, Decoded<T>> {
+    match serde_json::from_slice::<VersionProbe>(bytes) {
+        Err(error) => Err(Decoded::Damaged(format!("not a versioned record: {error}"))),
+        Ok(VersionProbe { version: 0 }) => Err(Decoded::Damaged("record version 0".to_string())),
+        Ok(VersionProbe { version }) if version > newest => Err(Decoded::Newer(version)),
+        Ok(VersionProbe { version }) => Ok(version),
+    }
+}
+
+/// Reads a stored file record, whatever version this build understands.
+pub fn decode_file_record(bytes: &[u8]) -> Decoded<FileRecord> {
+    if let Err(decoded) = probe_version(bytes, FILE_RECORD_VERSION) {
+        return decoded;
+    }
+    // Only version 1 exists; a version 2 would be matched here and upgraded on read.
+    let record = match serde_json::from_slice::<FileRecordV1>(bytes) {
+        Ok(record) => record,
+        Err(error) => return Decoded::Damaged(format!("unreadable version 1 record: {error}")),
+    };
+    match from_record(record) {
+        Ok(record) => Decoded::Current(record),
+        Err(reason) => Decoded::Damaged(reason),
+    }
+}
+
+/// The bytes stored for a file record (always the newest version).
+pub fn encode_file_record(record: &FileRecordV1) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(record).map_err(|error| format!("could not encode the record: {error}"))
+}
+
+/// Reads a stored dismissal record.
+pub fn decode_dismissal(bytes: &[u8]) -> Decoded<Dismissal> {
+    if let Err(decoded) = probe_version(bytes, DISMISSAL_RECORD_VERSION) {
+        return decoded;
+    }
+    let record = match serde_json::from_slice::<DismissalV1>(bytes) {
+        Ok(record) => record,
+        Err(error) => return Decoded::Damaged(format!("unreadable version 1 dismissal: {error}")),
+    };
+    match dismissal_from_record(record) {
+        Ok(dismissal) => Decoded::Current(dismissal),
+        Err(reason) => Decoded::Damaged(reason),
+    }
+}
+
+pub fn encode_dismissal(dismissal: &Dismissal) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(&dismissal_to_record(dismissal))
+        .map_err(|error| format!("could not encode the dismissal: {error}"))
+}
+
+// ---- file records ------------------------------------------------------------------------------
+
+pub fn to_record(record: &FileRecord) -> FileRecordV1 {
+    let line_keys = record
+        .snapshot
+        .line_keys
+        .iter()
+        .flat_map(|key| [key.hash, u64::from(key.weight)])
+        .collect();
+    let runs = record
+        .snapshot
+        .map
+        .runs()
+        .map(|(range, state)| RunV1 {
+            origin: state.origin.as_str().to_string(),
+            chunk: state.chunk.map(|chunk| chunk.0),
+            lines: range.len() as u64,
+        })
+        .collect();
+    let chunks = record.chunks.iter().map(chunk_to_record).collect();
+    FileRecordV1 {
+        version: FILE_RECORD_VERSION,
+        line_keys,
+        runs,
+        chunks,
+    }
+}
+
+/// The core form of a record. Chunks come back with an empty `uri` (the caller knows the file)
+/// and `syntax_stale` false (their items were computed before they were saved).
+pub fn from_record(record: FileRecordV1) -> Result<FileRecord, String> {
+    check_record(&record)?;
+    let line_keys = record
+        .line_keys
+        .chunks_exact(2)
+        .map(|pair| {
+            let weight = u32::try_from(pair[1])
+                .map_err(|_| format!("a line key weight is too large ({})", pair[1]))?;
+            Ok(LineKey {
+                hash: pair[0],
+                weight,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut states = Vec::with_capacity(record.runs.len());
+    for run in &record.runs {
+        let state = LineState::new(parse_origin(&run.origin)?, run.chunk.map(ChunkId));
+        states.push((state, to_usize(run.lines, "a run's line count")?));
+    }
+    let map = LineMap::from_states(
+        states
+            .into_iter()
+            .flat_map(|(state, lines)| std::iter::repeat_n(state, lines)),
+    );
+    let chunks = record
+        .chunks
+        .into_iter()
+        .map(chunk_from_record)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(FileRecord {
+        snapshot: FileSnapshot { line_keys, map },
+        chunks,
+    })
+}
+
+/// Everything `from_record` would refuse, checked without building anything: save refuses such a
+/// record up front, so that nothing is ever written that a later load would call damaged.
+pub fn check_record(record: &FileRecordV1) -> Result<(), String> {
+    if record.version != FILE_RECORD_VERSION {
+        return Err(format!(
+            "a version {FILE_RECORD_VERSION} record says it is version {}",
+            record.version
+        ));
+    }
+    if !record.line_keys.len().is_multiple_of(2) {
+        return Err(format!(
+            "line_keys holds an odd number of values ({})",
+            record.line_keys.len()
+        ));
+    }
+    if let Some(weight) = record
+        .line_keys
+        .chunks_exact(2)
+        .map(|pair| pair[1])
+        .find(|weight| u32::try_from(*weight).is_err())
+    {
+        return Err(format!("a line key weight is too large ({weight})"));
+    }
+    let lines = record.line_keys.len() / 2;
+    if lines == 0 {
+        return Err("the record has no lines (a file has at least one)".to_string());
+    }
+    let mut chunk_ids = HashSet::with_capacity(record.chunks.len());
+    for chunk in &record.chunks {
+        if !chunk_ids.insert(chunk.id) {
+            return Err(format!("chunk {} appears twice", chunk.id));
+        }
+        parse_origin(&chunk.origin).map_err(|reason| format!("chunk {}: {reason}", chunk.id))?;
+        if let Some(class) = &chunk.class {
+            parse_class(class).map_err(|reason| format!("chunk {}: {reason}", chunk.id))?;
+        }
+    }
+    let mut covered: u64 = 0;
+    for run in &record.runs {
+        parse_origin(&run.origin)?;
+        if let Some(chunk) = run.chunk
+            && !chunk_ids.contains(&chunk)
+        {
+            return Err(format!(
+                "a run of lines belongs to chunk {chunk}, which the record does not hold"
+            ));
+        }
+        covered = covered
+            .checked_add(run.lines)
+            .ok_or_else(|| "the runs cover more lines than can be counted".to_string())?;
+    }
+    if covered != lines as u64 {
+        return Err(format!(
+            "the runs cover {covered} lines but the record has {lines} line keys"
+        ));
+    }
+    Ok(())
+}
+
+fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
+    ChunkV1 {
+        id: chunk.id.0,
+        origin: chunk.origin.as_str().to_string(),
+        created_ms: chunk.created_ms,
+        inserted_lines: chunk.inserted_lines as u64,
+        class: chunk.class.map(|class| class.as_str().to_string()),
+        explanation: chunk.explanation.as_ref().map(|explanation| ExplanationV1 {
+            text: explanation.text.clone(),
+            recorded_ms: explanation.recorded_ms,
+            score: ExplanationScoreV1 {
+                words: explanation.score.words as u64,
+                identifiers_named: explanation.score.identifiers_named as u64,
+                identifiers_total: explanation.score.identifiers_total as u64,
+                says_why: explanation.score.says_why,
+                score: explanation.score.score,
+                shallow: explanation.score.shallow,
+            },
+        }),
+        items: chunk.items.clone(),
+        identifiers: chunk.identifiers.clone(),
+        reworked_chars: chunk.reworked_chars as u64,
+    }
+}
+
+fn chunk_from_record(chunk: ChunkV1) -> Result<Chunk, String> {
+    let id = chunk.id;
+    let in_chunk = |reason: String| format!("chunk {id}: {reason}");
+    let explanation = match chunk.explanation {
+        None => None,
+        Some(explanation) => Some(Explanation {
+            text: explanation.text,
+            recorded_ms: explanation.recorded_ms,
+            score: ExplanationScore {
+                words: to_usize(explanation.score.words, "explanation words").map_err(in_chunk)?,
+                identifiers_named: to_usize(
+                    explanation.score.identifiers_named,
+                    "explanation identifiers named",
+                )
+                .map_err(in_chunk)?,
+                identifiers_total: to_usize(
+                    explanation.score.identifiers_total,
+                    "explanation identifiers total",
+                )
+                .map_err(in_chunk)?,
+                says_why: explanation.score.says_why,
+                score: explanation.score.score,
+                shallow: explanation.score.shallow,
+            },
+        }),
+    };
+    Ok(Chunk {
+        id: ChunkId(id),
+        uri: String::new(),
+        origin: parse_origin(&chunk.origin).map_err(in_chunk)?,
+        created_ms: chunk.created_ms,
+        inserted_lines: to_usize(chunk.inserted_lines, "inserted lines").map_err(in_chunk)?,
+        class: chunk
+            .class
+            .as_deref()
+            .map(parse_class)
+            .transpose()
+            .map_err(in_chunk)?,
+        explanation,
+        items: chunk.items,
+        identifiers: chunk.identifiers,
+        reworked_chars: to_usize(chunk.reworked_chars, "reworked characters").map_err(in_chunk)?,
+        syntax_stale: false,
+    })
+}
+
+// ---- dismissals --------------------------------------------------------------------------------
+
+pub fn dismissal_to_record(dismissal: &Dismissal) -> DismissalV1 {
+    DismissalV1 {
+        version: DISMISSAL_RECORD_VERSION,
+        uri: dismissal.uri.clone(),
+        origin: dismissal.origin.as_str().to_string(),
+        lines: dismissal.lines as u64,
+        created_ms: dismissal.created_ms,
+        dismissed_ms: dismissal.dismissed_ms,
+    }
+}
+
+pub fn dismissal_from_record(record: DismissalV1) -> Result<Dismissal, String> {
+    if record.version != DISMISSAL_RECORD_VERSION {
+        return Err(format!(
+            "a version {DISMISSAL_RECORD_VERSION} dismissal says it is version {}",
+            record.version
+        ));
+    }
+    Ok(Dismissal {
+        uri: record.uri,
+        origin: parse_origin(&record.origin)?,
+        lines: to_usize(record.lines, "dismissed lines")?,
+        created_ms: record.created_ms,
+        dismissed_ms: record.dismissed_ms,
+    })
+}
+
+// ---- names -------------------------------------------------------------------------------------
+
+fn parse_origin(name: &str) -> Result<Origin, String> {
+    Origin::parse(name).ok_or_else(|| format!("unknown origin {name:?}"))
+}
+
+fn parse_class(name: &str) -> Result<Class, String> {
+    Class::parse(name).ok_or_else(|| format!("unknown class {name:?}"))
+}
+
+fn to_usize(value: u64, what: &str) -> Result<usize, String> {
+    usize::try_from(value).map_err(|_| format!("{what} too large ({value})"))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use expect_test::expect;
+
+    fn pasted(chunk: u64) -> LineState {
+        LineState::new(Origin::Pasted, Some(ChunkId(chunk)))
+    }
+
+    fn chunk(id: u64, origin: Origin) -> Chunk {
+        Chunk {
+            id: ChunkId(id),
+            uri: String::new(),
+            origin,
+            created_ms: 1_700_000_000_000 + id,
+            inserted_lines: 3,
+            class: None,
+            explanation: None,
+            items: vec!["fn parse_header".to_string()],
+            identifiers: vec!["parse_header".to_string(), "bytes".to_string()],
+            reworked_chars: 0,
+            syntax_stale: false,
+        }
+    }
+
+    /// A file of 12 lines: typed, a pasted chunk (core, explained), typed, a generated chunk
+    /// (transient), an external one and a restored line.
+    pub(crate) fn realistic_record() -> FileRecord {
+        let text = [
+            "use std::io;",
+            "",
+            "fn parse_header(bytes: &[u8]) -> Option<u32> {",
+            "    let first = *bytes.first()?;",
+            "    Some(u32::from(first))",
+            "}",
+            "",
+            "fn main() {",
+            "    let header = parse_header(b\"x\");",
+            "    println!(\"{header:?}\");",
+            "}",
+            "",
+        ];
+        let line_keys = text.iter().map(|line| LineKey::of(line)).collect();
+        let t = LineState::TYPED;
+        let map = LineMap::from_states([
+            t,
+            t,
+            pasted(12),
+            pasted(12),
+            pasted(12),
+            pasted(12),
+            t,
+            LineState::new(Origin::Generated, Some(ChunkId(13))),
+            LineState::new(Origin::Generated, Some(ChunkId(13))),
+            LineState::new(Origin::External, Some(ChunkId(40))),
+            LineState::new(Origin::Restored, None),
+            t,
+        ]);
+        let explained = Chunk {
+            class: Some(Class::Core),
+            explanation: Some(Explanation {
+                text: "parse_header reads the first byte because the header is one byte long"
+                    .to_string(),
+                recorded_ms: 1_700_000_100_000,
+                score: ExplanationScore {
+                    words: 12,
+                    identifiers_named: 1,
+                    identifiers_total: 2,
+                    says_why: true,
+                    score: 73,
+                    shallow: true,
+                },
+            }),
+            reworked_chars: 17,
+            ..chunk(12, Origin::Pasted)
+        };
+        let generated = Chunk {
+            class: Some(Class::Transient),
+            items: Vec::new(),
+            ..chunk(13, Origin::Generated)
+        };
+        FileRecord {
+            snapshot: FileSnapshot { line_keys, map },
+            chunks: vec![explained, generated, chunk(40, Origin::External)],
+        }
+    }
+
+    #[test]
+    fn a_realistic_record_survives_json() {
+        let record = realistic_record();
+        let bytes = encode_file_record(&to_record(&record)).expect("encodes");
+        assert_eq!(decode_file_record(&bytes), Decoded::Current(record));
+    }
+
+    #[test]
+    fn uri_and_syntax_staleness_are_not_stored() {
+        let mut record = realistic_record();
+        record.chunks[0].uri = "file:///somewhere/main.rs".to_string();
+        record.chunks[0].syntax_stale = true;
+        let restored = from_record(to_record(&record)).expect("valid");
+        assert_eq!(restored, realistic_record());
+    }
+
+    #[test]
+    fn the_format_of_a_small_record() {
+        let record = FileRecord {
+            snapshot: FileSnapshot {
+                line_keys: vec![
+                    LineKey { hash: 7, weight: 3 },
+                    LineKey {
+                        hash: u64::MAX,
+                        weight: 12,
+                    },
+                ],
+                map: LineMap::from_states([LineState::TYPED, pasted(5)]),
+            },
+            chunks: vec![Chunk {
+                class: Some(Class::Repeatable),
+                explanation: Some(Explanation {
+                    text: "why".to_string(),
+                    recorded_ms: 9,
+                    score: ExplanationScore {
+                        words: 1,
+                        identifiers_named: 0,
+                        identifiers_total: 2,
+                        says_why: true,
+                        score: 30,
+                        shallow: true,
+                    },
+                }),
+                ..chunk(5, Origin::Pasted)
+            }],
+        };
+        let json = serde_json::to_string_pretty(&to_record(&record)).expect("encodes");
+        expect![[r#"
+            {
+              "version": 1,
+              "line_keys": [
+                7,
+                3,
+                18446744073709551615,
+                12
+              ],
+              "runs": [
+                {
+                  "origin": "typed",
+                  "chunk": null,
+                  "lines": 1
+                },
+                {
+                  "origin": "pasted",
+                  "chunk": 5,
+                  "lines": 1
+                }
+              ],
+              "chunks": [
+                {
+                  "id": 5,
+                  "origin": "pasted",
+                  "created_ms": 1700000000005,
+                  "inserted_lines": 3,
+                  "class": "repeatable",
+                  "explanation": {
+                    "text": "why",
+                    "recorded_ms": 9,
+                    "score": {
+                      "words": 1,
+                      "identifiers_named": 0,
+                      "identifiers_total": 2,
+                      "says_why": true,
+                      "score": 30,
+                      "shallow": true
+                    }
+                  },
+                  "items": [
+                    "fn parse_header"
+                  ],
+                  "identifiers": [
+                    "parse_header",
+                    "bytes"
+                  ],
+                  "reworked_chars": 0
+                }
+              ]
+            }"#]]
+        .assert_eq(&json);
+    }
+
+    #[test]
+    fn inconsistent_records_are_errors_not_panics() {
+        type Spoil = fn(&mut FileRecordV1);
+        let cases: &[(Spoil, &str)] = &[
+            (
+                |record| record.runs[0].origin = "copied".to_string(),
+                "unknown origin \"copied\"",
+            ),
+            (
+                |record| record.chunks[0].class = Some("vital".to_string()),
+                "chunk 12: unknown class \"vital\"",
+            ),
+            (
+                |record| record.chunks[1].origin = "typo".to_string(),
+                "chunk 13: unknown origin \"typo\"",
+            ),
+            (
+                |record| record.runs[0].lines += 1,
+                "the runs cover 13 lines but the record has 12 line keys",
+            ),
+            (
+                |record| record.runs[0].lines = u64::MAX,
+                "the runs cover more lines than can be counted",
+            ),
+            (
+                |record| {
+                    record.line_keys.pop();
+                },
+                "line_keys holds an odd number of values (23)",
+            ),
+            (
+                |record| record.line_keys[1] = u64::from(u32::MAX) + 1,
+                "a line key weight is too large (4294967296)",
+            ),
+            (
+                |record| record.chunks.retain(|chunk| chunk.id != 13),
+                "a run of lines belongs to chunk 13, which the record does not hold",
+            ),
+            (|record| record.chunks[2].id = 12, "chunk 12 appears twice"),
+            (
+                |record| {
+                    record.line_keys.clear();
+                    record.runs.clear();
+                },
+                "the record has no lines (a file has at least one)",
+            ),
+            (
+                |record| record.version = 2,
+                "a version 1 record says it is version 2",
+            ),
+        ];
+        for (spoil, expected) in cases {
+            let mut record = to_record(&realistic_record());
+            spoil(&mut record);
+            assert_eq!(from_record(record).err().as_deref(), Some(*expected));
+        }
+    }
+
+    #[test]
+    fn decoding_tells_newer_from_damaged() {
+        assert_eq!(
+            decode_file_record(br#"{"version": 3, "whatever": true}"#),
+            Decoded::Newer(3)
+        );
+        let damaged = |bytes: &[u8]| match decode_file_record(bytes) {
+            Decoded::Damaged(reason) => reason,
+            other => panic!("expected damaged, got {other:?}"),
+        };
+        assert!(damaged(b"\x00\x01garbage").starts_with("not a versioned record"));
+        assert!(damaged(br#"{"version": 1}"#).starts_with("unreadable version 1 record"));
+        assert_eq!(damaged(br#"{"version": 0}"#), "record version 0");
+    }
+
+    #[test]
+    fn dismissals_round_trip() {
+        let dismissal = Dismissal {
+            uri: "file:///project/src/lib.rs".to_string(),
+            origin: Origin::Generated,
+            lines: 14,
+            created_ms: 1_000,
+            dismissed_ms: 2_000,
+        };
+        let bytes = encode_dismissal(&dismissal).expect("encodes");
+        assert_eq!(decode_dismissal(&bytes), Decoded::Current(dismissal));
+        expect![[r#"{"version":1,"uri":"file:///project/src/lib.rs","origin":"generated","lines":14,"created_ms":1000,"dismissed_ms":2000}"#]]
+            .assert_eq(&String::from_utf8_lossy(&bytes));
+        assert_eq!(
+            decode_dismissal(br#"{"version":1,"uri":"","origin":"borrowed","lines":1,"created_ms":0,"dismissed_ms":0}"#),
+            Decoded::Damaged("unknown origin \"borrowed\"".to_string())
+        );
+    }
+}

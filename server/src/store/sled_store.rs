@@ -1,0 +1,964 @@
+//! The store on disk: a sled database in `<store folder>/db`, with the trees `meta` (schema
+//! version, next chunk id), `files`, `dismissals` and `damaged` (records that could not be read,
+//! kept byte for byte).
+//!
+//! What sled 0.34 does with a bad database, found by trying: a second open (same process or
+//! another) fails with an io error "could not acquire lock"; a garbage `conf` file fails with
+//! `Unsupported` or `Corruption`; a `db` that is a regular file fails with "not a directory". But
+//! a garbage or truncated data file usually opens *successfully*, with whatever prefix of the log
+//! it could read (often nothing), and sometimes panics inside `open` ("tried to serialize
+//! Uninitialized"). So open also catches panics, and a database that existed but comes back
+//! without its schema version is taken as damaged rather than as new.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::core::engine::Dismissal;
+use crate::store::records::{self, Decoded};
+use crate::store::{
+    DATABASE_FOLDER, FileKey, FileRecord, OpenFailure, SCHEMA_VERSION, Store, StoreError,
+    move_database_aside, utc_stamp,
+};
+
+const META_TREE: &str = "meta";
+const FILES_TREE: &str = "files";
+const DISMISSALS_TREE: &str = "dismissals";
+const DAMAGED_TREE: &str = "damaged";
+
+const SCHEMA_VERSION_KEY: &str = "schema_version";
+const NEXT_CHUNK_ID_KEY: &str = "next_chunk_id";
+
+/// sled's default page cache is 1 GiB; the store holds maps and chunks, a few megabytes at most.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+pub struct SledStore {
+    folder: PathBuf,
+    database: sled::Db,
+    meta: sled::Tree,
+    files: sled::Tree,
+    dismissals: sled::Tree,
+    damaged: sled::Tree,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SledStore")
+            .field("folder", &self.folder)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why sled did not hand over a database.
+#[derive(Debug)]
+enum SledOpenError {
+    Sled(sled::Error),
+    Panicked(String),
+}
+
+/// What an open error means for the user.
+#[derive(Debug)]
+enum OpenErrorKind {
+    Locked,
+    Damaged(String),
+    Io(std::io::Error),
+}
+
+fn judge_open_error(error: SledOpenError) -> OpenErrorKind {
+    match error {
+        SledOpenError::Panicked(message) => OpenErrorKind::Damaged(format!(
+            "the database library crashed reading it: {message}"
+        )),
+        SledOpenError::Sled(sled::Error::Io(error)) => {
+            // sled wraps the failed flock in an `Other` error; only its text says so.
+            if error.kind() == std::io::ErrorKind::WouldBlock
+                || error.to_string().contains("could not acquire lock")
+            {
+                return OpenErrorKind::Locked;
+            }
+            match error.kind() {
+                // The layout is wrong (`db` or `db/conf` of the wrong kind, short reads), not the
+                // disk: moving it aside is the cure.
+                std::io::ErrorKind::NotADirectory
+                | std::io::ErrorKind::IsADirectory
+                | std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::UnexpectedEof => {
+                    OpenErrorKind::Damaged(format!("unreadable database files: {error}"))
+                }
+                _ => OpenErrorKind::Io(error),
+            }
+        }
+        // A garbage `conf` comes back as `Unsupported` ("created using a sled version earlier than
+        // 0.29") or as `Corruption`.
+        SledOpenError::Sled(error) => OpenErrorKind::Damaged(error.to_string()),
+    }
+}
+
+fn open_sled(database: &Path) -> Result<sled::Db, SledOpenError> {
+    let config = sled::Config::new()
+        .path(database)
+        .cache_capacity(CACHE_BYTES);
+    // sled 0.34 panics on some damaged logs instead of returning an error.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| config.open())) {
+        Ok(result) => result.map_err(SledOpenError::Sled),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| text.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            Err(SledOpenError::Panicked(message))
+        }
+    }
+}
+
+/// Moves the closed, damaged database aside and says so.
+fn damaged(folder: &Path, reason: String) -> OpenFailure {
+    match move_database_aside(folder) {
+        Ok(moved_to) => OpenFailure::Damaged {
+            path: folder.to_path_buf(),
+            moved_to: Some(moved_to),
+            reason,
+        },
+        Err(error) => OpenFailure::Damaged {
+            path: folder.to_path_buf(),
+            moved_to: None,
+            reason: format!("{reason}; moving it aside failed: {error}"),
+        },
+    }
+}
+
+impl SledStore {
+    /// Opens the database in `<folder>/db`; `folder` exists.
+    pub(crate) fn open_in(folder: &Path) -> Result<SledStore, OpenFailure> {
+        let io_failure = |source: std::io::Error| OpenFailure::Io {
+            path: folder.to_path_buf(),
+            source,
+        };
+        let database_path = folder.join(DATABASE_FOLDER);
+        match std::fs::metadata(&database_path) {
+            Ok(metadata) if !metadata.is_dir() => {
+                return Err(damaged(
+                    folder,
+                    format!("{} is not a folder", database_path.display()),
+                ));
+            }
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_failure(error));
+            }
+            _ => {}
+        }
+        // sled writes `conf` before anything else, and `db` is its log.
+        let existed = database_path.join("conf").exists()
+            || std::fs::metadata(database_path.join("db")).is_ok_and(|data| data.len() > 0);
+
+        let database = match open_sled(&database_path) {
+            Ok(database) => database,
+            Err(error) => {
+                return Err(match judge_open_error(error) {
+                    OpenErrorKind::Locked => OpenFailure::Locked {
+                        path: folder.to_path_buf(),
+                    },
+                    OpenErrorKind::Damaged(reason) => damaged(folder, reason),
+                    OpenErrorKind::Io(error) => io_failure(error),
+                });
+            }
+        };
+        let store =
+            SledStore::with_trees(folder, database).map_err(|error| io_failure(error.into()))?;
+
+        let schema = store
+            .meta
+            .get(SCHEMA_VERSION_KEY)
+            .map_err(|error| io_failure(error.into()))?;
+        match schema.as_deref().map(parse_decimal) {
+            Some(Some(found)) if found > u64::from(SCHEMA_VERSION) => {
+                drop(store);
+                return Err(OpenFailure::NewerSchema {
+                    path: folder.to_path_buf(),
+                    found: u32::try_from(found).unwrap_or(u32::MAX),
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(Some(found)) if found >= 1 => {}
+            Some(_) => {
+                let value = schema
+                    .as_deref()
+                    .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+                    .unwrap_or_default();
+                drop(store);
+                return Err(damaged(
+                    folder,
+                    format!("its schema version is unreadable ({value:?})"),
+                ));
+            }
+            None if existed => {
+                // Every store gets its schema version, flushed, before `open` returns: one without
+                // it is a database whose log sled could not read and silently skipped.
+                drop(store);
+                return Err(damaged(
+                    folder,
+                    "its data could not be read (the database came back empty)".to_string(),
+                ));
+            }
+            None => {
+                store
+                    .meta
+                    .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION.to_string().as_bytes())
+                    .map_err(|error| io_failure(error.into()))?;
+            }
+        }
+        store
+            .repair_next_chunk_id()
+            .map_err(|error| io_failure(std::io::Error::other(error.to_string())))?;
+        store
+            .database
+            .flush()
+            .map_err(|error| io_failure(error.into()))?;
+        Ok(store)
+    }
+
+    fn with_trees(folder: &Path, database: sled::Db) -> sled::Result<SledStore> {
+        Ok(SledStore {
+            folder: folder.to_path_buf(),
+            meta: database.open_tree(META_TREE)?,
+            files: database.open_tree(FILES_TREE)?,
+            dismissals: database.open_tree(DISMISSALS_TREE)?,
+            damaged: database.open_tree(DAMAGED_TREE)?,
+            database,
+        })
+    }
+
+    /// Makes sure `next_chunk_id` is there and readable. A missing or unreadable one is counted
+    /// again from the file records (an unreadable one is kept in `damaged` first): handing out a
+    /// chunk id twice would merge two chunks' verdicts.
+    fn repair_next_chunk_id(&self) -> Result<(), StoreError> {
+        let stored = self
+            .meta
+            .get(NEXT_CHUNK_ID_KEY)
+            .map_err(database_error("read", "the next chunk id"))?;
+        if stored.as_deref().and_then(parse_decimal).is_some() {
+            return Ok(());
+        }
+        if let Some(bytes) = &stored {
+            let kept_as = self.keep_damaged(META_TREE, NEXT_CHUNK_ID_KEY.as_bytes(), bytes)?;
+            tracing::warn!(
+                "the store's next chunk id was unreadable; kept as {kept_as} and counted again"
+            );
+        }
+        let mut next = 1;
+        for entry in self.files.iter() {
+            let (_, bytes) = entry.map_err(database_error("read", "the file records"))?;
+            // Damaged and newer records are reported when they are loaded; their ids are unknown.
+            if let Decoded::Current(record) = records::decode_file_record(&bytes) {
+                next = next.max(super::next_chunk_id_after(&record.chunks));
+            }
+        }
+        self.meta
+            .insert(NEXT_CHUNK_ID_KEY, next.to_string().as_bytes())
+            .map_err(database_error("write", "the next chunk id"))?;
+        Ok(())
+    }
+
+    /// Copies bytes that could not be read to the `damaged` tree, under a key that starts with the
+    /// time, and returns that key, readable.
+    fn keep_damaged(&self, tree: &str, key: &[u8], bytes: &[u8]) -> Result<String, StoreError> {
+        let (damaged_key, kept_as) = self.damaged_key(tree, key)?;
+        self.damaged
+            .insert(damaged_key, bytes)
+            .map_err(database_error("keep", "a damaged record"))?;
+        Ok(kept_as)
+    }
+
+    /// `<stamp>-<unique number>\0<tree>\0<original key>`, and its readable form.
+    fn damaged_key(&self, tree: &str, key: &[u8]) -> Result<(Vec<u8>, String), StoreError> {
+        let unique = self
+            .database
+            .generate_id()
+            .map_err(database_error("number", "a damaged record"))?;
+        let prefix = format!("{}-{unique}", utc_stamp(SystemTime::now()));
+        let mut damaged_key = format!("{prefix}\0{tree}\0").into_bytes();
+        damaged_key.extend_from_slice(key);
+        Ok((damaged_key, prefix))
+    }
+
+    /// Moves a record that could not be read from `tree` to `damaged` (removing it only if it is
+    /// still the same bytes) and returns the error that reports it.
+    fn set_aside(
+        &self,
+        tree: (&sled::Tree, &str),
+        key: &[u8],
+        bytes: &[u8],
+        target: String,
+        reason: String,
+    ) -> StoreError {
+        let (tree, tree_name) = tree;
+        let (damaged_key, kept_as) = match self.damaged_key(tree_name, key) {
+            Ok(named) => named,
+            Err(error) => return error,
+        };
+        let moved = (tree, &self.damaged).transaction(|(tree, damaged)| {
+            damaged.insert(damaged_key.as_slice(), bytes)?;
+            if tree.get(key)?.as_deref() == Some(bytes) {
+                tree.remove(key)?;
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        });
+        if let Err(error) = moved {
+            return transaction_error(error, "move aside", &target);
+        }
+        tracing::warn!("moved the damaged record of {target} aside as {kept_as}: {reason}");
+        StoreError::Damaged {
+            target,
+            kept_as,
+            reason,
+        }
+    }
+
+    fn read_next_chunk_id(bytes: Option<&[u8]>) -> Result<u64, StoreError> {
+        match bytes {
+            None => Ok(1),
+            Some(bytes) => parse_decimal(bytes).ok_or_else(|| StoreError::DamagedSetting {
+                name: NEXT_CHUNK_ID_KEY,
+                value: String::from_utf8_lossy(bytes).into_owned(),
+            }),
+        }
+    }
+}
+
+impl Store for SledStore {
+    fn load_file(&self, key: &FileKey) -> Result<Option<FileRecord>, StoreError> {
+        let target = format!("file {key}");
+        let raw_key = file_key_bytes(key);
+        let Some(bytes) = self
+            .files
+            .get(&raw_key)
+            .map_err(database_error("read", &target))?
+        else {
+            return Ok(None);
+        };
+        match records::decode_file_record(&bytes) {
+            Decoded::Current(record) => Ok(Some(record)),
+            Decoded::Newer(found) => Err(StoreError::NewerRecord {
+                target,
+                found,
+                supported: records::FILE_RECORD_VERSION,
+            }),
+            Decoded::Damaged(reason) => {
+                Err(self.set_aside((&self.files, FILES_TREE), &raw_key, &bytes, target, reason))
+            }
+        }
+    }
+
+    fn save_file(&self, key: &FileKey, record: &FileRecord) -> Result<(), StoreError> {
+        let target = format!("file {key}");
+        let invalid = |reason| StoreError::InvalidRecord {
+            target: target.clone(),
+            reason,
+        };
+        let stored = records::to_record(record);
+        records::check_record(&stored).map_err(invalid)?;
+        let bytes = records::encode_file_record(&stored).map_err(invalid)?;
+        let next = super::next_chunk_id_after(&record.chunks);
+        let raw_key = file_key_bytes(key);
+        // Named before the transaction: its closure may run more than once.
+        let (damaged_key, kept_as) = self.damaged_key(FILES_TREE, &raw_key)?;
+
+        let outcome =
+            (&self.files, &self.meta, &self.damaged).transaction(|(files, meta, damaged)| {
+                let mut set_aside = None;
+                if let Some(existing) = files.get(&raw_key)? {
+                    match records::decode_file_record(&existing) {
+                        Decoded::Current(_) => {}
+                        Decoded::Newer(found) => {
+                            return Err(ConflictableTransactionError::Abort(
+                                StoreError::NewerRecord {
+                                    target: target.clone(),
+                                    found,
+                                    supported: records::FILE_RECORD_VERSION,
+                                },
+                            ));
+                        }
+                        // Never silently dropped: the new record replaces it, the old bytes stay.
+                        Decoded::Damaged(reason) => {
+                            damaged.insert(damaged_key.as_slice(), existing)?;
+                            set_aside = Some(reason);
+                        }
+                    }
+                }
+                files.insert(raw_key.as_slice(), bytes.as_slice())?;
+                let current =
+                    SledStore::read_next_chunk_id(meta.get(NEXT_CHUNK_ID_KEY)?.as_deref())
+                        .map_err(ConflictableTransactionError::Abort)?;
+                if next > current {
+                    meta.insert(NEXT_CHUNK_ID_KEY, next.to_string().as_bytes())?;
+                }
+                Ok(set_aside)
+            });
+        match outcome {
+            Ok(Some(reason)) => {
+                tracing::warn!(
+                    "replaced the damaged record of {target}; its bytes were kept as {kept_as}: \
+                     {reason}"
+                );
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(error) => Err(transaction_error(error, "save", &target)),
+        }
+    }
+
+    fn remove_file(&self, key: &FileKey) -> Result<(), StoreError> {
+        self.files
+            .remove(file_key_bytes(key))
+            .map_err(database_error("remove", &format!("file {key}")))?;
+        Ok(())
+    }
+
+    fn files(&self) -> Result<Vec<FileKey>, StoreError> {
+        let mut keys = Vec::new();
+        let mut first_damage = None;
+        for entry in self.files.iter() {
+            let (raw_key, bytes) = entry.map_err(database_error("list", "the files"))?;
+            match parse_file_key(&raw_key) {
+                Some(key) => keys.push(key),
+                None => {
+                    let error = self.set_aside(
+                        (&self.files, FILES_TREE),
+                        &raw_key,
+                        &bytes,
+                        format!("file key {:?}", String::from_utf8_lossy(&raw_key)),
+                        "not a workspace and a path".to_string(),
+                    );
+                    first_damage.get_or_insert(error);
+                }
+            }
+        }
+        match first_damage {
+            // Reported once; the next call lists the rest.
+            Some(error) => Err(error),
+            None => Ok(keys),
+        }
+    }
+
+    fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError> {
+        let target = format!("a dismissal in file {key}");
+        let bytes =
+            records::encode_dismissal(dismissal).map_err(|reason| StoreError::InvalidRecord {
+                target: target.clone(),
+                reason,
+            })?;
+        // sled's ids grow across restarts, so keys sort in the order dismissals were recorded.
+        let sequence = self
+            .database
+            .generate_id()
+            .map_err(database_error("number", &target))?;
+        let mut raw_key = file_key_bytes(key);
+        raw_key.push(0);
+        raw_key.extend_from_slice(&sequence.to_be_bytes());
+        self.dismissals
+            .insert(raw_key, bytes)
+            .map_err(database_error("write", &target))?;
+        Ok(())
+    }
+
+    fn dismissals(&self) -> Result<Vec<(FileKey, Dismissal)>, StoreError> {
+        let mut dismissals = Vec::new();
+        let mut first_damage = None;
+        for entry in self.dismissals.iter() {
+            let (raw_key, bytes) = entry.map_err(database_error("list", "the dismissals"))?;
+            let key = parse_dismissal_key(&raw_key);
+            let target = match &key {
+                Some(key) => format!("a dismissal in file {key}"),
+                None => format!("dismissal key {:?}", String::from_utf8_lossy(&raw_key)),
+            };
+            let decoded = match key {
+                Some(_) => records::decode_dismissal(&bytes),
+                None => Decoded::Damaged("not a workspace, a path and a number".to_string()),
+            };
+            match (key, decoded) {
+                (Some(key), Decoded::Current(dismissal)) => dismissals.push((key, dismissal)),
+                // Left for the newer whetstone that wrote it; this one cannot weigh it.
+                (_, Decoded::Newer(found)) => {
+                    tracing::debug!("skipping {target}: written as version {found}");
+                }
+                (_, decoded) => {
+                    let reason = match decoded {
+                        Decoded::Damaged(reason) => reason,
+                        _ => "unreadable".to_string(),
+                    };
+                    let error = self.set_aside(
+                        (&self.dismissals, DISMISSALS_TREE),
+                        &raw_key,
+                        &bytes,
+                        target,
+                        reason,
+                    );
+                    first_damage.get_or_insert(error);
+                }
+            }
+        }
+        match first_damage {
+            Some(error) => Err(error),
+            None => Ok(dismissals),
+        }
+    }
+
+    fn next_chunk_id(&self) -> Result<u64, StoreError> {
+        let stored = self
+            .meta
+            .get(NEXT_CHUNK_ID_KEY)
+            .map_err(database_error("read", "the next chunk id"))?;
+        SledStore::read_next_chunk_id(stored.as_deref())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.database
+            .flush()
+            .map_err(database_error("flush", "the database"))?;
+        Ok(())
+    }
+
+    fn location(&self) -> Option<&Path> {
+        Some(&self.folder)
+    }
+}
+
+fn database_error(action: &'static str, target: &str) -> impl FnOnce(sled::Error) -> StoreError {
+    let target = target.to_string();
+    move |source| StoreError::Database {
+        action,
+        target,
+        source,
+    }
+}
+
+fn transaction_error(
+    error: TransactionError<StoreError>,
+    action: &'static str,
+    target: &str,
+) -> StoreError {
+    match error {
+        TransactionError::Abort(error) => error,
+        TransactionError::Storage(source) => StoreError::Database {
+            action,
+            target: target.to_string(),
+            source,
+        },
+    }
+}
+
+/// `<workspace>\0<path>`: paths cannot hold a NUL, so the split is never ambiguous, and keys sort
+/// like `FileKey`s.
+fn file_key_bytes(key: &FileKey) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(key.workspace.len() + 1 + key.path.len());
+    bytes.extend_from_slice(key.workspace.as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(key.path.as_bytes());
+    bytes
+}
+
+fn parse_file_key(bytes: &[u8]) -> Option<FileKey> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (workspace, path) = text.split_once('\0')?;
+    if path.contains('\0') {
+        return None;
+    }
+    Some(FileKey {
+        workspace: workspace.to_string(),
+        path: path.to_string(),
+    })
+}
+
+/// `<file key>\0<sequence, 8 bytes big-endian>`.
+fn parse_dismissal_key(bytes: &[u8]) -> Option<FileKey> {
+    let file_key_end = bytes.len().checked_sub(9)?;
+    if bytes[file_key_end] != 0 {
+        return None;
+    }
+    parse_file_key(&bytes[..file_key_end])
+}
+
+/// Meta values are decimal text: readable in any sled dump.
+fn parse_decimal(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{behaves_like_a_store, key, record_with_chunk};
+    use crate::store::{MemoryStore, open};
+
+    fn temporary() -> tempfile::TempDir {
+        tempfile::tempdir().expect("tempdir")
+    }
+
+    /// The raw database, for tests that spoil or inspect it.
+    fn raw(folder: &Path) -> sled::Db {
+        sled::open(folder.join(DATABASE_FOLDER)).expect("raw open")
+    }
+
+    #[test]
+    fn the_sled_store_behaves_like_a_store() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        behaves_like_a_store(&store);
+        assert_eq!(store.location(), Some(folder.path()));
+    }
+
+    #[test]
+    fn both_stores_keep_the_same_realistic_record() {
+        let folder = temporary();
+        let sled = open(folder.path()).expect("opens");
+        let memory = MemoryStore::new();
+        let record = records::tests::realistic_record();
+        let file = key("/w", "src/parse.rs");
+        for store in [&sled as &dyn Store, &memory] {
+            store.save_file(&file, &record).expect("save");
+            assert_eq!(store.load_file(&file).expect("load"), Some(record.clone()));
+            assert_eq!(store.next_chunk_id().expect("next"), 41);
+        }
+    }
+
+    #[test]
+    fn reopening_keeps_everything() {
+        let folder = temporary();
+        let file = key("/w", "a.rs");
+        let dismissal = Dismissal {
+            uri: "file:///w/a.rs".to_string(),
+            origin: crate::core::Origin::Generated,
+            lines: 3,
+            created_ms: 1,
+            dismissed_ms: 2,
+        };
+        {
+            let store = open(folder.path()).expect("opens");
+            store
+                .save_file(&file, &record_with_chunk(6, 30))
+                .expect("save");
+            store.record_dismissal(&file, &dismissal).expect("dismiss");
+            store.flush().expect("flush");
+        }
+        let store = open(folder.path()).expect("reopens");
+        assert_eq!(
+            store.load_file(&file).expect("load"),
+            Some(record_with_chunk(6, 30))
+        );
+        assert_eq!(store.files().expect("files"), vec![file.clone()]);
+        assert_eq!(
+            store.dismissals().expect("dismissals"),
+            vec![(file, dismissal)]
+        );
+        assert_eq!(store.next_chunk_id().expect("next"), 31);
+    }
+
+    #[test]
+    fn a_second_open_is_locked_until_the_first_closes() {
+        let folder = temporary();
+        let first = open(folder.path()).expect("opens");
+        let second = open(folder.path());
+        assert!(
+            matches!(&second, Err(OpenFailure::Locked { path }) if path == folder.path()),
+            "{second:?}"
+        );
+        let message = second
+            .err()
+            .map(|failure| failure.user_message())
+            .unwrap_or_default();
+        assert!(message.contains("kept in memory only"), "{message}");
+        if cfg!(target_os = "linux") {
+            assert!(message.contains("this same whetstone process"), "{message}");
+        }
+        drop(first);
+        assert!(open(folder.path()).is_ok());
+    }
+
+    #[test]
+    fn a_newer_schema_is_reported_and_left_untouched() {
+        let folder = temporary();
+        {
+            let store = open(folder.path()).expect("opens");
+            store
+                .save_file(&key("/w", "a.rs"), &record_with_chunk(3, 5))
+                .expect("save");
+            store.flush().expect("flush");
+        }
+        let before = {
+            let database = raw(folder.path());
+            let meta = database.open_tree(META_TREE).expect("meta");
+            meta.insert(SCHEMA_VERSION_KEY, "7").expect("spoil");
+            database.flush().expect("flush");
+            meta.iter().collect::<Result<Vec<_>, _>>().expect("meta")
+        };
+        let failure = open(folder.path());
+        assert!(
+            matches!(
+                failure,
+                Err(OpenFailure::NewerSchema {
+                    found: 7,
+                    supported: 1,
+                    ..
+                })
+            ),
+            "{failure:?}"
+        );
+        let database = raw(folder.path());
+        let meta = database.open_tree(META_TREE).expect("meta");
+        let after = meta.iter().collect::<Result<Vec<_>, _>>().expect("meta");
+        assert_eq!(before, after);
+        assert_eq!(database.open_tree(FILES_TREE).expect("files").len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_record_is_moved_aside_and_reported() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        let file = key("/w", "broken.rs");
+        let raw_key = file_key_bytes(&file);
+        store.files.insert(&raw_key, "{not json").expect("spoil");
+
+        let error = store.load_file(&file);
+        let Err(StoreError::Damaged {
+            target, kept_as, ..
+        }) = &error
+        else {
+            panic!("expected damaged, got {error:?}");
+        };
+        assert_eq!(target, "file broken.rs in /w");
+        assert!(
+            error
+                .as_ref()
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default()
+                .contains(kept_as.as_str())
+        );
+        // Gone from the files, kept byte for byte, under a key that starts with the time.
+        assert_eq!(store.load_file(&file).expect("load again"), None);
+        let kept: Vec<_> = store
+            .damaged
+            .iter()
+            .collect::<Result<_, _>>()
+            .expect("damaged");
+        assert_eq!(kept.len(), 1);
+        assert!(kept[0].0.starts_with(kept_as.as_bytes()));
+        assert!(kept[0].0.ends_with(&raw_key));
+        assert_eq!(&*kept[0].1, b"{not json");
+
+        // Saving over a damaged record keeps the old bytes too.
+        store.files.insert(&raw_key, "\u{1}garbage").expect("spoil");
+        store
+            .save_file(&file, &record_with_chunk(3, 2))
+            .expect("save over damage");
+        assert_eq!(store.damaged.len(), 2);
+        assert_eq!(
+            store.load_file(&file).expect("load"),
+            Some(record_with_chunk(3, 2))
+        );
+    }
+
+    #[test]
+    fn a_newer_record_is_never_overwritten() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        let file = key("/w", "future.rs");
+        let newer = br#"{"version": 2, "lines": "something new"}"#;
+        store
+            .files
+            .insert(file_key_bytes(&file), &newer[..])
+            .expect("write");
+        assert!(matches!(
+            store.load_file(&file),
+            Err(StoreError::NewerRecord { found: 2, .. })
+        ));
+        assert!(matches!(
+            store.save_file(&file, &record_with_chunk(3, 2)),
+            Err(StoreError::NewerRecord { found: 2, .. })
+        ));
+        assert_eq!(
+            store
+                .files
+                .get(file_key_bytes(&file))
+                .expect("read")
+                .as_deref(),
+            Some(&newer[..])
+        );
+        assert_eq!(store.next_chunk_id().expect("next"), 1);
+    }
+
+    #[test]
+    fn damaged_dismissals_and_keys_are_moved_aside_once() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        let file = key("/w", "a.rs");
+        let dismissal = Dismissal {
+            uri: "file:///w/a.rs".to_string(),
+            origin: crate::core::Origin::Pasted,
+            lines: 3,
+            created_ms: 1,
+            dismissed_ms: 2,
+        };
+        store.record_dismissal(&file, &dismissal).expect("dismiss");
+        store
+            .dismissals
+            .insert(b"short", &b"{}"[..])
+            .expect("spoil");
+        store
+            .files
+            .insert(b"no separator", &b"{}"[..])
+            .expect("spoil");
+        assert!(matches!(
+            store.dismissals(),
+            Err(StoreError::Damaged { .. })
+        ));
+        assert_eq!(
+            store.dismissals().expect("the rest"),
+            vec![(file, dismissal)]
+        );
+        assert!(matches!(store.files(), Err(StoreError::Damaged { .. })));
+        assert_eq!(store.files().expect("the rest"), Vec::<FileKey>::new());
+        assert_eq!(store.damaged.len(), 2);
+    }
+
+    /// Asserts that `open` reports damage and moved the database aside, and that the next open
+    /// starts afresh.
+    fn assert_moved_aside(folder: &Path, expected_reason: &str) {
+        let failure = open(folder);
+        let Err(OpenFailure::Damaged {
+            moved_to: Some(moved_to),
+            reason,
+            ..
+        }) = &failure
+        else {
+            panic!("expected damaged and moved, got {failure:?}");
+        };
+        assert!(reason.contains(expected_reason), "{reason}");
+        let name = moved_to
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        assert!(name.starts_with("damaged-") && name.len() >= "damaged-yyyymmdd-hhmmss".len());
+        assert!(std::fs::symlink_metadata(moved_to).is_ok());
+        assert!(!folder.join(DATABASE_FOLDER).exists());
+        let fresh = open(folder).expect("a fresh store opens");
+        assert_eq!(fresh.files().expect("files"), Vec::<FileKey>::new());
+    }
+
+    #[test]
+    fn a_database_that_is_a_file_is_moved_aside() {
+        let folder = temporary();
+        std::fs::write(folder.path().join(DATABASE_FOLDER), b"not a folder").expect("write");
+        assert_moved_aside(folder.path(), "is not a folder");
+    }
+
+    /// Deterministic bytes that are nothing sled or JSON would recognise.
+    fn random_bytes(length: usize) -> Vec<u8> {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        (0..length)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_database_folder_of_random_bytes_is_moved_aside() {
+        // sled reads a binary `conf` as a pre-0.29 database and refuses it.
+        let folder = temporary();
+        let database = folder.path().join(DATABASE_FOLDER);
+        std::fs::create_dir(&database).expect("mkdir");
+        std::fs::write(database.join("conf"), random_bytes(300)).expect("write");
+        std::fs::write(database.join("db"), random_bytes(100_000)).expect("write");
+        assert_moved_aside(folder.path(), "earlier than 0.29");
+    }
+
+    #[test]
+    fn a_garbage_log_that_sled_opens_empty_is_moved_aside() {
+        // sled skips a log it cannot read and opens an empty database: the missing schema
+        // version gives it away.
+        let folder = temporary();
+        {
+            let store = open(folder.path()).expect("opens");
+            store
+                .save_file(&key("/w", "a.rs"), &record_with_chunk(3, 2))
+                .expect("save");
+            store.flush().expect("flush");
+        }
+        let log = folder.path().join(DATABASE_FOLDER).join("db");
+        let length = std::fs::metadata(&log).expect("log").len() as usize;
+        std::fs::write(&log, random_bytes(length.max(4096))).expect("spoil");
+        assert_moved_aside(folder.path(), "came back empty");
+    }
+
+    #[test]
+    fn open_errors_are_judged() {
+        let lock = sled::Error::Io(std::io::Error::other(
+            "could not acquire lock on \"/x/db/db\": Os { code: 11, kind: WouldBlock }",
+        ));
+        assert!(matches!(
+            judge_open_error(SledOpenError::Sled(lock)),
+            OpenErrorKind::Locked
+        ));
+        let denied = sled::Error::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(matches!(
+            judge_open_error(SledOpenError::Sled(denied)),
+            OpenErrorKind::Io(_)
+        ));
+        let wrong_kind = sled::Error::Io(std::io::Error::from(std::io::ErrorKind::IsADirectory));
+        assert!(matches!(
+            judge_open_error(SledOpenError::Sled(wrong_kind)),
+            OpenErrorKind::Damaged(_)
+        ));
+        assert!(matches!(
+            judge_open_error(SledOpenError::Sled(sled::Error::ReportableBug("x".into()))),
+            OpenErrorKind::Damaged(_)
+        ));
+        assert!(matches!(
+            judge_open_error(SledOpenError::Panicked("tried to serialize Uninitialized".into())),
+            OpenErrorKind::Damaged(reason) if reason.contains("Uninitialized")
+        ));
+    }
+
+    #[test]
+    fn an_unreadable_next_chunk_id_is_counted_again() {
+        let folder = temporary();
+        {
+            let store = open(folder.path()).expect("opens");
+            store
+                .save_file(&key("/w", "a.rs"), &record_with_chunk(3, 12))
+                .expect("save");
+            store
+                .meta
+                .insert(NEXT_CHUNK_ID_KEY, "twelve")
+                .expect("spoil");
+            assert!(matches!(
+                store.next_chunk_id(),
+                Err(StoreError::DamagedSetting { .. })
+            ));
+            store.flush().expect("flush");
+        }
+        let store = open(folder.path()).expect("reopens");
+        assert_eq!(store.next_chunk_id().expect("next"), 13);
+        assert_eq!(store.damaged.len(), 1);
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        let file = key("/home/me/project", "src/a b/ü.rs");
+        assert_eq!(parse_file_key(&file_key_bytes(&file)), Some(file.clone()));
+        let mut dismissal_key = file_key_bytes(&file);
+        dismissal_key.push(0);
+        dismissal_key.extend_from_slice(&u64::MAX.to_be_bytes());
+        assert_eq!(parse_dismissal_key(&dismissal_key), Some(file));
+        assert_eq!(parse_file_key(b"no separator"), None);
+        assert_eq!(parse_dismissal_key(b"short"), None);
+    }
+}
