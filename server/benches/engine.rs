@@ -47,5 +47,44 @@ fn paste(criterion: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, keystroke, paste);
+/// A file with 100 chunks: listing them and building their lenses (what a `textDocument/codeLens`
+/// request costs inside the server loop).
+fn code_lens_for_100_chunks(criterion: &mut Criterion) {
+    let mut engine = engine_with_file(2_000);
+    let mut now = 5_000;
+    for index in 0..100u32 {
+        // Far apart in time and place, so each paste is its own chunk.
+        now += 60_000;
+        let block = pasted_block(6).replace("pasted_value", &format!("chunk_{index}_value"));
+        engine.change(FILE, None, &[insert_at(index * 26, 0, &block)], now);
+    }
+    let views = engine.chunks_in(FILE);
+    assert_eq!(views.len(), 100);
+    criterion.bench_function("code_lens_100_chunks", |bench| {
+        bench.iter(|| {
+            let views = engine.chunks_in(FILE);
+            black_box(whetstone::lsp::nudges::code_lenses(FILE, &views))
+        })
+    });
+}
+
+/// What `initialize` does with the store: open the sled database (created on the first
+/// iteration's folder, reopened after) and read the next chunk id.
+fn open_store(criterion: &mut Criterion) {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    criterion.bench_function("initialize_store_open", |bench| {
+        bench.iter(|| {
+            let store = whetstone::store::open(folder.path()).expect("store opens");
+            black_box(whetstone::store::Store::next_chunk_id(&store).expect("meta readable"))
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    keystroke,
+    paste,
+    code_lens_for_100_chunks,
+    open_store
+);
 criterion_main!(benches);

@@ -1,8 +1,6 @@
 //! Small measures of text that detection and line matching share: non-whitespace counts and the
 //! whitespace-blind key that identifies a line across re-indentation and formatting.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
-
 /// Characters that are not whitespace: the size measure every threshold uses, so that indentation,
 /// blank lines and formatter spacing never count as written code.
 pub fn non_whitespace_chars(text: &str) -> usize {
@@ -28,17 +26,22 @@ pub struct LineKey {
 }
 
 impl LineKey {
+    /// The hash is FNV-1a over the UTF-8 bytes of the non-whitespace characters: written out here
+    /// because stored maps compare keys across releases, and std's hasher makes no such promise.
     pub fn of(line: &str) -> LineKey {
-        let mut hasher = DefaultHasher::new();
+        const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash = OFFSET_BASIS;
         let mut weight = 0u32;
+        let mut buffer = [0u8; 4];
         for character in line.chars().filter(|character| !character.is_whitespace()) {
-            character.hash(&mut hasher);
+            for byte in character.encode_utf8(&mut buffer).bytes() {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(PRIME);
+            }
             weight = weight.saturating_add(1);
         }
-        LineKey {
-            hash: hasher.finish(),
-            weight,
-        }
+        LineKey { hash, weight }
     }
 
     pub fn is_blank(self) -> bool {
@@ -98,6 +101,18 @@ mod tests {
         assert_ne!(LineKey::of("let x = 1;"), LineKey::of("let x = 2;"));
         assert!(LineKey::of("  }  ").is_trivial());
         assert!(LineKey::of("\t").is_blank());
+    }
+
+    /// Stored maps depend on these exact values: changing the hash needs a new record version.
+    #[test]
+    fn keys_are_stable_across_releases() {
+        assert_eq!(LineKey::of("").hash, 0xcbf2_9ce4_8422_2325);
+        assert_eq!(LineKey::of("a").hash, 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(
+            LineKey::of("  fn main() {").hash,
+            LineKey::of("fnmain(){").hash
+        );
+        assert_eq!(LineKey::of("fnmain(){").weight, 9);
     }
 
     #[test]
