@@ -3,7 +3,8 @@
 //!
 //! Lines are paired by content (see `carry`): lines that stayed or moved keep their state and
 //! chunk; lines that were rewritten or are new count as `external`, unless git has them committed
-//! (then they are the project's, `typed`). A chunk keeps living if at least a third of its
+//! (then they are the project's, `typed`). A trivial line (`}`) proves nothing either way and
+//! follows the line above it. A chunk keeps living if at least a third of its
 //! non-whitespace text survived; otherwise it is reported gone.
 
 use std::collections::{HashMap, HashSet};
@@ -83,7 +84,14 @@ pub fn reanchor(
                     _ => state,
                 }
             }
-            None if key.is_blank() || committed.contains(&key.hash) => LineState::TYPED,
+            None if key.is_blank() => LineState::TYPED,
+            // A `}` is in every committed file: a trivial line follows the line above it.
+            None if key.is_trivial()
+                && !external_runs.last().is_some_and(|run| run.end == line) =>
+            {
+                LineState::TYPED
+            }
+            None if !key.is_trivial() && committed.contains(&key.hash) => LineState::TYPED,
             None => {
                 match external_runs.last_mut() {
                     Some(run) if run.end == line => run.end += 1,
@@ -142,6 +150,15 @@ mod tests {
             result.map
         );
         assert_eq!(result.external_runs, vec![1..2]);
+    }
+
+    #[test]
+    fn a_closing_brace_follows_the_new_lines_above_it() {
+        let old = line_keys("fn own() {}");
+        let new = line_keys("fn outside() {\n    outside_body();\n}\nfn own() {}");
+        let map = LineMap::new(1, LineState::TYPED);
+        let result = reanchor(&old, &map, &new, Some("fn own() {\n}"));
+        assert_eq!(result.external_runs, vec![0..3]);
     }
 
     #[test]
