@@ -1,4 +1,7 @@
-//! Helpers shared by the end-to-end tests: finding and running the built `whetstone` binary.
+//! Helpers shared by the end-to-end tests: finding and running the built `whetstone` binary,
+//! and (in `lsp`) a synchronous client that talks to it as a language server.
+
+pub mod lsp;
 
 use std::env;
 use std::ffi::OsString;

@@ -86,9 +86,7 @@ pub fn reanchor(
             }
             None if key.is_blank() => LineState::TYPED,
             // A `}` is in every committed file: a trivial line follows the line above it.
-            None if key.is_trivial()
-                && !external_runs.last().is_some_and(|run| run.end == line) =>
-            {
+            None if key.is_trivial() && external_runs.last().is_none_or(|run| run.end != line) => {
                 LineState::TYPED
             }
             None if !key.is_trivial() && committed.contains(&key.hash) => LineState::TYPED,
