@@ -330,3 +330,43 @@ fn bad_settings_are_reported_and_the_defaults_stay() {
     );
     client.shutdown();
 }
+
+#[test]
+fn an_edit_origin_hint_flags_a_small_completion_and_undo_hints_do_not() {
+    let workspace = Workspace::new();
+    let (uri, _) = workspace.file("lib.rs", &own_code());
+    let mut client = workspace.server(vscode_like_capabilities(), Value::Null);
+    client.notify("textDocument/didOpen", did_open(&uri, &own_code(), 1));
+    // Two lines from an inline completion: under the bar, flagged only because the client says so.
+    client.notify(
+        "whetstone/editOrigin",
+        json!({"uri": uri, "version": 2, "origin": "completion"}),
+    );
+    client.notify(
+        "textDocument/didChange",
+        did_change(
+            &uri,
+            2,
+            vec![change(
+                (10, 0),
+                (10, 0),
+                "let total = values.iter().sum::<u32>();\nlet mean = total / 3;\n",
+            )],
+        ),
+    );
+    assert_eq!(
+        spans(&chunks(&mut client, &uri)),
+        vec![("generated".to_string(), 10, 12)]
+    );
+    // A hint with an unknown origin is logged and ignored; the server keeps answering.
+    client.notify(
+        "whetstone/editOrigin",
+        json!({"uri": uri, "version": 3, "origin": "telepathy"}),
+    );
+    client.notify(
+        "textDocument/didChange",
+        did_change(&uri, 3, vec![change((0, 0), (0, 0), "x")]),
+    );
+    assert_eq!(spans(&chunks(&mut client, &uri)).len(), 1);
+    client.shutdown();
+}
