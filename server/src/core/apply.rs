@@ -175,6 +175,18 @@ pub fn apply_change(
 
     let first_line = document.char_to_line(start);
     let last_line = document.char_to_line(end);
+    if first_line == last_line && !inserted.contains('\n') {
+        return apply_within_line(
+            document,
+            map,
+            first_line,
+            start,
+            end,
+            inserted,
+            deleted,
+            whole_document,
+        );
+    }
     let first_line_start = document.line_to_char(first_line);
     let last_line_end = document.line_to_char(last_line)
         + line_without_break(document.rope().line(last_line)).len_chars();
@@ -296,6 +308,70 @@ pub fn apply_change(
         deleted_line_states,
         start_char: start,
         start_line: first_line,
+    }
+}
+
+/// The typing path: an edit inside one line that adds no line. Same rules as the general path
+/// (the line keeps its state unless the inserted text now holds most of it), without building
+/// strings: counts are read off the rope, and the map is only touched when the line changes hands.
+#[allow(clippy::too_many_arguments)]
+fn apply_within_line(
+    document: &mut Document,
+    map: &mut LineMap,
+    line: usize,
+    start: usize,
+    end: usize,
+    inserted: String,
+    deleted: String,
+    whole_document: bool,
+) -> AppliedChange {
+    let line_start = document.line_to_char(line);
+    let line_end = line_start + line_without_break(document.rope().line(line)).len_chars();
+    let count = |from: usize, to: usize| {
+        document
+            .rope()
+            .slice(from.min(to)..to)
+            .chars()
+            .filter(|character| !character.is_whitespace())
+            .count()
+    };
+    let kept = count(line_start, start) + count(end.min(line_end), line_end);
+    let old_state = map.get(line);
+    let taken_over = !inserted.is_empty() && non_whitespace_chars(&inserted) > kept;
+    document.replace(start, end, &inserted);
+    let mut new_runs = Vec::new();
+    if taken_over {
+        let provisional = NewLine::New {
+            chunk: old_state.chunk,
+        }
+        .provisional_state();
+        if provisional != old_state {
+            map.set(line..line + 1, provisional);
+        }
+        new_runs.push(line..line + 1);
+    }
+    AppliedChange {
+        shift: LineShift {
+            start: line,
+            old_end: line + 1,
+            new_end: line + 1,
+        },
+        new_runs,
+        material: inserted.clone(),
+        landed_in_chunk: old_state.chunk.filter(|_| !inserted.is_empty()),
+        // One line stays one line: no chunk can grow, shrink, split or vanish.
+        touched_chunks: Vec::new(),
+        deleted_line_states: if deleted.is_empty() {
+            Vec::new()
+        } else {
+            vec![old_state]
+        },
+        inserted,
+        deleted,
+        whole_document,
+        rewrite: false,
+        start_char: start,
+        start_line: line,
     }
 }
 

@@ -13,12 +13,38 @@ use crate::core::text::non_whitespace_chars;
 /// Fewer distinct characters than this in a fast run is a held key (`----------`), not a stream.
 const MIN_DISTINCT_CHARACTERS: usize = 4;
 
+/// Events closer than this share one entry of the window, so the window holds a bounded number of
+/// entries however fast edits arrive (a stream at pipe speed sends thousands a second).
+const BUCKET_MS: u64 = 50;
+
+/// The edits of one bucket of time.
 #[derive(Debug, Clone)]
 struct TypedEvent {
     at_ms: u64,
     chars: usize,
     newlines: usize,
     region: Range<usize>,
+    distinct: Vec<char>,
+}
+
+impl TypedEvent {
+    fn merge(&mut self, other: &TypedEvent) {
+        self.chars += other.chars;
+        self.newlines += other.newlines;
+        self.region = union(&self.region, &other.region);
+        add_distinct(&mut self.distinct, other.distinct.iter().copied());
+    }
+}
+
+fn add_distinct(distinct: &mut Vec<char>, characters: impl Iterator<Item = char>) {
+    for character in characters.filter(|c| !c.is_whitespace()) {
+        if distinct.len() >= MIN_DISTINCT_CHARACTERS {
+            break;
+        }
+        if !distinct.contains(&character) {
+            distinct.push(character);
+        }
+    }
 }
 
 /// A stretch of typing faster than the configured rate.
@@ -42,19 +68,12 @@ impl FastRun {
             && self.distinct.len() >= MIN_DISTINCT_CHARACTERS
     }
 
-    fn absorb(&mut self, event: &TypedEvent, text: &str) {
+    fn absorb(&mut self, event: &TypedEvent) {
         self.last_ms = self.last_ms.max(event.at_ms);
         self.chars += event.chars;
         self.newlines += event.newlines;
         self.region = union(&self.region, &event.region);
-        for character in text.chars().filter(|c| !c.is_whitespace()) {
-            if self.distinct.len() >= MIN_DISTINCT_CHARACTERS {
-                break;
-            }
-            if !self.distinct.contains(&character) {
-                self.distinct.push(character);
-            }
-        }
+        add_distinct(&mut self.distinct, event.distinct.iter().copied());
     }
 }
 
@@ -62,8 +81,6 @@ impl FastRun {
 pub struct BurstTracker {
     window: VecDeque<TypedEvent>,
     run: Option<FastRun>,
-    /// Text of the events still in the window, so a run that starts can count their characters.
-    window_texts: VecDeque<String>,
 }
 
 impl BurstTracker {
@@ -76,23 +93,27 @@ impl BurstTracker {
         text: &str,
         region: Range<usize>,
     ) -> Option<&mut FastRun> {
+        let mut distinct = Vec::new();
+        add_distinct(&mut distinct, text.chars());
         let event = TypedEvent {
             at_ms,
             chars: non_whitespace_chars(text),
             newlines: text.matches('\n').count(),
             region,
+            distinct,
         };
         if event.chars == 0 && event.newlines == 0 {
             return None;
         }
-        self.window.push_back(event.clone());
-        self.window_texts.push_back(text.to_string());
+        match self.window.back_mut() {
+            Some(bucket) if at_ms.saturating_sub(bucket.at_ms) < BUCKET_MS => bucket.merge(&event),
+            _ => self.window.push_back(event.clone()),
+        }
         while let Some(oldest) = self.window.front() {
             if at_ms.saturating_sub(oldest.at_ms) < config.burst_window_ms {
                 break;
             }
             self.window.pop_front();
-            self.window_texts.pop_front();
         }
         let window_chars: usize = self.window.iter().map(|event| event.chars).sum();
         let rate = window_chars as f64 * 1000.0 / config.burst_window_ms.max(1) as f64;
@@ -101,7 +122,7 @@ impl BurstTracker {
             return None;
         }
         match &mut self.run {
-            Some(run) => run.absorb(&event, text),
+            Some(run) => run.absorb(&event),
             None => {
                 let first = &self.window[0];
                 let mut run = FastRun {
@@ -113,8 +134,8 @@ impl BurstTracker {
                     region: first.region.clone(),
                     chunk: None,
                 };
-                for (event, text) in self.window.iter().zip(&self.window_texts) {
-                    run.absorb(event, text);
+                for bucket in &self.window {
+                    run.absorb(bucket);
                 }
                 self.run = Some(run);
             }
@@ -181,6 +202,18 @@ mod tests {
             .map(|index| (index * 40, if index % 8 == 7 { "\n" } else { "token_" }))
             .collect();
         assert!(feed(&events));
+    }
+
+    /// Regression: at pipe speed the window once held every event of the last second, and each
+    /// edit walked them all (the stdio replay ran 7x slower than a bare server).
+    #[test]
+    fn the_window_stays_small_however_fast_edits_arrive() {
+        let config = DetectionConfig::default();
+        let mut tracker = BurstTracker::default();
+        for index in 0..20_000u64 {
+            tracker.record(&config, index / 10, "k", 0..1);
+        }
+        assert!(tracker.window.len() <= (config.burst_window_ms / BUCKET_MS) as usize + 1);
     }
 
     #[test]

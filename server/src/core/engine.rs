@@ -702,14 +702,14 @@ impl Engine {
         let Some(run) = open.bursts.record(&config, now_ms, material, region) else {
             return;
         };
-        let region = run.region.clone();
+        let run_region = run.region.clone();
         let existing = run.chunk;
         let id = match existing {
             Some(id) if self.chunks.contains_key(&id) => id,
             _ => {
                 let created = self.place_chunks(
                     uri,
-                    std::slice::from_ref(&region),
+                    std::slice::from_ref(&run_region),
                     Origin::Generated,
                     now_ms,
                 );
@@ -722,19 +722,22 @@ impl Engine {
                 return;
             }
         };
-        // The run goes on: lines it typed since join its chunk.
+        // The run goes on: the lines this edit made join its chunk. Only this edit's new lines
+        // are relabelled, so a long stream costs the same per edit as a short one.
         if let Some(open) = self.documents.get_mut(uri) {
             let mut grew = false;
-            open.map.update(region, |state| {
-                if state.origin == Origin::Typed
-                    && (state.chunk.is_none() || state.chunk == Some(id))
-                {
-                    grew |= state.chunk.is_none();
-                    LineState::new(Origin::Generated, Some(id))
-                } else {
-                    state
-                }
-            });
+            for run in applied.iter().flat_map(|change| change.new_runs.iter()) {
+                open.map.update(run.clone(), |state| {
+                    if state.origin == Origin::Typed
+                        && (state.chunk.is_none() || state.chunk == Some(id))
+                    {
+                        grew |= state.chunk.is_none();
+                        LineState::new(Origin::Generated, Some(id))
+                    } else {
+                        state
+                    }
+                });
+            }
             if grew {
                 if let Some(chunk) = self.chunks.get_mut(&id) {
                     chunk.syntax_stale = true;

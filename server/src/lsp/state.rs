@@ -117,6 +117,8 @@ struct State {
     /// Told once after `initialized`: why the store is in memory, bad settings.
     pending_messages: Vec<(MessageType, String, bool)>,
     explanations_folder: PathBuf,
+    /// `file:` URI prefix of `explanations_folder`, ending in `/`.
+    explanations_uri_prefix: String,
     dirty: HashSet<String>,
     last_snapshot: Instant,
     refresh_pending: bool,
@@ -128,7 +130,7 @@ struct State {
 impl State {
     fn new(client: Client, sender: mpsc::UnboundedSender<Event>) -> State {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
-        State {
+        let mut state = State {
             client,
             sender,
             engine: Engine::default(),
@@ -138,14 +140,19 @@ impl State {
             facts: ClientFacts::default(),
             roots: Vec::new(),
             pending_messages: Vec::new(),
-            explanations_folder: std::env::temp_dir()
-                .join(format!("whetstone-explanations-{}", std::process::id())),
+            explanations_folder: PathBuf::new(),
+            explanations_uri_prefix: String::new(),
             dirty: HashSet::new(),
             last_snapshot: Instant::now(),
             refresh_pending: false,
             last_refresh: Instant::now() - REFRESH_EVERY,
             diagnosed: HashSet::new(),
-        }
+        };
+        // Without a store folder, explanation documents go to a private temporary folder.
+        let fallback =
+            std::env::temp_dir().join(format!("whetstone-explanations-{}", std::process::id()));
+        state.set_explanations_folder(fallback);
+        state
     }
 
     async fn handle(&mut self, event: Event) {
@@ -253,7 +260,7 @@ impl State {
                 let opened: Arc<dyn Store> = Arc::new(opened);
                 self.writer = Writer::start(opened.clone());
                 self.store = opened;
-                self.explanations_folder = location.join("explanations");
+                self.set_explanations_folder(location.join("explanations"));
                 tracing::info!("store opened at {}", location.display());
             }
             Err(failure) => {
@@ -394,7 +401,7 @@ impl State {
             tracing::warn!("didChange for {uri}, which was never opened: ignored");
             return;
         }
-        self.dirty.insert(uri.clone());
+        self.mark_dirty(&uri);
         self.after_outcome(&uri, &outcome);
     }
 
@@ -499,7 +506,7 @@ impl State {
 
     fn after_outcome(&mut self, uri: &str, outcome: &ChangeOutcome) {
         if outcome.chunks_changed || !outcome.new_chunks.is_empty() {
-            self.dirty.insert(uri.to_string());
+            self.mark_dirty(uri);
             self.publish_diagnostics(uri);
             self.request_lens_refresh();
         }
@@ -893,8 +900,24 @@ impl State {
         }
     }
 
+    /// A string prefix test: this runs on every keystroke, so no URI parsing.
     fn is_explanation_document(&self, uri: &str) -> bool {
-        file_path(uri).is_some_and(|path| path.starts_with(&self.explanations_folder))
+        uri.starts_with(&self.explanations_uri_prefix)
+    }
+
+    fn set_explanations_folder(&mut self, folder: PathBuf) {
+        let mut prefix = crate::lsp::uri::file_uri(&folder).unwrap_or_default();
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        self.explanations_uri_prefix = prefix;
+        self.explanations_folder = folder;
+    }
+
+    fn mark_dirty(&mut self, uri: &str) {
+        if !self.dirty.contains(uri) {
+            self.dirty.insert(uri.to_string());
+        }
     }
 
     fn open_file_uris(&self) -> Vec<String> {
