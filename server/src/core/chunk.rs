@@ -71,7 +71,11 @@ pub struct Chunk {
     /// Non-blank lines the insertion brought, at creation (the map says what is left now).
     pub inserted_lines: usize,
     pub class: Option<Class>,
+    /// When the class was last set.
+    pub classified_ms: Option<u64>,
     pub explanation: Option<Explanation>,
+    /// When the user reproduced a repeatable chunk from memory (see [`PRACTICE_STEPS_MS`]).
+    pub practiced_ms: Vec<u64>,
     /// Syntactic items the chunk covers, e.g. `fn parse_header`; empty without a grammar.
     pub items: Vec<String>,
     /// Identifiers in the chunk, used to score explanations.
@@ -82,7 +86,61 @@ pub struct Chunk {
     pub syntax_stale: bool,
 }
 
+/// A repeatable chunk is due to be reproduced from memory a day, a week and a month after it was
+/// classified.
+pub const PRACTICE_STEPS_MS: [u64; 3] = [86_400_000, 7 * 86_400_000, 30 * 86_400_000];
+
 impl Chunk {
+    /// When the next reproduction of a repeatable chunk is due, if one is left.
+    pub fn next_practice_due_ms(&self) -> Option<u64> {
+        if self.class != Some(Class::Repeatable) {
+            return None;
+        }
+        let classified = self.classified_ms?;
+        PRACTICE_STEPS_MS
+            .get(self.practiced_ms.len())
+            .map(|step| classified + step)
+    }
+
+    /// Whether the chunk adds to the capability debt at `at_ms` (SPEC: unexplained core lines,
+    /// and half the lines of repeatable chunks not yet reproduced, or with a reproduction overdue).
+    pub fn debt_weight(&self, at_ms: u64) -> f64 {
+        if self
+            .classified_ms
+            .is_some_and(|classified| classified > at_ms)
+        {
+            return 0.0;
+        }
+        match self.class {
+            Some(Class::Core) => {
+                let explained = self
+                    .explanation
+                    .as_ref()
+                    .is_some_and(|explanation| explanation.recorded_ms <= at_ms);
+                if explained { 0.0 } else { 1.0 }
+            }
+            Some(Class::Repeatable) => {
+                let practiced: Vec<u64> = self
+                    .practiced_ms
+                    .iter()
+                    .copied()
+                    .filter(|&at| at <= at_ms)
+                    .collect();
+                let overdue = self.classified_ms.is_some_and(|classified| {
+                    PRACTICE_STEPS_MS
+                        .get(practiced.len())
+                        .is_some_and(|step| classified + step <= at_ms)
+                });
+                if practiced.is_empty() || overdue {
+                    0.5
+                } else {
+                    0.0
+                }
+            }
+            _ => 0.0,
+        }
+    }
+
     /// Whether the editor should still nudge: unclassified, or core without an explanation.
     pub fn needs_attention(&self) -> bool {
         match self.class {

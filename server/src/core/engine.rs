@@ -508,8 +508,22 @@ impl Engine {
         }
     }
 
-    pub fn classify(&mut self, uri: &str, id: ChunkId, class: Class) -> Result<(), EngineError> {
-        self.chunk_mut(uri, id)?.class = Some(class);
+    pub fn classify(
+        &mut self,
+        uri: &str,
+        id: ChunkId,
+        class: Class,
+        now_ms: u64,
+    ) -> Result<(), EngineError> {
+        let chunk = self.chunk_mut(uri, id)?;
+        chunk.class = Some(class);
+        chunk.classified_ms = Some(now_ms);
+        Ok(())
+    }
+
+    /// The user reproduced a repeatable chunk from memory.
+    pub fn practiced(&mut self, uri: &str, id: ChunkId, now_ms: u64) -> Result<(), EngineError> {
+        self.chunk_mut(uri, id)?.practiced_ms.push(now_ms);
         Ok(())
     }
 
@@ -897,7 +911,9 @@ impl Engine {
                             created_ms: now_ms,
                             inserted_lines: 0,
                             class: None,
+                            classified_ms: None,
                             explanation: None,
+                            practiced_ms: Vec::new(),
                             items: Vec::new(),
                             identifiers: Vec::new(),
                             reworked_chars: 0,

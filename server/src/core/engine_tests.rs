@@ -300,7 +300,7 @@ fn undo_and_redo_of_a_paste_bring_the_chunk_back_with_its_class() {
     let pasted = function("pasted", 10);
     session.insert(FILE, (5, 0), &pasted);
     let id = session.engine.chunks_in(FILE)[0].chunk.id;
-    session.engine.classify(FILE, id, Class::Core).unwrap();
+    session.engine.classify(FILE, id, Class::Core, 0).unwrap();
     session.wait(500);
     session.delete_lines(FILE, 5, 18); // undo
     assert!(session.chunks(FILE).is_empty());
@@ -347,7 +347,7 @@ fn a_cut_and_paste_into_another_file_is_a_move_that_carries_its_chunk() {
     let id = session.engine.chunks_in(FILE)[0].chunk.id;
     session
         .engine
-        .classify(FILE, id, Class::Repeatable)
+        .classify(FILE, id, Class::Repeatable, 0)
         .unwrap();
     session.wait(2_000);
     session.delete_lines(FILE, 5, 18); // cut
@@ -645,7 +645,7 @@ fn a_split_chunk_keeps_its_verdict_in_both_halves() {
     session.open(FILE, BASE);
     session.insert(FILE, (5, 0), &function("pasted", 10));
     let id = session.engine.chunks_in(FILE)[0].chunk.id;
-    session.engine.classify(FILE, id, Class::Core).unwrap();
+    session.engine.classify(FILE, id, Class::Core, 0).unwrap();
     session.wait(1_000);
     session.insert(FILE, (10, 0), &rust_lines("inner", 6));
     let views = session.engine.chunks_in(FILE);
@@ -678,7 +678,7 @@ fn classify_explain_and_dismiss() {
     assert_eq!(view.chunk.items, vec!["fn parse_header".to_string()]);
     assert!(view.chunk.needs_attention());
     let id = view.chunk.id;
-    session.engine.classify(FILE, id, Class::Core).unwrap();
+    session.engine.classify(FILE, id, Class::Core, 0).unwrap();
     assert!(session.engine.chunks_in(FILE)[0].chunk.needs_attention());
     let score = session
         .engine
@@ -692,7 +692,7 @@ fn classify_explain_and_dismiss() {
     assert_eq!(score.identifiers_named, 2, "{score:?}");
     assert!(!session.engine.chunks_in(FILE)[0].chunk.needs_attention());
     assert_eq!(
-        session.engine.classify(FILE, ChunkId(999), Class::Core),
+        session.engine.classify(FILE, ChunkId(999), Class::Core, 0),
         Err(EngineError::UnknownChunk {
             uri: FILE.to_string(),
             chunk: 999
@@ -701,7 +701,7 @@ fn classify_explain_and_dismiss() {
     assert_eq!(
         session
             .engine
-            .classify("file:///nowhere.rs", id, Class::Core),
+            .classify("file:///nowhere.rs", id, Class::Core, 0),
         Err(EngineError::UnknownDocument {
             uri: "file:///nowhere.rs".to_string()
         })

@@ -3,8 +3,10 @@
 //! Invariant: nothing under `core` touches the disk, the network, the clock or LSP types. Time comes
 //! in as milliseconds from the caller, committed git content through the [`CommittedText`] trait.
 
+pub mod activity;
 pub mod apply;
 pub mod burst;
+pub mod calibration;
 pub mod carry;
 pub mod chunk;
 pub mod config;

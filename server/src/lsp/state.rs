@@ -538,7 +538,7 @@ impl State {
             CommandCall::Chunks { uri } => Ok(self.ownership_json(&uri)),
             CommandCall::Classify { uri, chunk, class } => self
                 .engine
-                .classify(&uri, chunk, class)
+                .classify(&uri, chunk, class, now)
                 .map(|()| json!({"chunk": chunk.0, "class": class.as_str()}))
                 .map_err(|error| error.to_string()),
             CommandCall::Explain {

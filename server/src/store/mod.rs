@@ -587,6 +587,8 @@ pub(crate) mod tests {
                 created_ms: 1_000 * chunk,
                 inserted_lines: lines - 2,
                 class: Some(crate::core::Class::Core),
+                classified_ms: None,
+                practiced_ms: Vec::new(),
                 explanation: None,
                 items: vec![format!("fn item_{chunk}")],
                 identifiers: vec![format!("item_{chunk}")],

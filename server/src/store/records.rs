@@ -49,7 +49,12 @@ pub struct ChunkV1 {
     pub created_ms: u64,
     pub inserted_lines: u64,
     pub class: Option<String>,
+    /// Added after the first release of version 1: absent in older records.
+    #[serde(default)]
+    pub classified_ms: Option<u64>,
     pub explanation: Option<ExplanationV1>,
+    #[serde(default)]
+    pub practiced_ms: Vec<u64>,
     pub items: Vec<String>,
     pub identifiers: Vec<String>,
     pub reworked_chars: u64,
@@ -282,6 +287,8 @@ fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
         created_ms: chunk.created_ms,
         inserted_lines: chunk.inserted_lines as u64,
         class: chunk.class.map(|class| class.as_str().to_string()),
+        classified_ms: chunk.classified_ms,
+        practiced_ms: chunk.practiced_ms.clone(),
         explanation: chunk.explanation.as_ref().map(|explanation| ExplanationV1 {
             text: explanation.text.clone(),
             recorded_ms: explanation.recorded_ms,
@@ -338,7 +345,9 @@ fn chunk_from_record(chunk: ChunkV1) -> Result<Chunk, String> {
             .map(parse_class)
             .transpose()
             .map_err(in_chunk)?,
+        classified_ms: chunk.classified_ms,
         explanation,
+        practiced_ms: chunk.practiced_ms,
         items: chunk.items,
         identifiers: chunk.identifiers,
         reworked_chars: to_usize(chunk.reworked_chars, "reworked characters").map_err(in_chunk)?,
@@ -406,6 +415,8 @@ pub(crate) mod tests {
             created_ms: 1_700_000_000_000 + id,
             inserted_lines: 3,
             class: None,
+            classified_ms: None,
+            practiced_ms: Vec::new(),
             explanation: None,
             items: vec!["fn parse_header".to_string()],
             identifiers: vec!["parse_header".to_string(), "bytes".to_string()],
@@ -449,6 +460,8 @@ pub(crate) mod tests {
         ]);
         let explained = Chunk {
             class: Some(Class::Core),
+            classified_ms: None,
+            practiced_ms: Vec::new(),
             explanation: Some(Explanation {
                 text: "parse_header reads the first byte because the header is one byte long"
                     .to_string(),
@@ -507,6 +520,8 @@ pub(crate) mod tests {
             },
             chunks: vec![Chunk {
                 class: Some(Class::Repeatable),
+                classified_ms: None,
+                practiced_ms: Vec::new(),
                 explanation: Some(Explanation {
                     text: "why".to_string(),
                     recorded_ms: 9,
@@ -551,6 +566,7 @@ pub(crate) mod tests {
                   "created_ms": 1700000000005,
                   "inserted_lines": 3,
                   "class": "repeatable",
+                  "classified_ms": null,
                   "explanation": {
                     "text": "why",
                     "recorded_ms": 9,
@@ -563,6 +579,7 @@ pub(crate) mod tests {
                       "shallow": true
                     }
                   },
+                  "practiced_ms": [],
                   "items": [
                     "fn parse_header"
                   ],
