@@ -15,6 +15,7 @@ pub mod engine;
 pub mod graveyard;
 pub mod line_map;
 pub mod reanchor;
+pub mod report;
 pub mod syntax;
 pub mod text;
 
