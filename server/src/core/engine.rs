@@ -118,6 +118,32 @@ pub struct ChangeOutcome {
     pub new_chunks: Vec<ChunkId>,
     /// Whether any chunk appeared, moved, grew, shrank, split or vanished.
     pub chunks_changed: bool,
+    /// What the notification inserted, for the activity ledger and calibration sessions.
+    pub inserted: Inserted,
+}
+
+/// The size of what a notification added, by origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Inserted {
+    /// None when nothing new arrived (deletions, formatting, a checkout).
+    pub origin: Option<Origin>,
+    /// Typing: line breaks typed (each ends a line). Otherwise: non-blank lines inserted.
+    pub lines: u64,
+    /// Non-whitespace characters typed (typing only).
+    pub typed_chars: u64,
+    /// When a burst became a chunk: the lines counted as typed so far that were a stream.
+    pub burst_lines: u64,
+}
+
+impl ChangeOutcome {
+    fn empty(verdict: Verdict) -> ChangeOutcome {
+        ChangeOutcome {
+            verdict,
+            new_chunks: Vec::new(),
+            chunks_changed: false,
+            inserted: Inserted::default(),
+        }
+    }
 }
 
 /// A chunk as the editor sees it: its data and where it is now.
@@ -240,11 +266,7 @@ impl Engine {
     /// that are new and not committed in git become `external`.
     pub fn open(&mut self, uri: &str, text: &str, now_ms: u64) -> ChangeOutcome {
         let document = Document::new(text);
-        let mut outcome = ChangeOutcome {
-            verdict: Verdict::Typed,
-            new_chunks: Vec::new(),
-            chunks_changed: false,
-        };
+        let mut outcome = ChangeOutcome::empty(Verdict::Typed);
         let map = match self.closed.remove(uri) {
             Some(snapshot) => {
                 let keys = document_line_keys(&document);
@@ -371,11 +393,7 @@ impl Engine {
         let encoding = self.encoding;
         let config = self.config.clone();
         let Some(open) = self.documents.get_mut(uri) else {
-            return ChangeOutcome {
-                verdict: Verdict::UnknownDocument,
-                new_chunks: Vec::new(),
-                chunks_changed: false,
-            };
+            return ChangeOutcome::empty(Verdict::UnknownDocument);
         };
         let hint = take_hint(
             &mut open.pending_hint,
@@ -417,11 +435,10 @@ impl Engine {
         }
 
         let mut outcome = ChangeOutcome {
-            verdict: Verdict::Removal,
-            new_chunks: Vec::new(),
             chunks_changed: applied
                 .iter()
                 .any(|change| !change.touched_chunks.is_empty()),
+            ..ChangeOutcome::empty(Verdict::Removal)
         };
         if applied.iter().all(|change| change.inserted.is_empty()) {
             if outcome.chunks_changed {
@@ -433,6 +450,29 @@ impl Engine {
         let material = distinct_material(&applied);
         let verdict = self.judge(uri, hint, &applied, &material);
         outcome.verdict = verdict.clone();
+        outcome.inserted = match verdict {
+            Verdict::Typed => Inserted {
+                origin: Some(Origin::Typed),
+                lines: material.matches('\n').count() as u64,
+                typed_chars: non_whitespace_chars(&material) as u64,
+                burst_lines: 0,
+            },
+            Verdict::Flagged(origin) => Inserted {
+                origin: Some(origin),
+                lines: non_blank_lines(&material) as u64,
+                ..Inserted::default()
+            },
+            Verdict::Restored | Verdict::Moved => Inserted {
+                origin: Some(if verdict == Verdict::Restored {
+                    Origin::Restored
+                } else {
+                    Origin::Moved
+                }),
+                lines: non_blank_lines(&material) as u64,
+                ..Inserted::default()
+            },
+            _ => Inserted::default(),
+        };
         match verdict {
             Verdict::Typed => {
                 self.count_rework(&applied);
@@ -717,6 +757,7 @@ impl Engine {
             return;
         };
         let run_region = run.region.clone();
+        let run_newlines = run.newlines as u64;
         let existing = run.chunk;
         let id = match existing {
             Some(id) if self.chunks.contains_key(&id) => id,
@@ -728,6 +769,7 @@ impl Engine {
                     now_ms,
                 );
                 outcome.new_chunks.extend(created.iter().copied());
+                outcome.inserted.burst_lines = run_newlines;
                 outcome.chunks_changed = true;
                 let Some(&id) = created.first() else { return };
                 if let Some(open) = self.documents.get_mut(uri) {

@@ -777,3 +777,25 @@ fn wild_positions_and_unknown_documents_do_not_panic() {
     let outcome = session.insert("file:///unknown.rs", (0, 0), "x");
     assert_eq!(outcome.verdict, Verdict::UnknownDocument);
 }
+
+#[test]
+fn outcomes_say_what_was_inserted() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let typed = session.insert(FILE, (3, 10), "x\n");
+    assert_eq!(
+        typed.inserted,
+        Inserted {
+            origin: Some(Origin::Typed),
+            lines: 1,
+            typed_chars: 1,
+            burst_lines: 0
+        }
+    );
+    session.wait(2_000);
+    let pasted = session.insert(FILE, (0, 0), &rust_lines("pasted", 12));
+    assert_eq!(pasted.inserted.origin, Some(Origin::Pasted));
+    assert_eq!(pasted.inserted.lines, 12);
+    let removal = session.delete_lines(FILE, 0, 1);
+    assert_eq!(removal.inserted, Inserted::default());
+}

@@ -22,5 +22,5 @@ pub mod text;
 pub use chunk::{Chunk, ChunkId, Class, Explanation};
 pub use config::DetectionConfig;
 pub use document::{Document, Position, PositionEncoding, Range};
-pub use engine::{CommittedText, ContentChange, Engine, Hint, NoCommittedText};
+pub use engine::{CommittedText, ContentChange, Engine, Hint, Inserted, NoCommittedText};
 pub use line_map::{LineMap, LineState, Origin};
