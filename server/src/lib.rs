@@ -10,5 +10,7 @@ pub mod core;
 pub mod explanation;
 pub mod git;
 pub mod lsp;
+pub mod render;
 pub mod replay;
+pub mod reporting;
 pub mod store;

@@ -149,10 +149,16 @@ impl CalibrationSession {
         self.active_ms / 60_000
     }
 
-    /// Typed lines per active hour; None below [`MIN_ACTIVE_MS_FOR_PACE`].
+    /// Typed lines per active hour; None without active time. Below
+    /// [`MIN_ACTIVE_MS_FOR_PACE`] it is rough (see [`CalibrationSession::pace_is_rough`]).
     pub fn pace_lines_per_hour(&self) -> Option<f64> {
-        (self.active_ms >= MIN_ACTIVE_MS_FOR_PACE)
-            .then(|| self.typed_lines as f64 * 3_600_000.0 / self.active_ms as f64)
+        (self.active_ms > 0).then(|| self.typed_lines as f64 * 3_600_000.0 / self.active_ms as f64)
+    }
+
+    /// Too little active time for the pace to mean much; the report leaves such sessions out of
+    /// the no-AI pace.
+    pub fn pace_is_rough(&self) -> bool {
+        self.active_ms < MIN_ACTIVE_MS_FOR_PACE
     }
 
     fn advance_to(&mut self, at_ms: u64) {
@@ -220,7 +226,10 @@ mod tests {
     #[test]
     fn pace_needs_enough_active_time() {
         let short = session_with_edits(0, &[MINUTE], 2 * MINUTE);
-        assert_eq!(short.pace_lines_per_hour(), None);
+        assert_eq!(short.pace_lines_per_hour(), Some(30.0));
+        assert!(short.pace_is_rough());
+        let idle = session_with_edits(0, &[], 60 * MINUTE);
+        assert_eq!(idle.pace_lines_per_hour(), None);
         let edits: Vec<u64> = (1..=30).map(|minute| minute * MINUTE).collect();
         let long = session_with_edits(0, &edits, 30 * MINUTE);
         assert_eq!(long.pace_lines_per_hour(), Some(60.0));

@@ -6,8 +6,32 @@ use serde_json::{Map, Value};
 use crate::core::{ChunkId, Class};
 use crate::lsp::nudges::{CHUNKS, CLASSIFY, DISMISS, EXPLAIN};
 
+pub const CALIBRATION_START: &str = "whetstone.calibration.start";
+pub const CALIBRATION_STOP: &str = "whetstone.calibration.stop";
+pub const CALIBRATION_STATUS: &str = "whetstone.calibration.status";
+pub const REPORT: &str = "whetstone.report";
+pub const PRACTICED: &str = "whetstone.practiced";
+
 /// Every command the server answers, for `executeCommandProvider`.
-pub const ALL: [&str; 4] = [CLASSIFY, EXPLAIN, DISMISS, CHUNKS];
+pub const ALL: [&str; 9] = [
+    CLASSIFY,
+    EXPLAIN,
+    DISMISS,
+    CHUNKS,
+    CALIBRATION_START,
+    CALIBRATION_STOP,
+    CALIBRATION_STATUS,
+    REPORT,
+    PRACTICED,
+];
+
+/// Formats of `whetstone.report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Markdown,
+    Html,
+}
 
 /// A command call with its arguments checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +53,23 @@ pub enum CommandCall {
     Chunks {
         uri: String,
     },
+    Practiced {
+        uri: String,
+        chunk: ChunkId,
+    },
+    CalibrationStart {
+        label: Option<String>,
+        minutes: Option<u32>,
+    },
+    CalibrationStop {
+        feel: Option<u8>,
+        notes: Option<String>,
+    },
+    CalibrationStatus,
+    Report {
+        format: ReportFormat,
+        since_days: u32,
+    },
 }
 
 /// Parses `workspace/executeCommand` arguments; the error is the message for `InvalidParams`.
@@ -36,8 +77,12 @@ pub fn parse(command: &str, arguments: &[Value]) -> Result<CommandCall, String> 
     let expected = match command {
         CLASSIFY => "{uri, chunk, class}",
         EXPLAIN => "{uri, chunk, text?}",
-        DISMISS => "{uri, chunk}",
+        DISMISS | PRACTICED => "{uri, chunk}",
         CHUNKS => "{uri}",
+        CALIBRATION_START => "{label?, minutes?}",
+        CALIBRATION_STOP => "{feel?, notes?}",
+        CALIBRATION_STATUS => "{}",
+        REPORT => "{format, sinceDays?}",
         other => {
             return Err(format!(
                 "unknown command {other:?}; known: {}",
@@ -45,7 +90,17 @@ pub fn parse(command: &str, arguments: &[Value]) -> Result<CommandCall, String> 
             ));
         }
     };
+    let empty = Map::new();
     let object = match arguments {
+        // The calibration commands may come with no argument at all.
+        [] | [Value::Null]
+            if matches!(
+                command,
+                CALIBRATION_START | CALIBRATION_STOP | CALIBRATION_STATUS
+            ) =>
+        {
+            &empty
+        }
         [Value::Object(object)] => object,
         [] => {
             return Err(format!(
@@ -64,8 +119,73 @@ pub fn parse(command: &str, arguments: &[Value]) -> Result<CommandCall, String> 
             ));
         }
     };
+    match command {
+        CALIBRATION_START => {
+            let label = optional_string(object, "label", command)?;
+            let minutes = match object.get("minutes") {
+                None | Some(Value::Null) => None,
+                Some(value) => match value.as_u64() {
+                    Some(minutes @ 1..=1440) => Some(minutes as u32),
+                    _ => {
+                        return Err(format!(
+                            "{command}: minutes must be a whole number from 1 to 1440, got {value}"
+                        ));
+                    }
+                },
+            };
+            return Ok(CommandCall::CalibrationStart { label, minutes });
+        }
+        CALIBRATION_STOP => {
+            let feel = match object.get("feel") {
+                None | Some(Value::Null) => None,
+                Some(value) => match value.as_u64() {
+                    Some(feel @ 1..=5) => Some(feel as u8),
+                    _ => {
+                        return Err(format!(
+                            "{command}: feel must be 1 (struggled) to 5 (smooth), got {value}"
+                        ));
+                    }
+                },
+            };
+            let notes = optional_string(object, "notes", command)?;
+            return Ok(CommandCall::CalibrationStop { feel, notes });
+        }
+        CALIBRATION_STATUS => return Ok(CommandCall::CalibrationStatus),
+        REPORT => {
+            let format = match object.get("format").and_then(Value::as_str) {
+                Some("json") => ReportFormat::Json,
+                Some("markdown") => ReportFormat::Markdown,
+                Some("html") => ReportFormat::Html,
+                _ => {
+                    return Err(format!(
+                        "{command}: format must be \"json\", \"markdown\" or \"html\", got {}",
+                        object
+                            .get("format")
+                            .map_or("nothing".to_string(), Value::to_string)
+                    ));
+                }
+            };
+            let since_days = match object.get("sinceDays").or_else(|| object.get("since_days")) {
+                None | Some(Value::Null) => 28,
+                Some(value) => match value.as_u64() {
+                    Some(days @ 1..=3660) => days as u32,
+                    _ => {
+                        return Err(format!(
+                            "{command}: sinceDays must be a whole number of days from 1 to 3660, got {value}"
+                        ));
+                    }
+                },
+            };
+            return Ok(CommandCall::Report { format, since_days });
+        }
+        _ => {}
+    }
     let uri = required_string(object, "uri", command, expected)?;
     match command {
+        PRACTICED => Ok(CommandCall::Practiced {
+            uri,
+            chunk: chunk_id(object, command, expected)?,
+        }),
         CHUNKS => Ok(CommandCall::Chunks { uri }),
         DISMISS => Ok(CommandCall::Dismiss {
             uri,
@@ -95,6 +215,19 @@ pub fn parse(command: &str, arguments: &[Value]) -> Result<CommandCall, String> 
             };
             Ok(CommandCall::Explain { uri, chunk, text })
         }
+    }
+}
+
+fn optional_string(
+    object: &Map<String, Value>,
+    field: &str,
+    command: &str,
+) -> Result<Option<String>, String> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(other) => Err(format!("{command}: {field} must be a string, got {other}")),
     }
 }
 
@@ -159,6 +292,38 @@ mod tests {
     }
 
     #[test]
+    fn calibration_and_report_calls_parse() {
+        assert_eq!(
+            parse(CALIBRATION_STATUS, &[]),
+            Ok(CommandCall::CalibrationStatus)
+        );
+        assert_eq!(
+            parse(
+                CALIBRATION_START,
+                &[json!({"label": "parser", "minutes": 60})]
+            ),
+            Ok(CommandCall::CalibrationStart {
+                label: Some("parser".into()),
+                minutes: Some(60)
+            })
+        );
+        assert_eq!(
+            parse(CALIBRATION_STOP, &[json!({"feel": 4})]),
+            Ok(CommandCall::CalibrationStop {
+                feel: Some(4),
+                notes: None
+            })
+        );
+        assert_eq!(
+            parse(REPORT, &[json!({"format": "html"})]),
+            Ok(CommandCall::Report {
+                format: ReportFormat::Html,
+                since_days: 28
+            })
+        );
+    }
+
+    #[test]
     fn bad_calls_say_what_was_expected() {
         let errors: Vec<String> = [
             parse(CLASSIFY, &[]),
@@ -174,6 +339,9 @@ mod tests {
             parse(EXPLAIN, &[json!({"uri": "u", "chunk": 1, "text": 5})]),
             parse(CHUNKS, &[json!("file:///a.rs")]),
             parse("whetstone.frobnicate", &[]),
+            parse(CALIBRATION_STOP, &[json!({"feel": 9})]),
+            parse(CALIBRATION_START, &[json!({"minutes": 0})]),
+            parse(REPORT, &[json!({"format": "pdf"})]),
         ]
         .into_iter()
         .map(|result| result.expect_err("bad call"))
@@ -186,7 +354,10 @@ mod tests {
                 "whetstone.classify: class must be \"transient\", \"repeatable\" or \"core\", got \"important\"",
                 "whetstone.explain: text must be a string, got 5",
                 "whetstone.chunks expects one argument {uri}, got \"file:///a.rs\"",
-                "unknown command \"whetstone.frobnicate\"; known: whetstone.classify, whetstone.explain, whetstone.dismiss, whetstone.chunks",
+                "unknown command \"whetstone.frobnicate\"; known: whetstone.classify, whetstone.explain, whetstone.dismiss, whetstone.chunks, whetstone.calibration.start, whetstone.calibration.stop, whetstone.calibration.status, whetstone.report, whetstone.practiced",
+                "whetstone.calibration.stop: feel must be 1 (struggled) to 5 (smooth), got 9",
+                "whetstone.calibration.start: minutes must be a whole number from 1 to 1440, got 0",
+                "whetstone.report: format must be \"json\", \"markdown\" or \"html\", got \"pdf\"",
             ]
         "#]]
         .assert_debug_eq(&errors);

@@ -2,9 +2,11 @@
 //! request, in arrival order and before any `.await`, into the loop in `state`, which owns the
 //! engine; see ARCHITECTURE.md.
 
+pub mod calibration;
 mod capabilities;
 pub mod commands;
 pub mod nudges;
+mod report;
 pub mod settings;
 pub mod state;
 pub mod uri;

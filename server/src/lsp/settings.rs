@@ -8,6 +8,7 @@
 //!                  "burstMinDurationMs": 2000, "mergeWindowMs": 30000 },
 //!   "nudges": { "codeLens": true, "diagnostics": "auto", "diagnosticSeverity": "information",
 //!               "hover": true },
+//!   "reminders": { "calibrationDays": 7 },
 //!   "storePath": "/home/me/.local/share/whetstone"
 //! }
 //! ```
@@ -43,6 +44,8 @@ pub struct Settings {
     pub diagnostic_severity: Severity,
     pub hover: bool,
     pub store_path: Option<PathBuf>,
+    /// Remind once a day when no calibration session was held for this many days; 0: never.
+    pub reminder_days: u32,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             diagnostic_severity: Severity::Information,
             hover: true,
             store_path: None,
+            reminder_days: 7,
         }
     }
 }
@@ -99,6 +103,7 @@ pub fn parse(value: &Value) -> (Settings, Vec<String>) {
         match key.as_str() {
             "detection" => parse_detection(value, &mut settings.detection, &mut warnings),
             "nudges" => parse_nudges(value, &mut settings, &mut warnings),
+            "reminders" => parse_reminders(value, &mut settings, &mut warnings),
             "storePath" => match value {
                 Value::String(path) if !path.trim().is_empty() => {
                     settings.store_path = Some(PathBuf::from(path))
@@ -141,6 +146,28 @@ fn parse_detection(value: &Value, detection: &mut DetectionConfig, warnings: &mu
             other => warnings.push(format!(
                 "unknown setting whetstone.detection.{other} (ignored)"
             )),
+        }
+    }
+}
+
+fn parse_reminders(value: &Value, settings: &mut Settings, warnings: &mut Vec<String>) {
+    let Some(object) = as_object(value, "reminders", warnings) else {
+        return;
+    };
+    for (key, value) in object {
+        match key.as_str() {
+            "calibrationDays" => match value.as_u64().and_then(|days| u32::try_from(days).ok()) {
+                Some(days) => settings.reminder_days = days,
+                None => warnings.push(format!(
+                    "setting reminders.calibrationDays: expected a whole number of days (0 switches reminders off), got {value}"
+                )),
+            },
+            "enabled" => match value.as_bool() {
+                Some(false) => settings.reminder_days = 0,
+                Some(true) => {}
+                None => warnings.push(format!("setting reminders.enabled: expected true or false, got {value}")),
+            },
+            other => warnings.push(format!("unknown setting whetstone.reminders.{other} (ignored)")),
         }
     }
 }

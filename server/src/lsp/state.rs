@@ -23,14 +23,17 @@ use tower_lsp_server::ls_types::{
     MessageType, Registration, ShowDocumentParams, Uri,
 };
 
+use crate::core::activity::{Activity, day_of};
+use crate::core::calibration::{Breach, CalibrationSession, EndReason};
 use crate::core::engine::{ChangeOutcome, ChunkView, Verdict};
 use crate::core::{
     ChunkId, ContentChange, Engine, Hint, Origin, Position, PositionEncoding, Range,
 };
 use crate::explanation::{self, ChunkPlace};
 use crate::git::Git;
+use crate::lsp::calibration;
 use crate::lsp::capabilities::{ClientFacts, server_capabilities};
-use crate::lsp::commands::{self, CommandCall};
+use crate::lsp::commands::{self, CommandCall, ReportFormat};
 use crate::lsp::nudges;
 use crate::lsp::settings::{self, Settings};
 use crate::lsp::uri::file_path;
@@ -43,6 +46,10 @@ pub const TICK: Duration = Duration::from_millis(500);
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(3);
 /// Code lens refreshes are sent at most this often (an AI stream changes a chunk per token).
 const REFRESH_EVERY: Duration = Duration::from_millis(200);
+/// How often the calibration reminder is considered (it is said at most once a day).
+const REMINDER_CHECK_EVERY: Duration = Duration::from_secs(3_600);
+/// The store setting holding the day the reminder was last said.
+const LAST_REMINDER_DAY: &str = "last_reminder_day";
 
 /// The `whetstone/editOrigin` notification.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -85,6 +92,11 @@ pub enum Event {
         reply: oneshot::Sender<jsonrpc::Result<Option<Value>>>,
     },
     Tick,
+    /// The user answered the feel question of the session that started at `started_ms`.
+    FeelChosen {
+        started_ms: u64,
+        feel: u8,
+    },
     /// Write everything and answer when it is on disk.
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -125,6 +137,15 @@ struct State {
     last_refresh: Instant,
     /// Files whose diagnostics are non-empty on the client, to clear them when they empty.
     diagnosed: HashSet<String>,
+    /// The running calibration session (the user's, kept in the store).
+    calibration: Option<CalibrationSession>,
+    /// The last ended session, while it has no feel yet (offered as code actions).
+    unrated: Option<CalibrationSession>,
+    calibration_dirty: bool,
+    /// The last ended session that has its feel, for the answer to a stop.
+    last_finished: Option<CalibrationSession>,
+    activity: Activity,
+    last_reminder_check: Option<Instant>,
 }
 
 impl State {
@@ -147,6 +168,12 @@ impl State {
             refresh_pending: false,
             last_refresh: Instant::now() - REFRESH_EVERY,
             diagnosed: HashSet::new(),
+            calibration: None,
+            unrated: None,
+            calibration_dirty: false,
+            last_finished: None,
+            activity: Activity::default(),
+            last_reminder_check: None,
         };
         // Without a store folder, explanation documents go to a private temporary folder.
         let fallback =
@@ -180,13 +207,16 @@ impl State {
             Event::CodeAction { params, reply } => {
                 let uri = params.text_document.uri.as_str().to_string();
                 let views = self.engine.chunks_in(&uri);
-                let actions = nudges::code_actions(
+                let mut actions = nudges::code_actions(
                     &uri,
                     &views,
                     params.range.start.line as usize,
                     params.range.end.line as usize,
                     &params.context.diagnostics,
                 );
+                if self.unrated.is_some() {
+                    actions.extend(feel_actions());
+                }
                 let _ = reply.send(actions);
             }
             Event::Hover { params, reply } => {
@@ -206,6 +236,7 @@ impl State {
             }
             Event::ExecuteCommand { params, reply } => self.execute_command(params, reply),
             Event::Tick => self.tick(),
+            Event::FeelChosen { started_ms, feel } => self.feel_chosen(started_ms, feel),
             Event::Shutdown { reply } => {
                 self.flush_everything().await;
                 let _ = reply.send(());
@@ -237,6 +268,7 @@ impl State {
         self.engine.set_encoding(encoding);
         self.engine.set_committed_text(Box::new(Git));
         self.open_store();
+        self.load_calibration();
         server_capabilities(encoding)
     }
 
@@ -277,6 +309,7 @@ impl State {
     }
 
     fn initialized(&mut self) {
+        self.consider_reminder();
         for (kind, message, show) in std::mem::take(&mut self.pending_messages) {
             let client = self.client.clone();
             tokio::spawn(async move {
@@ -366,7 +399,9 @@ impl State {
             return;
         }
         self.load_from_store(&uri);
-        let outcome = self.engine.open(&uri, &params.text_document.text, now_ms());
+        let now = now_ms();
+        let outcome = self.engine.open(&uri, &params.text_document.text, now);
+        self.record_activity(&uri, &outcome, now);
         self.after_outcome(&uri, &outcome);
         // Every opened file gets one publication, empty or not, so clients start from a known state.
         let diagnostics = self.current_diagnostics(&uri);
@@ -394,14 +429,16 @@ impl State {
                 text: change.text,
             })
             .collect();
-        let outcome =
-            self.engine
-                .change(&uri, Some(params.text_document.version), &changes, now_ms());
+        let now = now_ms();
+        let outcome = self
+            .engine
+            .change(&uri, Some(params.text_document.version), &changes, now);
         if outcome.verdict == Verdict::UnknownDocument {
             tracing::warn!("didChange for {uri}, which was never opened: ignored");
             return;
         }
         self.mark_dirty(&uri);
+        self.record_activity(&uri, &outcome, now);
         self.after_outcome(&uri, &outcome);
     }
 
@@ -526,14 +563,37 @@ impl State {
                 return;
             }
         };
+        let now = now_ms();
         let uri = match &call {
             CommandCall::Classify { uri, .. }
             | CommandCall::Explain { uri, .. }
             | CommandCall::Dismiss { uri, .. }
+            | CommandCall::Practiced { uri, .. }
             | CommandCall::Chunks { uri } => uri.clone(),
+            CommandCall::CalibrationStart { label, minutes } => {
+                let result = self.start_calibration(label.clone(), *minutes, now);
+                self.answer_after_flush(reply, result);
+                return;
+            }
+            CommandCall::CalibrationStop { feel, notes } => {
+                let result = self.stop_calibration(*feel, notes.clone(), now);
+                self.answer_after_flush(reply, result);
+                return;
+            }
+            CommandCall::CalibrationStatus => {
+                self.end_calibration_if_time_is_up(now);
+                let status = self.calibration.as_ref().map_or(Value::Null, |session| {
+                    calibration::session_json(session, now)
+                });
+                let _ = reply.send(Ok(Some(status)));
+                return;
+            }
+            CommandCall::Report { format, since_days } => {
+                self.report(*format, *since_days, now, reply);
+                return;
+            }
         };
         self.load_from_store(&uri);
-        let now = now_ms();
         let result: Result<Value, String> = match call {
             CommandCall::Chunks { uri } => Ok(self.ownership_json(&uri)),
             CommandCall::Classify { uri, chunk, class } => self
@@ -569,6 +629,15 @@ impl State {
                 let _ = reply.send(result.map(Some));
                 return;
             }
+            CommandCall::Practiced { uri, chunk } => self
+                .engine
+                .practiced(&uri, chunk, now)
+                .map(|()| json!({"chunk": chunk.0, "practiced_ms": now}))
+                .map_err(|error| error.to_string()),
+            CommandCall::CalibrationStart { .. }
+            | CommandCall::CalibrationStop { .. }
+            | CommandCall::CalibrationStatus
+            | CommandCall::Report { .. } => return,
             CommandCall::Dismiss { uri, chunk } => {
                 let result = self
                     .engine
@@ -752,6 +821,377 @@ impl State {
         }
     }
 
+    // ---- calibration ----------------------------------------------------------------------------
+
+    /// Loads the running session (and the last one waiting for its feel) from the store.
+    fn load_calibration(&mut self) {
+        // A damaged session is moved aside and reported once; the second read lists the rest.
+        let sessions = match self.store.calibration_sessions().or_else(|first| {
+            tracing::warn!("reading calibration sessions: {first}; reading the rest");
+            self.store.calibration_sessions()
+        }) {
+            Ok(sessions) => sessions,
+            Err(error) => {
+                tracing::warn!("cannot read calibration sessions from the store: {error}");
+                return;
+            }
+        };
+        self.calibration = sessions
+            .iter()
+            .rev()
+            .find(|session| session.is_running())
+            .cloned();
+        self.unrated = sessions
+            .iter()
+            .rev()
+            .find(|session| !session.is_running())
+            .filter(|session| session.feel.is_none())
+            .cloned();
+        self.end_calibration_if_time_is_up(now_ms());
+    }
+
+    fn record_activity(&mut self, uri: &str, outcome: &ChangeOutcome, now: u64) {
+        let in_calibration = self.calibration.is_some();
+        let inserted = outcome.inserted;
+        let origin = inserted.origin.unwrap_or(Origin::Typed);
+        let (lines, typed_chars) = if inserted.origin.is_some() {
+            (inserted.lines, inserted.typed_chars)
+        } else {
+            (0, 0)
+        };
+        self.activity
+            .record(now, origin, lines, typed_chars, in_calibration);
+        if inserted.burst_lines > 0 {
+            self.activity
+                .reattribute(now, Origin::Generated, inserted.burst_lines, in_calibration);
+        }
+        let Some(session) = self.calibration.as_mut() else {
+            return;
+        };
+        if origin == Origin::Typed {
+            session.record_edit(
+                uri,
+                now,
+                typed_chars,
+                lines.saturating_sub(inserted.burst_lines),
+            );
+        } else {
+            session.record_edit(uri, now, 0, 0);
+        }
+        if inserted.burst_lines > 0 {
+            session.typed_lines = session.typed_lines.saturating_sub(inserted.burst_lines);
+        }
+        self.calibration_dirty = true;
+        if outcome.new_chunks.is_empty() {
+            return;
+        }
+        let views = self.engine.chunks_in(uri);
+        let mut announced = Vec::new();
+        for id in &outcome.new_chunks {
+            let Some(view) = views.iter().find(|view| view.chunk.id == *id) else {
+                continue;
+            };
+            let lines = (view.end_line - view.start_line) as u64;
+            if let Some(session) = self.calibration.as_mut() {
+                session.record_breach(Breach {
+                    at_ms: now,
+                    uri: uri.to_string(),
+                    origin: view.chunk.origin,
+                    lines,
+                    chunk: Some(*id),
+                });
+            }
+            announced.push(format!("{lines} lines {}", view.chunk.origin.as_str()));
+        }
+        if announced.is_empty() {
+            return;
+        }
+        let message = format!(
+            "Calibration session: {} in {} — this is a no-AI block, so it is recorded as a breach.",
+            announced.join(" and "),
+            self.display_path(uri)
+        );
+        self.show(MessageType::WARNING, message);
+        // Calibration state is the user's: a breach reaches the disk at once, not in 3 s.
+        self.save_calibration();
+    }
+
+    fn start_calibration(
+        &mut self,
+        label: Option<String>,
+        minutes: Option<u32>,
+        now: u64,
+    ) -> Result<Value, String> {
+        self.end_calibration_if_time_is_up(now);
+        if let Some(running) = &self.calibration {
+            return Err(format!(
+                "a calibration session is already running (started {} minutes ago); stop it first",
+                now.saturating_sub(running.started_ms) / 60_000
+            ));
+        }
+        let session = CalibrationSession::start(label, minutes, now);
+        let until = match minutes {
+            Some(minutes) => format!("for {minutes} minutes"),
+            None => "until you stop it".to_string(),
+        };
+        self.show(
+            MessageType::INFO,
+            format!("Calibration session started {until}: no AI, no pasting. Whetstone measures your unassisted pace."),
+        );
+        let status = calibration::session_json(&session, now);
+        self.calibration = Some(session);
+        self.save_calibration();
+        self.republish_all_diagnostics();
+        Ok(status)
+    }
+
+    fn stop_calibration(
+        &mut self,
+        feel: Option<u8>,
+        notes: Option<String>,
+        now: u64,
+    ) -> Result<Value, String> {
+        self.end_calibration_if_time_is_up(now);
+        let Some(mut session) = self.calibration.take() else {
+            // No session runs: a feel given now belongs to the last one that has none.
+            return match (feel, self.unrated.take()) {
+                (Some(feel), Some(mut unrated)) => {
+                    unrated.feel = Some(feel);
+                    if notes.is_some() {
+                        unrated.notes = notes;
+                    }
+                    let status = calibration::session_json(&unrated, now);
+                    self.writer.send(WriteJob::SaveSession(unrated));
+                    Ok(status)
+                }
+                (_, unrated) => {
+                    self.unrated = unrated;
+                    Err("no calibration session is running".to_string())
+                }
+            };
+        };
+        session.end(now, EndReason::Stopped);
+        session.feel = feel;
+        session.notes = notes;
+        self.finish_session(session);
+        let ended = self.unrated.clone().or_else(|| self.last_ended_session());
+        Ok(ended.map_or(Value::Null, |session| {
+            calibration::session_json(&session, now)
+        }))
+    }
+
+    /// Records an ended session, tells the user how it went, and asks how it felt.
+    fn finish_session(&mut self, session: CalibrationSession) {
+        let summary = calibration::summary(&session);
+        let reason = match session.ended_because {
+            Some(EndReason::TimeUp) => "Calibration session over: its time is up.",
+            _ => "Calibration session stopped.",
+        };
+        self.show(MessageType::INFO, format!("{reason} {summary}."));
+        self.writer.send(WriteJob::SaveSession(session.clone()));
+        let started_ms = session.started_ms;
+        if session.feel.is_none() {
+            if self.facts.show_message_request {
+                let client = self.client.clone();
+                let sender = self.sender.clone();
+                tokio::spawn(async move {
+                    let answer = client
+                        .show_message_request(
+                            MessageType::INFO,
+                            "How did the calibration session feel? (1 struggled … 5 smooth)",
+                            Some(calibration::feel_choices()),
+                        )
+                        .await;
+                    if let Ok(Some(choice)) = answer
+                        && let Some(feel) = calibration::feel_from_choice(&choice.title)
+                    {
+                        let _ = sender.send(Event::FeelChosen { started_ms, feel });
+                    }
+                });
+            }
+            self.unrated = Some(session);
+        } else {
+            self.unrated = None;
+            self.last_finished = Some(session);
+        }
+        self.republish_all_diagnostics();
+    }
+
+    fn last_ended_session(&self) -> Option<CalibrationSession> {
+        self.last_finished.clone()
+    }
+
+    fn feel_chosen(&mut self, started_ms: u64, feel: u8) {
+        let Some(mut session) = self
+            .unrated
+            .take()
+            .filter(|session| session.started_ms == started_ms)
+        else {
+            return;
+        };
+        session.feel = Some(feel);
+        self.writer.send(WriteJob::SaveSession(session.clone()));
+        self.last_finished = Some(session);
+        let flushed = self.writer.flush();
+        tokio::spawn(async move {
+            let _ = flushed.await;
+        });
+    }
+
+    fn end_calibration_if_time_is_up(&mut self, now: u64) {
+        if self
+            .calibration
+            .as_ref()
+            .is_some_and(|session| session.time_is_up(now))
+        {
+            let mut session = self.calibration.take().expect("checked just above");
+            session.end(now, EndReason::TimeUp);
+            self.finish_session(session);
+        }
+    }
+
+    fn save_calibration(&mut self) {
+        if let Some(session) = &self.calibration {
+            self.writer.send(WriteJob::SaveSession(session.clone()));
+        }
+        self.calibration_dirty = false;
+    }
+
+    /// Says once a day that no calibration block was held for the configured number of days.
+    fn consider_reminder(&mut self) {
+        self.last_reminder_check = Some(Instant::now());
+        let every_days = self.settings.reminder_days;
+        if every_days == 0 || self.calibration.is_some() {
+            return;
+        }
+        let now = now_ms();
+        let today = day_of(now);
+        if let Ok(Some(day)) = self.store.setting(LAST_REMINDER_DAY)
+            && day.parse::<u32>().is_ok_and(|day| day >= today)
+        {
+            return;
+        }
+        let last_started = match self.store.calibration_sessions() {
+            Ok(sessions) => sessions.iter().map(|session| session.started_ms).max(),
+            Err(error) => {
+                tracing::warn!("cannot read calibration sessions for the reminder: {error}");
+                return;
+            }
+        };
+        let days_since = last_started.map(|started| now.saturating_sub(started) / 86_400_000);
+        if days_since.is_some_and(|days| days < u64::from(every_days)) {
+            return;
+        }
+        self.show(MessageType::INFO, calibration::reminder(days_since));
+        self.writer.send(WriteJob::SetSetting {
+            name: LAST_REMINDER_DAY.to_string(),
+            value: today.to_string(),
+        });
+    }
+
+    /// `whetstone.report`: everything pending goes to the store first, then the report is read
+    /// from it on a blocking thread; HTML is written to a file and shown.
+    fn report(
+        &mut self,
+        format: ReportFormat,
+        since_days: u32,
+        now: u64,
+        reply: oneshot::Sender<jsonrpc::Result<Option<Value>>>,
+    ) {
+        self.persist_calibration_and_activity();
+        for uri in std::mem::take(&mut self.dirty) {
+            self.queue_snapshot(&uri);
+        }
+        let flushed = self.writer.flush();
+        let store = self.store.clone();
+        let folder = self.reports_folder();
+        let client = self.client.clone();
+        let show_document = self.facts.show_document;
+        tokio::spawn(async move {
+            let _ = flushed.await;
+            let built = tokio::task::spawn_blocking(move || {
+                crate::lsp::report::render_report(store.as_ref(), format, since_days, now, &folder)
+            })
+            .await
+            .map_err(|error| format!("the report could not be built: {error}"))
+            .and_then(|result| result);
+            let answer = match built {
+                Ok(value) => {
+                    if show_document
+                        && let Some(uri) = value.get("uri").and_then(Value::as_str)
+                        && let Ok(target) = Uri::from_str(uri)
+                    {
+                        let params = ShowDocumentParams {
+                            uri: target,
+                            external: Some(true),
+                            take_focus: Some(true),
+                            selection: None,
+                        };
+                        if let Err(error) = client.show_document(params).await {
+                            tracing::warn!("the client could not show the report: {error}");
+                        }
+                    }
+                    Ok(Some(value))
+                }
+                Err(message) => {
+                    let mut error = jsonrpc::Error::internal_error();
+                    error.message = message.into();
+                    Err(error)
+                }
+            };
+            let _ = reply.send(answer);
+        });
+    }
+
+    fn reports_folder(&self) -> PathBuf {
+        match self.store.location() {
+            Some(location) => location.join("reports"),
+            None => self.explanations_folder.with_file_name("whetstone-reports"),
+        }
+    }
+
+    fn persist_calibration_and_activity(&mut self) {
+        if self.calibration_dirty {
+            self.save_calibration();
+        }
+        let days = self.activity.take_changed();
+        if !days.is_empty() {
+            self.writer.send(WriteJob::AddActivity(days));
+        }
+    }
+
+    /// Answers a command once the writer has flushed what it just queued.
+    fn answer_after_flush(
+        &mut self,
+        reply: oneshot::Sender<jsonrpc::Result<Option<Value>>>,
+        result: Result<Value, String>,
+    ) {
+        match result {
+            Err(message) => {
+                let _ = reply.send(Err(jsonrpc::Error::invalid_params(message)));
+            }
+            Ok(value) => {
+                let flushed = self.writer.flush();
+                tokio::spawn(async move {
+                    let _ = flushed.await;
+                    let _ = reply.send(Ok(Some(value)));
+                });
+            }
+        }
+    }
+
+    fn republish_all_diagnostics(&mut self) {
+        for uri in self.open_file_uris() {
+            self.publish_diagnostics(&uri);
+        }
+    }
+
+    fn show(&self, kind: MessageType, message: String) {
+        tracing::info!("{message}");
+        let client = self.client.clone();
+        tokio::spawn(async move { client.show_message(kind, message).await });
+    }
+
     // ---- output to the client ----------------------------------------------------------------
 
     /// Sends the file's diagnostics when there are some or when the last ones just went; an
@@ -771,13 +1211,20 @@ impl State {
     }
 
     fn current_diagnostics(&mut self, uri: &str) -> Vec<tower_lsp_server::ls_types::Diagnostic> {
-        if !self.engine.is_open(uri) || !self.settings.diagnostics_on(self.facts.code_lens) {
+        if !self.engine.is_open(uri) {
             return Vec::new();
         }
-        nudges::diagnostics(
-            &self.engine.chunks_in(uri),
-            self.settings.diagnostic_severity,
-        )
+        let views = self.engine.chunks_in(uri);
+        let mut diagnostics = if self.settings.diagnostics_on(self.facts.code_lens) {
+            nudges::diagnostics(&views, self.settings.diagnostic_severity)
+        } else {
+            Vec::new()
+        };
+        // A breach shows whatever the nudge settings say: the session is the user's own promise.
+        if let Some(session) = &self.calibration {
+            diagnostics.extend(calibration::breach_diagnostics(session, &views));
+        }
+        diagnostics
     }
 
     fn send_diagnostics(
@@ -825,11 +1272,19 @@ impl State {
         if self.refresh_pending {
             self.request_lens_refresh();
         }
-        if self.last_snapshot.elapsed() >= SNAPSHOT_EVERY && !self.dirty.is_empty() {
+        self.end_calibration_if_time_is_up(now_ms());
+        if self.last_snapshot.elapsed() >= SNAPSHOT_EVERY {
             for uri in std::mem::take(&mut self.dirty) {
                 self.queue_snapshot(&uri);
             }
+            self.persist_calibration_and_activity();
             self.last_snapshot = Instant::now();
+        }
+        if self
+            .last_reminder_check
+            .is_none_or(|checked| checked.elapsed() >= REMINDER_CHECK_EVERY)
+        {
+            self.consider_reminder();
         }
     }
 
@@ -867,6 +1322,7 @@ impl State {
     }
 
     async fn flush_everything(&mut self) {
+        self.persist_calibration_and_activity();
         for uri in std::mem::take(&mut self.dirty) {
             self.queue_snapshot(&uri);
         }
@@ -978,4 +1434,25 @@ pub fn now_ms() -> u64 {
         .map_or(0, |elapsed| {
             u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
         })
+}
+
+/// "How did the calibration session feel?" as code actions, for clients that cannot ask.
+fn feel_actions() -> Vec<CodeActionOrCommand> {
+    (1..=5u8)
+        .map(|feel| {
+            CodeActionOrCommand::CodeAction(tower_lsp_server::ls_types::CodeAction {
+                title: format!(
+                    "Whetstone: the calibration session felt {}",
+                    calibration::feel_title(feel)
+                ),
+                kind: Some(tower_lsp_server::ls_types::CodeActionKind::EMPTY),
+                command: Some(tower_lsp_server::ls_types::Command {
+                    title: calibration::feel_title(feel),
+                    command: commands::CALIBRATION_STOP.to_string(),
+                    arguments: Some(vec![json!({ "feel": feel })]),
+                }),
+                ..tower_lsp_server::ls_types::CodeAction::default()
+            })
+        })
+        .collect()
 }

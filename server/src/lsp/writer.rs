@@ -7,6 +7,8 @@ use std::sync::mpsc;
 use ropey::Rope;
 use tokio::sync::oneshot;
 
+use crate::core::activity::DayActivity;
+use crate::core::calibration::CalibrationSession;
 use crate::core::engine::{Dismissal, FileSnapshot};
 use crate::core::text::LineKey;
 use crate::core::{Chunk, LineMap};
@@ -29,6 +31,12 @@ pub enum WriteJob {
     Dismissal {
         key: FileKey,
         dismissal: Dismissal,
+    },
+    SaveSession(CalibrationSession),
+    AddActivity(Vec<DayActivity>),
+    SetSetting {
+        name: String,
+        value: String,
     },
     Flush(oneshot::Sender<Result<(), String>>),
 }
@@ -92,6 +100,21 @@ fn handle(store: &dyn Store, job: WriteJob) {
         WriteJob::Dismissal { key, dismissal } => {
             if let Err(error) = store.record_dismissal(&key, &dismissal) {
                 tracing::warn!("cannot record a dismissal in {}: {error}", key.path);
+            }
+        }
+        WriteJob::SaveSession(session) => {
+            if let Err(error) = store.save_calibration_session(&session) {
+                tracing::warn!("cannot save the calibration session: {error}");
+            }
+        }
+        WriteJob::AddActivity(days) => {
+            if let Err(error) = store.add_activity(&days) {
+                tracing::warn!("cannot add to the activity ledger: {error}");
+            }
+        }
+        WriteJob::SetSetting { name, value } => {
+            if let Err(error) = store.set_setting(&name, &value) {
+                tracing::warn!("cannot save the setting {name}: {error}");
             }
         }
         WriteJob::Flush(done) => {

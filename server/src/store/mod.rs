@@ -1,5 +1,6 @@
 //! The store: the only code that touches the disk for user data. It keeps each file's ownership
-//! map and chunks, and the dismissals, behind the [`Store`] trait: [`SledStore`] on disk,
+//! map and chunks, the dismissals, the calibration sessions, the daily activity ledger and a few
+//! named settings behind the [`Store`] trait: [`SledStore`] on disk,
 //! [`MemoryStore`] when the disk store cannot be opened (and in tests). Also here: where the store
 //! lives ([`default_location`], [`FileKey`]) and how opening it fails ([`OpenFailure`]).
 //!
@@ -20,6 +21,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 use crate::core::Chunk;
+use crate::core::activity::DayActivity;
+use crate::core::calibration::CalibrationSession;
 use crate::core::engine::{Dismissal, FileSnapshot};
 
 pub use sled_store::SledStore;
@@ -80,7 +83,7 @@ impl fmt::Display for FileKey {
 
 /// `.` dropped and `..` applied to what precedes it, without looking at the disk (symlinks are
 /// taken at face value: the editor names files the same way every time, and that is what counts).
-fn normalize_lexically(path: &Path) -> PathBuf {
+pub(crate) fn normalize_lexically(path: &Path) -> PathBuf {
     let mut normalized = PathBuf::new();
     for component in path.components() {
         match component {
@@ -191,6 +194,13 @@ const IN_MEMORY_ONLY: &str =
     "whetstone keeps working, but what you record in this window is kept in memory only.";
 
 impl OpenFailure {
+    /// [`OpenFailure::user_message`] for a command that stops here instead of carrying on with
+    /// memory only: the same words without the sentence about memory.
+    pub fn command_line_message(&self) -> String {
+        self.user_message()
+            .replace(&format!(" {IN_MEMORY_ONLY}"), "")
+    }
+
     /// What happened, what it means and what to do, in words for the user.
     pub fn user_message(&self) -> String {
         match self {
@@ -306,9 +316,56 @@ pub trait Store: Send + Sync {
     fn dismissals(&self) -> Result<Vec<(FileKey, Dismissal)>, StoreError>;
     /// One past the largest chunk id ever saved in this store (1 when empty): new ids start there.
     fn next_chunk_id(&self) -> Result<u64, StoreError>;
+    /// Every calibration session, oldest first. A damaged one is moved aside and reported (once:
+    /// the next call lists the rest); one of a newer version is skipped.
+    fn calibration_sessions(&self) -> Result<Vec<CalibrationSession>, StoreError>;
+    /// Inserts or replaces the session with this `started_ms`. Not durable until `flush`. Refuses a
+    /// session a load would call damaged (a feel outside 1 to 5, an end without a reason) and
+    /// replacing a record of a newer version.
+    fn save_calibration_session(&self, session: &CalibrationSession) -> Result<(), StoreError>;
+    /// Adds these days' counts to what is stored for the same days (the server hands over each edit
+    /// once). Each day is added atomically; a day that cannot be added (its stored record is of a
+    /// newer version) does not keep the others from being added, and the first such failure is
+    /// returned after all were tried. Not durable until `flush`.
+    fn add_activity(&self, days: &[DayActivity]) -> Result<(), StoreError>;
+    /// Stored days from `since_day` on, oldest first. Damaged and newer days as for sessions.
+    fn activity(&self, since_day: u32) -> Result<Vec<DayActivity>, StoreError>;
+    /// Small named values the server keeps between runs (e.g. "last_reminder_day"); None when
+    /// unset.
+    fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Not durable until `flush`.
+    fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError>;
     fn flush(&self) -> Result<(), StoreError>;
     /// The folder on disk, or None for an in-memory store.
     fn location(&self) -> Option<&Path>;
+}
+
+/// `day` with `more` added to it, counts saturating (stored counts are not trusted to be small).
+fn add_day(day: &mut DayActivity, more: &DayActivity) {
+    for index in 0..6 {
+        day.lines[index] = day.lines[index].saturating_add(more.lines[index]);
+        day.calibration_lines[index] =
+            day.calibration_lines[index].saturating_add(more.calibration_lines[index]);
+    }
+    day.typed_chars = day.typed_chars.saturating_add(more.typed_chars);
+    day.active_ms = day.active_ms.saturating_add(more.active_ms);
+    day.calibration_active_ms = day
+        .calibration_active_ms
+        .saturating_add(more.calibration_active_ms);
+}
+
+/// What the store says a calibration session is: `calibration session <UTC stamp>`.
+fn calibration_target(started_ms: u64) -> String {
+    format!(
+        "calibration session {}",
+        utc_stamp(UNIX_EPOCH + std::time::Duration::from_millis(started_ms))
+    )
+}
+
+/// What the store says a day of activity is: `activity of <yyyy-mm-dd>`.
+fn activity_target(day: u32) -> String {
+    let (year, month, day) = civil_date(i64::from(day));
+    format!("activity of {year:04}-{month:02}-{day:02}")
 }
 
 /// The store used when the disk store cannot be opened: same behaviour, gone at exit.
@@ -323,6 +380,9 @@ struct MemoryState {
     dismissals: Vec<(FileKey, Dismissal)>,
     /// 0 until something is saved (reported as 1).
     next_chunk_id: u64,
+    calibration: BTreeMap<u64, CalibrationSession>,
+    activity: BTreeMap<u32, DayActivity>,
+    settings: BTreeMap<String, String>,
 }
 
 impl MemoryStore {
@@ -384,6 +444,58 @@ impl Store for MemoryStore {
 
     fn next_chunk_id(&self) -> Result<u64, StoreError> {
         Ok(self.state().next_chunk_id.max(1))
+    }
+
+    fn calibration_sessions(&self) -> Result<Vec<CalibrationSession>, StoreError> {
+        Ok(self.state().calibration.values().cloned().collect())
+    }
+
+    fn save_calibration_session(&self, session: &CalibrationSession) -> Result<(), StoreError> {
+        // Through the record form, so that memory refuses exactly what the disk would.
+        let stored = records::calibration_session_from_record(
+            records::calibration_session_to_record(session),
+        )
+        .map_err(|reason| StoreError::InvalidRecord {
+            target: calibration_target(session.started_ms),
+            reason,
+        })?;
+        self.state().calibration.insert(stored.started_ms, stored);
+        Ok(())
+    }
+
+    fn add_activity(&self, days: &[DayActivity]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        for day in days {
+            let stored = state
+                .activity
+                .entry(day.day)
+                .or_insert_with(|| DayActivity {
+                    day: day.day,
+                    ..DayActivity::default()
+                });
+            add_day(stored, day);
+        }
+        Ok(())
+    }
+
+    fn activity(&self, since_day: u32) -> Result<Vec<DayActivity>, StoreError> {
+        Ok(self
+            .state()
+            .activity
+            .range(since_day..)
+            .map(|(_, day)| day.clone())
+            .collect())
+    }
+
+    fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.state().settings.get(name).cloned())
+    }
+
+    fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.state()
+            .settings
+            .insert(name.to_string(), value.to_string());
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -527,7 +639,7 @@ pub(crate) fn utc_stamp(time: SystemTime) -> String {
 }
 
 /// The proleptic Gregorian date `days` after 1970-01-01.
-fn civil_date(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_date(days: i64) -> (i64, u32, u32) {
     // Count from 0000-03-01, so that the leap day is the last day of each counted year, in
     // 400-year eras of 146,097 days.
     let since_march = days + 719_468;
@@ -691,11 +803,113 @@ pub(crate) mod tests {
         store.flush().expect("flush");
     }
 
+    pub(crate) fn day(day: u32, typed: u64, pasted: u64) -> DayActivity {
+        DayActivity {
+            day,
+            lines: [typed, pasted, 0, 0, 0, 0],
+            typed_chars: typed * 20,
+            active_ms: 60_000,
+            calibration_lines: [typed / 2, 0, 0, 0, 0, 0],
+            calibration_active_ms: 30_000,
+        }
+    }
+
+    /// Sessions, activity and settings: what every store must do with them.
+    pub(crate) fn keeps_sessions_activity_and_settings(store: &dyn Store) {
+        use crate::core::calibration::EndReason;
+        assert!(store.calibration_sessions().expect("sessions").is_empty());
+        assert!(store.activity(0).expect("activity").is_empty());
+        assert_eq!(store.setting("last_reminder_day").expect("setting"), None);
+
+        // Oldest first, whatever the order of saving; saving the same start replaces.
+        let later = records::tests::ended_session();
+        let mut earlier = CalibrationSession::start(None, None, 1_000);
+        store.save_calibration_session(&later).expect("save later");
+        store
+            .save_calibration_session(&earlier)
+            .expect("save earlier");
+        assert_eq!(
+            store.calibration_sessions().expect("sessions"),
+            vec![earlier.clone(), later.clone()]
+        );
+        earlier.end(2_000, EndReason::TimeUp);
+        earlier.feel = Some(1);
+        store.save_calibration_session(&earlier).expect("replace");
+        assert_eq!(
+            store.calibration_sessions().expect("sessions"),
+            vec![earlier.clone(), later.clone()]
+        );
+        // What a load would refuse is refused at save, and nothing changes.
+        let mut bad = earlier.clone();
+        bad.feel = Some(0);
+        assert!(matches!(
+            store.save_calibration_session(&bad),
+            Err(StoreError::InvalidRecord { reason, .. }) if reason == "feel 0 is not between 1 and 5"
+        ));
+        assert_eq!(
+            store.calibration_sessions().expect("sessions"),
+            vec![earlier, later]
+        );
+
+        // Days add up; a big-endian key keeps day 256 after day 255.
+        store
+            .add_activity(&[day(255, 4, 0), day(256, 1, 40)])
+            .expect("add");
+        store
+            .add_activity(&[day(256, 2, 0), day(20_000, 6, 0)])
+            .expect("add");
+        let mut both = day(256, 1, 40);
+        add_day(&mut both, &day(256, 2, 0));
+        assert_eq!(both.lines, [3, 40, 0, 0, 0, 0]);
+        assert_eq!(both.active_ms, 120_000);
+        assert_eq!(
+            store.activity(0).expect("activity"),
+            vec![day(255, 4, 0), both.clone(), day(20_000, 6, 0)]
+        );
+        assert_eq!(
+            store.activity(256).expect("activity"),
+            vec![both, day(20_000, 6, 0)]
+        );
+        assert!(store.activity(20_001).expect("activity").is_empty());
+        // Counts saturate rather than overflow.
+        let mut huge = day(7, 0, 0);
+        huge.lines[0] = u64::MAX;
+        store.add_activity(&[huge]).expect("add");
+        store.add_activity(&[day(7, 5, 0)]).expect("add");
+        assert_eq!(store.activity(7).expect("activity")[0].lines[0], u64::MAX);
+
+        store
+            .set_setting("last_reminder_day", "20001")
+            .expect("set");
+        store
+            .set_setting("last_reminder_day", "20002")
+            .expect("set");
+        store.set_setting("ünïcode", "välue").expect("set");
+        assert_eq!(
+            store
+                .setting("last_reminder_day")
+                .expect("setting")
+                .as_deref(),
+            Some("20002")
+        );
+        assert_eq!(
+            store.setting("ünïcode").expect("setting").as_deref(),
+            Some("välue")
+        );
+        assert_eq!(store.setting("last").expect("setting"), None);
+        store.flush().expect("flush");
+    }
+
     #[test]
     fn the_memory_store_behaves_like_a_store() {
         let store = MemoryStore::new();
         behaves_like_a_store(&store);
         assert_eq!(store.location(), None);
+    }
+
+    #[test]
+    fn the_memory_store_keeps_sessions_activity_and_settings() {
+        keeps_sessions_activity_and_settings(&MemoryStore::new());
     }
 
     #[test]
@@ -853,5 +1067,13 @@ pub(crate) mod tests {
         }
         .user_message();
         assert!(stuck.contains("Move or delete /home/me/.local/share/whetstone/db"));
+        let for_the_command_line = OpenFailure::NewerSchema {
+            path: path.clone(),
+            found: 3,
+            supported: 1,
+        }
+        .command_line_message();
+        assert!(!for_the_command_line.contains("memory"));
+        assert!(for_the_command_line.contains("Nothing in it was changed. Update whetstone"));
     }
 }

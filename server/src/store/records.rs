@@ -1,15 +1,17 @@
-//! The on-disk records: versioned JSON shapes of a file's map and chunks and of a dismissal, and the
-//! hand-written conversions between them and the core types.
+//! The on-disk records: versioned JSON shapes of a file's map and chunks, a dismissal, a calibration
+//! session and a day of activity, and the hand-written conversions between them and the core types.
 //!
 //! The core types carry no serde derives on purpose: renaming a field in the engine must never
 //! change what is on disk. Every record names its own `"version"`; any change to a record's shape
 //! (even an added field, which an older whetstone would drop when it rewrites the record) gets a
 //! new version and a new `...V2` struct next to the old one, which stays readable.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::activity::DayActivity;
+use crate::core::calibration::{Breach, CalibrationSession, EndReason};
 use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore};
 use crate::core::engine::{Dismissal, FileSnapshot};
 use crate::core::line_map::{LineMap, LineState, Origin};
@@ -20,6 +22,10 @@ use crate::store::FileRecord;
 pub const FILE_RECORD_VERSION: u32 = 1;
 /// The dismissal record version this build writes and the newest it reads.
 pub const DISMISSAL_RECORD_VERSION: u32 = 1;
+/// The calibration session record version this build writes and the newest it reads.
+pub const CALIBRATION_RECORD_VERSION: u32 = 1;
+/// The day activity record version this build writes and the newest it reads.
+pub const ACTIVITY_RECORD_VERSION: u32 = 1;
 
 /// A file's ownership map and its chunks, version 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +95,54 @@ pub struct DismissalV1 {
     pub dismissed_ms: u64,
 }
 
+/// A calibration session, running or ended, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalibrationSessionV1 {
+    pub version: u32,
+    /// Also the record's key: one user starts one session at a time.
+    pub started_ms: u64,
+    pub label: Option<String>,
+    pub planned_minutes: Option<u32>,
+    /// Both null while the session runs, both set once it ended.
+    pub ended_ms: Option<u64>,
+    /// `"stopped"` or `"time-up"`.
+    pub ended_because: Option<String>,
+    /// 1 (struggled) to 5 (smooth).
+    pub feel: Option<u8>,
+    pub notes: Option<String>,
+    pub typed_chars: u64,
+    pub typed_lines: u64,
+    pub active_ms: u64,
+    pub last_activity_ms: u64,
+    /// The uris edited during the session, sorted.
+    pub files: Vec<String>,
+    pub breaches: Vec<BreachV1>,
+}
+
+/// A pasted or generated insertion during a calibration session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreachV1 {
+    pub at_ms: u64,
+    pub uri: String,
+    pub origin: String,
+    pub lines: u64,
+    pub chunk: Option<u64>,
+}
+
+/// One UTC day of editing, version 1. Lines are objects keyed by origin name (`"typed"`,
+/// `"pasted"`, ...): every origin is written, a missing one reads as 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayActivityV1 {
+    pub version: u32,
+    /// Days since 1970-01-01 (UTC); also the record's key.
+    pub day: u32,
+    pub lines: BTreeMap<String, u64>,
+    pub typed_chars: u64,
+    pub active_ms: u64,
+    pub calibration_lines: BTreeMap<String, u64>,
+    pub calibration_active_ms: u64,
+}
+
 /// What a stored value turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded<T> {
@@ -154,6 +208,53 @@ pub fn decode_dismissal(bytes: &[u8]) -> Decoded<Dismissal> {
 pub fn encode_dismissal(dismissal: &Dismissal) -> Result<Vec<u8>, String> {
     serde_json::to_vec(&dismissal_to_record(dismissal))
         .map_err(|error| format!("could not encode the dismissal: {error}"))
+}
+
+/// Reads a stored calibration session record.
+pub fn decode_calibration_session(bytes: &[u8]) -> Decoded<CalibrationSession> {
+    if let Err(decoded) = probe_version(bytes, CALIBRATION_RECORD_VERSION) {
+        return decoded;
+    }
+    let record = match serde_json::from_slice::<CalibrationSessionV1>(bytes) {
+        Ok(record) => record,
+        Err(error) => {
+            return Decoded::Damaged(format!("unreadable version 1 calibration session: {error}"));
+        }
+    };
+    match calibration_session_from_record(record) {
+        Ok(session) => Decoded::Current(session),
+        Err(reason) => Decoded::Damaged(reason),
+    }
+}
+
+/// The bytes stored for a calibration session, or why a load would refuse them.
+pub fn encode_calibration_session(session: &CalibrationSession) -> Result<Vec<u8>, String> {
+    let record = calibration_session_to_record(session);
+    check_calibration_session(&record)?;
+    serde_json::to_vec(&record)
+        .map_err(|error| format!("could not encode the calibration session: {error}"))
+}
+
+/// Reads a stored day of activity.
+pub fn decode_day_activity(bytes: &[u8]) -> Decoded<DayActivity> {
+    if let Err(decoded) = probe_version(bytes, ACTIVITY_RECORD_VERSION) {
+        return decoded;
+    }
+    let record = match serde_json::from_slice::<DayActivityV1>(bytes) {
+        Ok(record) => record,
+        Err(error) => {
+            return Decoded::Damaged(format!("unreadable version 1 day of activity: {error}"));
+        }
+    };
+    match day_activity_from_record(record) {
+        Ok(day) => Decoded::Current(day),
+        Err(reason) => Decoded::Damaged(reason),
+    }
+}
+
+pub fn encode_day_activity(day: &DayActivity) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(&day_activity_to_record(day))
+        .map_err(|error| format!("could not encode the day of activity: {error}"))
 }
 
 // ---- file records ------------------------------------------------------------------------------
@@ -384,6 +485,153 @@ pub fn dismissal_from_record(record: DismissalV1) -> Result<Dismissal, String> {
     })
 }
 
+// ---- calibration sessions ----------------------------------------------------------------------
+
+pub fn calibration_session_to_record(session: &CalibrationSession) -> CalibrationSessionV1 {
+    CalibrationSessionV1 {
+        version: CALIBRATION_RECORD_VERSION,
+        started_ms: session.started_ms,
+        label: session.label.clone(),
+        planned_minutes: session.planned_minutes,
+        ended_ms: session.ended_ms,
+        ended_because: session
+            .ended_because
+            .map(|reason| reason.as_str().to_string()),
+        feel: session.feel,
+        notes: session.notes.clone(),
+        typed_chars: session.typed_chars,
+        typed_lines: session.typed_lines,
+        active_ms: session.active_ms,
+        last_activity_ms: session.last_activity_ms,
+        files: session.files.iter().cloned().collect(),
+        breaches: session
+            .breaches
+            .iter()
+            .map(|breach| BreachV1 {
+                at_ms: breach.at_ms,
+                uri: breach.uri.clone(),
+                origin: breach.origin.as_str().to_string(),
+                lines: breach.lines,
+                chunk: breach.chunk.map(|chunk| chunk.0),
+            })
+            .collect(),
+    }
+}
+
+pub fn calibration_session_from_record(
+    record: CalibrationSessionV1,
+) -> Result<CalibrationSession, String> {
+    check_calibration_session(&record)?;
+    let ended_because = record
+        .ended_because
+        .as_deref()
+        .map(parse_end_reason)
+        .transpose()?;
+    let breaches = record
+        .breaches
+        .into_iter()
+        .map(|breach| {
+            Ok(Breach {
+                at_ms: breach.at_ms,
+                origin: parse_origin(&breach.origin)
+                    .map_err(|reason| format!("a breach: {reason}"))?,
+                uri: breach.uri,
+                lines: breach.lines,
+                chunk: breach.chunk.map(ChunkId),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(CalibrationSession {
+        started_ms: record.started_ms,
+        label: record.label,
+        planned_minutes: record.planned_minutes,
+        ended_ms: record.ended_ms,
+        ended_because,
+        feel: record.feel,
+        notes: record.notes,
+        typed_chars: record.typed_chars,
+        typed_lines: record.typed_lines,
+        active_ms: record.active_ms,
+        last_activity_ms: record.last_activity_ms,
+        files: record.files.into_iter().collect(),
+        breaches,
+    })
+}
+
+/// Everything `calibration_session_from_record` would refuse: save refuses it up front.
+pub fn check_calibration_session(record: &CalibrationSessionV1) -> Result<(), String> {
+    if record.version != CALIBRATION_RECORD_VERSION {
+        return Err(format!(
+            "a version {CALIBRATION_RECORD_VERSION} calibration session says it is version {}",
+            record.version
+        ));
+    }
+    if let Some(reason) = &record.ended_because {
+        parse_end_reason(reason)?;
+    }
+    match (record.ended_ms, &record.ended_because) {
+        (Some(_), None) => return Err("the session ended but says not why".to_string()),
+        (None, Some(_)) => {
+            return Err("the session says why it ended but not when".to_string());
+        }
+        _ => {}
+    }
+    if let Some(feel) = record.feel
+        && !(1..=5).contains(&feel)
+    {
+        return Err(format!("feel {feel} is not between 1 and 5"));
+    }
+    for breach in &record.breaches {
+        parse_origin(&breach.origin).map_err(|reason| format!("a breach: {reason}"))?;
+    }
+    Ok(())
+}
+
+// ---- days of activity --------------------------------------------------------------------------
+
+pub fn day_activity_to_record(day: &DayActivity) -> DayActivityV1 {
+    let by_name = |lines: &[u64; 6]| {
+        Origin::ALL
+            .into_iter()
+            .map(|origin| (origin.as_str().to_string(), lines[origin as usize]))
+            .collect()
+    };
+    DayActivityV1 {
+        version: ACTIVITY_RECORD_VERSION,
+        day: day.day,
+        lines: by_name(&day.lines),
+        typed_chars: day.typed_chars,
+        active_ms: day.active_ms,
+        calibration_lines: by_name(&day.calibration_lines),
+        calibration_active_ms: day.calibration_active_ms,
+    }
+}
+
+pub fn day_activity_from_record(record: DayActivityV1) -> Result<DayActivity, String> {
+    if record.version != ACTIVITY_RECORD_VERSION {
+        return Err(format!(
+            "a version {ACTIVITY_RECORD_VERSION} day of activity says it is version {}",
+            record.version
+        ));
+    }
+    let by_origin = |lines: &BTreeMap<String, u64>, what: &str| {
+        let mut counts = [0; 6];
+        for (name, count) in lines {
+            let origin = parse_origin(name).map_err(|reason| format!("{what}: {reason}"))?;
+            counts[origin as usize] = *count;
+        }
+        Ok::<[u64; 6], String>(counts)
+    };
+    Ok(DayActivity {
+        day: record.day,
+        lines: by_origin(&record.lines, "lines")?,
+        typed_chars: record.typed_chars,
+        active_ms: record.active_ms,
+        calibration_lines: by_origin(&record.calibration_lines, "calibration lines")?,
+        calibration_active_ms: record.calibration_active_ms,
+    })
+}
+
 // ---- names -------------------------------------------------------------------------------------
 
 fn parse_origin(name: &str) -> Result<Origin, String> {
@@ -392,6 +640,10 @@ fn parse_origin(name: &str) -> Result<Origin, String> {
 
 fn parse_class(name: &str) -> Result<Class, String> {
     Class::parse(name).ok_or_else(|| format!("unknown class {name:?}"))
+}
+
+fn parse_end_reason(name: &str) -> Result<EndReason, String> {
+    EndReason::parse(name).ok_or_else(|| format!("unknown end reason {name:?}"))
 }
 
 fn to_usize(value: u64, what: &str) -> Result<usize, String> {
@@ -684,5 +936,158 @@ pub(crate) mod tests {
             decode_dismissal(br#"{"version":1,"uri":"","origin":"borrowed","lines":1,"created_ms":0,"dismissed_ms":0}"#),
             Decoded::Damaged("unknown origin \"borrowed\"".to_string())
         );
+    }
+
+    pub(crate) fn ended_session() -> CalibrationSession {
+        let mut session = CalibrationSession::start(Some("parser".to_string()), Some(45), 60_000);
+        session.record_edit("file:///w/src/parse.rs", 120_000, 40, 2);
+        session.record_breach(Breach {
+            at_ms: 180_000,
+            uri: "file:///w/src/parse.rs".to_string(),
+            origin: Origin::Pasted,
+            lines: 12,
+            chunk: Some(ChunkId(7)),
+        });
+        session.end(240_000, EndReason::Stopped);
+        session.feel = Some(4);
+        session.notes = Some("slow start".to_string());
+        session
+    }
+
+    #[test]
+    fn the_format_of_a_calibration_session() {
+        let session = ended_session();
+        let bytes = encode_calibration_session(&session).expect("encodes");
+        assert_eq!(
+            decode_calibration_session(&bytes),
+            Decoded::Current(session.clone())
+        );
+        let json =
+            serde_json::to_string_pretty(&calibration_session_to_record(&session)).expect("json");
+        expect![[r#"
+            {
+              "version": 1,
+              "started_ms": 60000,
+              "label": "parser",
+              "planned_minutes": 45,
+              "ended_ms": 240000,
+              "ended_because": "stopped",
+              "feel": 4,
+              "notes": "slow start",
+              "typed_chars": 40,
+              "typed_lines": 2,
+              "active_ms": 180000,
+              "last_activity_ms": 240000,
+              "files": [
+                "file:///w/src/parse.rs"
+              ],
+              "breaches": [
+                {
+                  "at_ms": 180000,
+                  "uri": "file:///w/src/parse.rs",
+                  "origin": "pasted",
+                  "lines": 12,
+                  "chunk": 7
+                }
+              ]
+            }"#]]
+        .assert_eq(&json);
+        let running = CalibrationSession::start(None, None, 5);
+        let bytes = encode_calibration_session(&running).expect("encodes");
+        assert_eq!(
+            decode_calibration_session(&bytes),
+            Decoded::Current(running)
+        );
+    }
+
+    #[test]
+    fn inconsistent_calibration_sessions_are_refused() {
+        type Spoil = fn(&mut CalibrationSessionV1);
+        let cases: &[(Spoil, &str)] = &[
+            (
+                |record| record.ended_because = Some("bored".to_string()),
+                "unknown end reason \"bored\"",
+            ),
+            (
+                |record| record.ended_because = None,
+                "the session ended but says not why",
+            ),
+            (
+                |record| record.ended_ms = None,
+                "the session says why it ended but not when",
+            ),
+            (
+                |record| record.feel = Some(0),
+                "feel 0 is not between 1 and 5",
+            ),
+            (
+                |record| record.feel = Some(6),
+                "feel 6 is not between 1 and 5",
+            ),
+            (
+                |record| record.breaches[0].origin = "typed-fast".to_string(),
+                "a breach: unknown origin \"typed-fast\"",
+            ),
+            (
+                |record| record.version = 2,
+                "a version 1 calibration session says it is version 2",
+            ),
+        ];
+        for (spoil, expected) in cases {
+            let mut record = calibration_session_to_record(&ended_session());
+            spoil(&mut record);
+            assert_eq!(
+                calibration_session_from_record(record).err().as_deref(),
+                Some(*expected)
+            );
+        }
+        let mut unrated = ended_session();
+        unrated.feel = Some(9);
+        assert_eq!(
+            encode_calibration_session(&unrated).err().as_deref(),
+            Some("feel 9 is not between 1 and 5")
+        );
+        assert_eq!(
+            decode_calibration_session(br#"{"version": 4}"#),
+            Decoded::Newer(4)
+        );
+        assert!(matches!(
+            decode_calibration_session(br#"{"version": 1, "started_ms": "soon"}"#),
+            Decoded::Damaged(reason) if reason.starts_with("unreadable version 1 calibration session")
+        ));
+    }
+
+    #[test]
+    fn the_format_of_a_day_of_activity() {
+        let day = DayActivity {
+            day: 20_090,
+            lines: [30, 40, 0, 2, 0, 1],
+            typed_chars: 900,
+            active_ms: 3_600_000,
+            calibration_lines: [10, 0, 0, 0, 0, 0],
+            calibration_active_ms: 600_000,
+        };
+        let bytes = encode_day_activity(&day).expect("encodes");
+        assert_eq!(decode_day_activity(&bytes), Decoded::Current(day.clone()));
+        expect![[r#"{"version":1,"day":20090,"lines":{"external":0,"generated":0,"moved":2,"pasted":40,"restored":1,"typed":30},"typed_chars":900,"active_ms":3600000,"calibration_lines":{"external":0,"generated":0,"moved":0,"pasted":0,"restored":0,"typed":10},"calibration_active_ms":600000}"#]]
+            .assert_eq(&String::from_utf8_lossy(&bytes));
+        // Missing origins read as 0; unknown ones make the record damaged.
+        assert_eq!(
+            decode_day_activity(
+                br#"{"version":1,"day":3,"lines":{"pasted":5},"typed_chars":0,"active_ms":0,"calibration_lines":{},"calibration_active_ms":0}"#
+            ),
+            Decoded::Current(DayActivity {
+                day: 3,
+                lines: [0, 5, 0, 0, 0, 0],
+                ..DayActivity::default()
+            })
+        );
+        assert_eq!(
+            decode_day_activity(
+                br#"{"version":1,"day":3,"lines":{},"typed_chars":0,"active_ms":0,"calibration_lines":{"dictated":1},"calibration_active_ms":0}"#
+            ),
+            Decoded::Damaged("calibration lines: unknown origin \"dictated\"".to_string())
+        );
+        assert_eq!(decode_day_activity(br#"{"version": 2}"#), Decoded::Newer(2));
     }
 }

@@ -1,6 +1,7 @@
 //! The store on disk: a sled database in `<store folder>/db`, with the trees `meta` (schema
-//! version, next chunk id), `files`, `dismissals` and `damaged` (records that could not be read,
-//! kept byte for byte).
+//! version, next chunk id), `files`, `dismissals`, `calibration` (sessions keyed by their start,
+//! milliseconds big-endian), `activity` (days keyed by their number, big-endian), `settings` (UTF-8
+//! text keyed by name) and `damaged` (records that could not be read, kept byte for byte).
 //!
 //! What sled 0.34 does with a bad database, found by trying: a second open (same process or
 //! another) fails with an io error "could not acquire lock"; a garbage `conf` file fails with
@@ -17,16 +18,21 @@ use std::time::SystemTime;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use crate::core::activity::DayActivity;
+use crate::core::calibration::CalibrationSession;
 use crate::core::engine::Dismissal;
 use crate::store::records::{self, Decoded};
 use crate::store::{
     DATABASE_FOLDER, FileKey, FileRecord, OpenFailure, SCHEMA_VERSION, Store, StoreError,
-    move_database_aside, utc_stamp,
+    activity_target, add_day, calibration_target, move_database_aside, utc_stamp,
 };
 
 const META_TREE: &str = "meta";
 const FILES_TREE: &str = "files";
 const DISMISSALS_TREE: &str = "dismissals";
+const CALIBRATION_TREE: &str = "calibration";
+const ACTIVITY_TREE: &str = "activity";
+const SETTINGS_TREE: &str = "settings";
 const DAMAGED_TREE: &str = "damaged";
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -41,6 +47,9 @@ pub struct SledStore {
     meta: sled::Tree,
     files: sled::Tree,
     dismissals: sled::Tree,
+    calibration: sled::Tree,
+    activity: sled::Tree,
+    settings: sled::Tree,
     damaged: sled::Tree,
 }
 
@@ -228,6 +237,9 @@ impl SledStore {
             meta: database.open_tree(META_TREE)?,
             files: database.open_tree(FILES_TREE)?,
             dismissals: database.open_tree(DISMISSALS_TREE)?,
+            calibration: database.open_tree(CALIBRATION_TREE)?,
+            activity: database.open_tree(ACTIVITY_TREE)?,
+            settings: database.open_tree(SETTINGS_TREE)?,
             damaged: database.open_tree(DAMAGED_TREE)?,
             database,
         })
@@ -316,6 +328,100 @@ impl SledStore {
             target,
             kept_as,
             reason,
+        }
+    }
+
+    /// Every record `entries` yields from `tree`, decoded by `decode` (which names the record and
+    /// judges its key and bytes). A damaged record is moved aside and the first one reported after
+    /// the others were read; a newer one is skipped, left for the whetstone that wrote it.
+    fn read_records<T>(
+        &self,
+        tree: (&sled::Tree, &str),
+        entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+        decode: impl Fn(&[u8], &[u8]) -> (String, Decoded<T>),
+    ) -> Result<Vec<T>, StoreError> {
+        let mut values = Vec::new();
+        let mut first_damage = None;
+        for entry in entries {
+            let (raw_key, bytes) =
+                entry.map_err(database_error("list", &format!("the {} tree", tree.1)))?;
+            let (target, decoded) = decode(&raw_key, &bytes);
+            match decoded {
+                Decoded::Current(value) => values.push(value),
+                Decoded::Newer(found) => {
+                    tracing::debug!("skipping {target}: written as version {found}");
+                }
+                Decoded::Damaged(reason) => {
+                    let error = self.set_aside(tree, &raw_key, &bytes, target, reason);
+                    first_damage.get_or_insert(error);
+                }
+            }
+        }
+        match first_damage {
+            Some(error) => Err(error),
+            None => Ok(values),
+        }
+    }
+
+    /// Replaces `tree[key]` with what `update` makes of the stored value (None when there is
+    /// none), in one transaction. A stored record of a version newer than `supported` is refused
+    /// and left alone; a damaged one is kept in `damaged` and counts as none.
+    fn update_record<T>(
+        &self,
+        tree: (&sled::Tree, &str),
+        key: &[u8],
+        target: &str,
+        supported: u32,
+        decode: impl Fn(&[u8]) -> Decoded<T>,
+        update: impl Fn(Option<T>) -> Result<Vec<u8>, String>,
+    ) -> Result<(), StoreError> {
+        let (tree, tree_name) = tree;
+        // Named before the transaction: its closure may run more than once.
+        let (damaged_key, kept_as) = self.damaged_key(tree_name, key)?;
+        let abort = |error| Err(ConflictableTransactionError::Abort(error));
+        let outcome = (tree, &self.damaged).transaction(|(tree, damaged)| {
+            let mut set_aside = None;
+            let stored = match tree.get(key)? {
+                None => None,
+                Some(existing) => match decode(&existing) {
+                    Decoded::Current(value) => Some(value),
+                    Decoded::Newer(found) => {
+                        return abort(StoreError::NewerRecord {
+                            target: target.to_string(),
+                            found,
+                            supported,
+                        });
+                    }
+                    // Never silently dropped: the new record replaces it, the old bytes stay.
+                    Decoded::Damaged(reason) => {
+                        damaged.insert(damaged_key.as_slice(), existing)?;
+                        set_aside = Some(reason);
+                        None
+                    }
+                },
+            };
+            let bytes = match update(stored) {
+                Ok(bytes) => bytes,
+                Err(reason) => {
+                    return abort(StoreError::InvalidRecord {
+                        target: target.to_string(),
+                        reason,
+                    });
+                }
+            };
+            tree.insert(key, bytes)?;
+            Ok(set_aside)
+        });
+        match outcome {
+            Ok(Some(reason)) => {
+                tracing::warn!(
+                    "replaced the damaged record of {target}; its bytes were kept as {kept_as}: \
+                     {reason}"
+                );
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(error) => Err(transaction_error(error, "save", target)),
         }
     }
 
@@ -516,6 +622,112 @@ impl Store for SledStore {
         SledStore::read_next_chunk_id(stored.as_deref())
     }
 
+    fn calibration_sessions(&self) -> Result<Vec<CalibrationSession>, StoreError> {
+        self.read_records(
+            (&self.calibration, CALIBRATION_TREE),
+            self.calibration.iter(),
+            |raw_key, bytes| match calibration_started_ms(raw_key) {
+                Some(started_ms) => (
+                    calibration_target(started_ms),
+                    decode_session_at(started_ms, bytes),
+                ),
+                None => (
+                    format!("calibration key {raw_key:?}"),
+                    Decoded::Damaged("not a start time".to_string()),
+                ),
+            },
+        )
+    }
+
+    fn save_calibration_session(&self, session: &CalibrationSession) -> Result<(), StoreError> {
+        let target = calibration_target(session.started_ms);
+        let bytes = records::encode_calibration_session(session).map_err(|reason| {
+            StoreError::InvalidRecord {
+                target: target.clone(),
+                reason,
+            }
+        })?;
+        self.update_record(
+            (&self.calibration, CALIBRATION_TREE),
+            &session.started_ms.to_be_bytes(),
+            &target,
+            records::CALIBRATION_RECORD_VERSION,
+            |existing| decode_session_at(session.started_ms, existing),
+            |_| Ok(bytes.clone()),
+        )
+    }
+
+    fn add_activity(&self, days: &[DayActivity]) -> Result<(), StoreError> {
+        let mut first_failure = None;
+        for day in days {
+            let added = self.update_record(
+                (&self.activity, ACTIVITY_TREE),
+                &day.day.to_be_bytes(),
+                &activity_target(day.day),
+                records::ACTIVITY_RECORD_VERSION,
+                |existing| decode_day_at(day.day, existing),
+                |stored| {
+                    let mut total = stored.unwrap_or_else(|| DayActivity {
+                        day: day.day,
+                        ..DayActivity::default()
+                    });
+                    add_day(&mut total, day);
+                    records::encode_day_activity(&total)
+                },
+            );
+            if let Err(error) = added {
+                tracing::warn!("could not add to the {}: {error}", activity_target(day.day));
+                first_failure.get_or_insert(error);
+            }
+        }
+        match first_failure {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn activity(&self, since_day: u32) -> Result<Vec<DayActivity>, StoreError> {
+        self.read_records(
+            (&self.activity, ACTIVITY_TREE),
+            self.activity.range(since_day.to_be_bytes()..),
+            |raw_key, bytes| match activity_day(raw_key) {
+                Some(day) => (activity_target(day), decode_day_at(day, bytes)),
+                None => (
+                    format!("activity key {raw_key:?}"),
+                    Decoded::Damaged("not a day number".to_string()),
+                ),
+            },
+        )
+    }
+
+    fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let target = format!("setting {name:?}");
+        let Some(bytes) = self
+            .settings
+            .get(name.as_bytes())
+            .map_err(database_error("read", &target))?
+        else {
+            return Ok(None);
+        };
+        match std::str::from_utf8(&bytes) {
+            Ok(value) => Ok(Some(value.to_string())),
+            Err(error) => Err(self.set_aside(
+                (&self.settings, SETTINGS_TREE),
+                name.as_bytes(),
+                &bytes,
+                target,
+                format!("not UTF-8 text: {error}"),
+            )),
+        }
+    }
+
+    fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.settings
+            .insert(name.as_bytes(), value.as_bytes())
+            .map_err(database_error("write", &format!("setting {name:?}")))?;
+        Ok(())
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.database
             .flush()
@@ -583,6 +795,38 @@ fn parse_dismissal_key(bytes: &[u8]) -> Option<FileKey> {
     parse_file_key(&bytes[..file_key_end])
 }
 
+/// A calibration session's key: its start, milliseconds big-endian (sorts oldest first).
+fn calibration_started_ms(raw_key: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(raw_key).ok().map(u64::from_be_bytes)
+}
+
+/// A day's key: its number, big-endian.
+fn activity_day(raw_key: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(raw_key).ok().map(u32::from_be_bytes)
+}
+
+/// A stored session, which must be the one its key names.
+fn decode_session_at(started_ms: u64, bytes: &[u8]) -> Decoded<CalibrationSession> {
+    match records::decode_calibration_session(bytes) {
+        Decoded::Current(session) if session.started_ms != started_ms => Decoded::Damaged(format!(
+            "it says it started at {} ms but is stored as the session of {started_ms} ms",
+            session.started_ms
+        )),
+        decoded => decoded,
+    }
+}
+
+/// A stored day, which must be the one its key names.
+fn decode_day_at(day: u32, bytes: &[u8]) -> Decoded<DayActivity> {
+    match records::decode_day_activity(bytes) {
+        Decoded::Current(stored) if stored.day != day => Decoded::Damaged(format!(
+            "it says it is day {} but is stored as day {day}",
+            stored.day
+        )),
+        decoded => decoded,
+    }
+}
+
 /// Meta values are decimal text: readable in any sled dump.
 fn parse_decimal(bytes: &[u8]) -> Option<u64> {
     std::str::from_utf8(bytes).ok()?.parse().ok()
@@ -591,7 +835,10 @@ fn parse_decimal(bytes: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::{behaves_like_a_store, key, record_with_chunk};
+    use crate::core::calibration::EndReason;
+    use crate::store::tests::{
+        behaves_like_a_store, day, keeps_sessions_activity_and_settings, key, record_with_chunk,
+    };
     use crate::store::{MemoryStore, open};
 
     fn temporary() -> tempfile::TempDir {
@@ -609,6 +856,181 @@ mod tests {
         let store = open(folder.path()).expect("opens");
         behaves_like_a_store(&store);
         assert_eq!(store.location(), Some(folder.path()));
+    }
+
+    #[test]
+    fn the_sled_store_keeps_sessions_activity_and_settings() {
+        let folder = temporary();
+        keeps_sessions_activity_and_settings(&open(folder.path()).expect("opens"));
+    }
+
+    #[test]
+    fn sessions_activity_and_settings_survive_a_reopen() {
+        let folder = temporary();
+        let session = records::tests::ended_session();
+        {
+            let store = open(folder.path()).expect("opens");
+            store.save_calibration_session(&session).expect("save");
+            store.add_activity(&[day(20_000, 3, 0)]).expect("add");
+            store
+                .set_setting("last_reminder_day", "20000")
+                .expect("set");
+            store.flush().expect("flush");
+        }
+        let store = open(folder.path()).expect("reopens");
+        assert_eq!(
+            store.calibration_sessions().expect("sessions"),
+            vec![session]
+        );
+        assert_eq!(
+            store.activity(0).expect("activity"),
+            vec![day(20_000, 3, 0)]
+        );
+        assert_eq!(
+            store
+                .setting("last_reminder_day")
+                .expect("setting")
+                .as_deref(),
+            Some("20000")
+        );
+    }
+
+    #[test]
+    fn concurrent_additions_to_a_day_are_never_lost() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        store
+                            .add_activity(&[day(20_000, 1, 2), day(20_001, 1, 0)])
+                            .expect("add");
+                    }
+                });
+            }
+        });
+        let days = store.activity(0).expect("activity");
+        assert_eq!(days.len(), 2);
+        assert_eq!(days[0].lines[..2], [200, 400]);
+        assert_eq!(days[0].active_ms, 200 * 60_000);
+        assert_eq!(days[1].lines[0], 200);
+    }
+
+    #[test]
+    fn damaged_sessions_days_and_settings_are_moved_aside() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        let session = records::tests::ended_session();
+        store.save_calibration_session(&session).expect("save");
+        // Garbage, a key that is no start time, and a record stored under another start.
+        store
+            .calibration
+            .insert(7u64.to_be_bytes(), &b"{garbage"[..])
+            .expect("spoil");
+        store
+            .calibration
+            .insert(b"short", &b"{}"[..])
+            .expect("spoil");
+        let elsewhere = records::encode_calibration_session(&session).expect("encode");
+        store
+            .calibration
+            .insert(9u64.to_be_bytes(), elsewhere)
+            .expect("spoil");
+        let listed = store.calibration_sessions();
+        assert!(
+            matches!(&listed, Err(StoreError::Damaged { target, .. })
+                if target == "calibration session 19700101-000000"),
+            "{listed:?}"
+        );
+        assert_eq!(
+            store.calibration_sessions().expect("the rest"),
+            vec![session.clone()]
+        );
+        assert_eq!(store.damaged.len(), 3);
+
+        store.add_activity(&[day(20_000, 1, 0)]).expect("add");
+        store
+            .activity
+            .insert(20_001u32.to_be_bytes(), &b"[]"[..])
+            .expect("spoil");
+        assert!(matches!(store.activity(0), Err(StoreError::Damaged { .. })));
+        assert_eq!(
+            store.activity(0).expect("the rest"),
+            vec![day(20_000, 1, 0)]
+        );
+        // Adding to a damaged day keeps its bytes and starts the day afresh.
+        store
+            .activity
+            .insert(20_002u32.to_be_bytes(), &b"\x01"[..])
+            .expect("spoil");
+        store.add_activity(&[day(20_002, 5, 0)]).expect("add");
+        assert_eq!(
+            store.activity(20_002).expect("activity"),
+            vec![day(20_002, 5, 0)]
+        );
+        assert_eq!(store.damaged.len(), 5);
+
+        store
+            .settings
+            .insert("last_reminder_day", &[0xff, 0xfe][..])
+            .expect("spoil");
+        assert!(matches!(
+            store.setting("last_reminder_day"),
+            Err(StoreError::Damaged { .. })
+        ));
+        assert_eq!(store.setting("last_reminder_day").expect("setting"), None);
+        assert_eq!(store.damaged.len(), 6);
+    }
+
+    #[test]
+    fn newer_sessions_and_days_are_skipped_and_never_overwritten() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        let newer = br#"{"version": 2, "mood": "great"}"#;
+        let mut session = CalibrationSession::start(None, None, 5_000);
+        store
+            .calibration
+            .insert(5_000u64.to_be_bytes(), &newer[..])
+            .expect("write");
+        store
+            .activity
+            .insert(20_000u32.to_be_bytes(), &newer[..])
+            .expect("write");
+        assert!(store.calibration_sessions().expect("sessions").is_empty());
+        assert!(store.activity(0).expect("activity").is_empty());
+        session.end(6_000, EndReason::Stopped);
+        assert!(matches!(
+            store.save_calibration_session(&session),
+            Err(StoreError::NewerRecord { found: 2, .. })
+        ));
+        // The other days are added all the same; the refused one is reported.
+        let added = store.add_activity(&[day(19_999, 1, 0), day(20_000, 1, 0), day(20_001, 1, 0)]);
+        assert!(
+            matches!(&added, Err(StoreError::NewerRecord { target, found: 2, .. })
+                if target == "activity of 2024-10-04"),
+            "{added:?}"
+        );
+        assert_eq!(
+            store.activity(0).expect("activity"),
+            vec![day(19_999, 1, 0), day(20_001, 1, 0)]
+        );
+        assert_eq!(
+            store
+                .calibration
+                .get(5_000u64.to_be_bytes())
+                .expect("read")
+                .as_deref(),
+            Some(&newer[..])
+        );
+        assert_eq!(
+            store
+                .activity
+                .get(20_000u32.to_be_bytes())
+                .expect("read")
+                .as_deref(),
+            Some(&newer[..])
+        );
     }
 
     #[test]

@@ -1,0 +1,506 @@
+//! The capability report rendered for people and programs: JSON, markdown and one self-contained
+//! HTML page with inline SVG charts. Every renderer only formats a [`Report`] computed by
+//! `core::report::compute`; nothing here reads the disk or the clock, so the CLI and the language
+//! server decide where the text goes.
+//!
+//! The helpers below are the words and numbers the renderers share, so the markdown and the HTML
+//! say the same thing in the same way: dates from day numbers, percentages, the chart summaries
+//! and the "not enough data yet" sentences.
+
+mod html;
+mod markdown;
+mod svg;
+#[cfg(test)]
+mod tests;
+
+use serde_json::{Map, Value, json};
+
+use crate::core::activity::{DAY_MS, day_of};
+use crate::core::line_map::Origin;
+use crate::core::report::{Calibration, ClassCounts, Report};
+
+/// The report as a plain JSON object mirroring [`Report`]: snake_case keys, lines by origin as
+/// objects keyed by origin name, and every day both as its number since the epoch (`*_day`) and
+/// as a `YYYY-MM-DD` date.
+pub fn json(report: &Report) -> Value {
+    let calibration = &report.calibration;
+    json!({
+        "generated_ms": report.generated_ms,
+        "generated_day": day_of(report.generated_ms),
+        "generated_date": date_of_ms(report.generated_ms),
+        "since_ms": report.since_ms,
+        "since_day": day_of(report.since_ms),
+        "since_date": date_of_ms(report.since_ms),
+        "weeks": report.weeks.iter().map(|week| json!({
+            "week_start_day": week.week_start_day,
+            "week_start": date(week.week_start_day),
+            "lines": lines_by_origin(&week.lines),
+        })).collect::<Vec<Value>>(),
+        "workspaces": report.workspaces.iter().map(|workspace| json!({
+            "workspace": workspace.workspace,
+            "lines": lines_by_origin(&workspace.lines),
+            "chunks": class_counts(&workspace.chunks),
+            "explained_lines": workspace.explained_lines,
+            "unexplained_lines": workspace.unexplained_lines,
+            "debt_lines": workspace.debt_lines,
+            "files": workspace.files.iter().map(|file| json!({
+                "path": file.path,
+                "lines": lines_by_origin(&file.lines),
+                "chunks": class_counts(&file.chunks),
+                "debt_lines": file.debt_lines,
+            })).collect::<Vec<Value>>(),
+        })).collect::<Vec<Value>>(),
+        "debt_lines": report.debt_lines,
+        "debt_trend": report.debt_trend.iter().map(|point| json!({
+            "week_start_day": point.week_start_day,
+            "week_start": date(point.week_start_day),
+            "debt_lines": point.debt_lines,
+        })).collect::<Vec<Value>>(),
+        "explained_trend": report.explained_trend.iter().map(|point| json!({
+            "week_start_day": point.week_start_day,
+            "week_start": date(point.week_start_day),
+            "explained_lines": point.explained_lines,
+            "unexplained_lines": point.unexplained_lines,
+        })).collect::<Vec<Value>>(),
+        "calibration": {
+            "sessions": calibration.sessions.iter().map(|session| json!({
+                "started_ms": session.started_ms,
+                "started_day": day_of(session.started_ms),
+                "started_date": date_of_ms(session.started_ms),
+                "label": session.label,
+                "active_minutes": session.active_minutes,
+                "typed_lines": session.typed_lines,
+                "pace": session.pace,
+                "breaches": session.breaches,
+                "feel": session.feel,
+                "running": session.running,
+            })).collect::<Vec<Value>>(),
+            "no_ai_pace": calibration.no_ai_pace,
+            "assisted_pace": calibration.assisted_pace,
+            "kept_share": calibration.kept_share,
+            "breaches": calibration.breaches,
+        },
+        "pace_trend": report.pace_trend.iter().map(|point| json!({
+            "week_start_day": point.week_start_day,
+            "week_start": date(point.week_start_day),
+            "no_ai_pace": point.no_ai_pace,
+            "assisted_pace": point.assisted_pace,
+        })).collect::<Vec<Value>>(),
+        "questions": report.questions.iter().map(|answer| json!({
+            "question": answer.question,
+            "answer": answer.answer,
+            "detail": answer.detail,
+        })).collect::<Vec<Value>>(),
+        "practice_due": report.practice_due.iter().map(|item| json!({
+            "workspace": item.workspace,
+            "path": item.path,
+            "chunk": item.chunk,
+            "items": item.items,
+            "lines": item.lines,
+            "due_ms": item.due_ms,
+            "due_day": day_of(item.due_ms),
+            "due_date": date_of_ms(item.due_ms),
+            "step": item.step,
+        })).collect::<Vec<Value>>(),
+    })
+}
+
+/// The report as markdown: the same sections as the HTML, tables instead of charts, and one line
+/// summing up each chart.
+pub fn markdown(report: &Report) -> String {
+    markdown::render(report)
+}
+
+/// The report as one self-contained HTML page: inline CSS and SVG, no script, no network.
+pub fn html(report: &Report) -> String {
+    html::render(report)
+}
+
+/// How every sentence about missing data starts, in every format.
+pub(crate) const NOT_ENOUGH_DATA: &str = "Not enough data yet";
+
+const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Days in each month of a common year; February gains one in leap years.
+const MONTH_DAYS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/// Days in 400 Gregorian years: the calendar repeats after that, which bounds the walk below.
+const DAYS_PER_400_YEARS: u32 = 146_097;
+
+fn is_leap_year(year: u32) -> bool {
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
+}
+
+/// Year, month (1–12) and day of the month of a day number (days since 1970-01-01, UTC).
+pub(crate) fn civil_date(day: u32) -> (u32, u32, u32) {
+    // Whole 400-year cycles first, so that even the saturated `u32::MAX` day walks at most 400
+    // years and 12 months.
+    let mut year = 1970 + 400 * (day / DAYS_PER_400_YEARS);
+    let mut left = day % DAYS_PER_400_YEARS;
+    loop {
+        let year_days = if is_leap_year(year) { 366 } else { 365 };
+        if left < year_days {
+            break;
+        }
+        left -= year_days;
+        year += 1;
+    }
+    let mut month = 0;
+    loop {
+        let month_days = MONTH_DAYS[month] + u32::from(month == 1 && is_leap_year(year));
+        if left < month_days || month == 11 {
+            break;
+        }
+        left -= month_days;
+        month += 1;
+    }
+    (year, month as u32 + 1, left + 1)
+}
+
+/// `YYYY-MM-DD` of a day number.
+pub fn date(day: u32) -> String {
+    let (year, month, day_of_month) = civil_date(day);
+    format!("{year:04}-{month:02}-{day_of_month:02}")
+}
+
+/// `YYYY-MM-DD` of a time in milliseconds since the epoch (UTC).
+pub fn date_of_ms(at_ms: u64) -> String {
+    date(day_of(at_ms))
+}
+
+/// `YYYY-MM-DD HH:MM UTC` of a time in milliseconds since the epoch.
+pub fn date_time_of_ms(at_ms: u64) -> String {
+    let minutes = (at_ms % DAY_MS) / 60_000;
+    format!(
+        "{} {:02}:{:02} UTC",
+        date_of_ms(at_ms),
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// "October", for a month from 1 to 12.
+pub(crate) fn month_name(month: u32) -> &'static str {
+    MONTH_NAMES[(month.clamp(1, 12) - 1) as usize]
+}
+
+/// "Oct", for a month from 1 to 12.
+pub(crate) fn short_month_name(month: u32) -> &'static str {
+    let name = month_name(month);
+    name.get(..3).unwrap_or(name)
+}
+
+/// A count with thousands separators: `12,345`.
+pub fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A number of lines that may be fractional (debt counts repeatable lines as halves): `12` or
+/// `12.5`, with thousands separators.
+pub fn lines_amount(value: f64) -> String {
+    let value = value.max(0.0);
+    let whole = value.trunc();
+    let tenths = ((value - whole) * 10.0).round();
+    if tenths == 0.0 || tenths == 10.0 {
+        count(value.round() as u64)
+    } else {
+        format!("{}.{}", count(whole as u64), tenths as u64)
+    }
+}
+
+/// A share as a whole percentage: `42%`, `<1%` for a sliver that is not nothing, `—` when the
+/// whole is zero (a share of nothing is not 0%).
+pub fn percent(part: f64, whole: f64) -> String {
+    if whole <= 0.0 || !whole.is_finite() || !part.is_finite() {
+        return "—".to_string();
+    }
+    let share = part / whole * 100.0;
+    if share > 0.0 && share < 0.5 {
+        "<1%".to_string()
+    } else {
+        format!("{share:.0}%")
+    }
+}
+
+/// Lines per active hour, or a dash when there is no pace.
+pub fn pace(lines_per_hour: Option<f64>) -> String {
+    match lines_per_hour {
+        Some(value) => format!("{value:.0} lines/h"),
+        None => "—".to_string(),
+    }
+}
+
+/// Escapes text for HTML and SVG, in element content and in quoted attributes alike.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(character),
+        }
+    }
+    out
+}
+
+fn lines_by_origin(lines: &[u64; 6]) -> Value {
+    let mut object = Map::new();
+    for origin in Origin::ALL {
+        object.insert(origin.as_str().to_string(), json!(lines[origin as usize]));
+    }
+    Value::Object(object)
+}
+
+fn class_counts(counts: &ClassCounts) -> Value {
+    json!({
+        "transient": counts.transient,
+        "repeatable": counts.repeatable,
+        "core": counts.core,
+        "unclassified": counts.unclassified,
+    })
+}
+
+/// "2024-09-09 to 2024-10-07 (28 days)".
+pub(crate) fn period(report: &Report) -> String {
+    let days = day_of(report.generated_ms).saturating_sub(day_of(report.since_ms)) + 1;
+    format!(
+        "{} to {} ({} {})",
+        date_of_ms(report.since_ms),
+        date_of_ms(report.generated_ms),
+        count(u64::from(days)),
+        if days == 1 { "day" } else { "days" }
+    )
+}
+
+/// The calibration verdict as a headline and its detail. Without both paces there is no
+/// headline, and the detail says plainly what is missing.
+pub(crate) fn kept_share(calibration: &Calibration) -> (Option<String>, String) {
+    let sessions = calibration.sessions.len();
+    match (
+        calibration.kept_share,
+        calibration.no_ai_pace,
+        calibration.assisted_pace,
+    ) {
+        (Some(share), Some(no_ai), Some(assisted)) => (
+            Some(format!(
+                "Without AI you keep {:.0}% of your pace.",
+                share * 100.0
+            )),
+            format!(
+                "{no_ai:.0} typed lines per active hour in {} calibration {}, against {assisted:.0} lines per active hour with AI.",
+                count(sessions as u64),
+                if sessions == 1 { "session" } else { "sessions" }
+            ),
+        ),
+        (_, None, _) => (
+            None,
+            format!(
+                "{NOT_ENOUGH_DATA}: hold a calibration session of at least five active minutes to learn your pace without AI."
+            ),
+        ),
+        _ => (
+            None,
+            format!(
+                "{NOT_ENOUGH_DATA}: no assisted editing time outside calibration sessions in this period."
+            ),
+        ),
+    }
+}
+
+/// One line summing up the weekly output chart.
+pub(crate) fn output_summary(report: &Report) -> String {
+    let mut totals = [0u64; 6];
+    for week in &report.weeks {
+        for (total, lines) in totals.iter_mut().zip(week.lines) {
+            *total += lines;
+        }
+    }
+    let total: u64 = totals.iter().sum();
+    if total == 0 {
+        return format!("{NOT_ENOUGH_DATA}: no lines were inserted in this period.");
+    }
+    let shares: Vec<String> = Origin::ALL
+        .into_iter()
+        .filter(|&origin| totals[origin as usize] > 0)
+        .map(|origin| {
+            format!(
+                "{} {}",
+                origin.as_str(),
+                percent(totals[origin as usize] as f64, total as f64)
+            )
+        })
+        .collect();
+    let weeks = report.weeks.len();
+    let mut summary = format!(
+        "{} lines inserted over {} {}: {}.",
+        count(total),
+        count(weeks as u64),
+        if weeks == 1 { "week" } else { "weeks" },
+        shares.join(", ")
+    );
+    let busiest = report
+        .weeks
+        .iter()
+        .map(|week| (week.lines.iter().sum::<u64>(), week.week_start_day))
+        // The earliest of equal weeks, so the sentence does not depend on the sort's whims.
+        .max_by_key(|&(lines, day)| (lines, std::cmp::Reverse(day)));
+    if let Some((lines, day)) = busiest
+        && weeks > 1
+    {
+        summary.push_str(&format!(
+            " The busiest week, of {}, had {}.",
+            date(day),
+            count(lines)
+        ));
+    }
+    summary
+}
+
+/// One line summing up the explained-versus-unexplained chart.
+pub(crate) fn explained_summary(report: &Report) -> String {
+    let explained: u64 = report
+        .explained_trend
+        .iter()
+        .map(|point| point.explained_lines)
+        .sum();
+    let unexplained: u64 = report
+        .explained_trend
+        .iter()
+        .map(|point| point.unexplained_lines)
+        .sum();
+    let total = explained + unexplained;
+    if total == 0 {
+        return format!(
+            "{NOT_ENOUGH_DATA}: no pasted or generated chunks were made in this period."
+        );
+    }
+    format!(
+        "Of {} lines in chunks made in this period, {} ({}) are explained and {} are not.",
+        count(total),
+        count(explained),
+        percent(explained as f64, total as f64),
+        count(unexplained)
+    )
+}
+
+/// One line summing up the pace chart, one clause per line on it.
+pub(crate) fn pace_summary(report: &Report) -> String {
+    let weeks = report.pace_trend.len();
+    let describe = |name: &str, values: Vec<(u32, f64)>, missing: &str| match values.last() {
+        Some(&(day, latest)) => format!(
+            "{name} measured in {} of {} {}, latest {} (week of {})",
+            count(values.len() as u64),
+            count(weeks as u64),
+            if weeks == 1 { "week" } else { "weeks" },
+            pace(Some(latest)),
+            date(day)
+        ),
+        None => format!("{name}: {} — {missing}", NOT_ENOUGH_DATA.to_lowercase()),
+    };
+    let no_ai = describe(
+        "No-AI pace",
+        report
+            .pace_trend
+            .iter()
+            .filter_map(|point| point.no_ai_pace.map(|value| (point.week_start_day, value)))
+            .collect(),
+        "no calibration session with five active minutes",
+    );
+    let assisted = describe(
+        "assisted pace",
+        report
+            .pace_trend
+            .iter()
+            .filter_map(|point| {
+                point
+                    .assisted_pace
+                    .map(|value| (point.week_start_day, value))
+            })
+            .collect(),
+        "no editing time outside calibration sessions",
+    );
+    format!("{no_ai}; {assisted}.")
+}
+
+/// One line on the capability debt now and how it moved over the period.
+pub(crate) fn debt_summary(report: &Report) -> String {
+    let now = report.debt_lines;
+    let mut summary = if now > 0.0 {
+        format!("Capability debt is {} lines", lines_amount(now))
+    } else {
+        "No capability debt".to_string()
+    };
+    if let Some(first) = report.debt_trend.first()
+        && report.debt_trend.len() > 1
+    {
+        let change = now - first.debt_lines;
+        let since = date(first.week_start_day);
+        if change.abs() < 0.05 {
+            summary.push_str(&format!(", unchanged since the week of {since}"));
+        } else {
+            summary.push_str(&format!(
+                ", {} from {} in the week of {since}",
+                if change > 0.0 { "up" } else { "down" },
+                lines_amount(first.debt_lines)
+            ));
+        }
+    }
+    summary.push('.');
+    summary
+}
+
+/// What capability debt is, for readers of either format.
+pub(crate) const DEBT_MEANING: &str = "Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).";
+
+/// The three class counts and the unclassified ones, in the order the tables show them.
+pub(crate) fn class_columns(counts: &ClassCounts) -> [u64; 4] {
+    [
+        counts.transient,
+        counts.repeatable,
+        counts.core,
+        counts.unclassified,
+    ]
+}
+
+/// Headers for [`class_columns`].
+pub(crate) const CLASS_HEADERS: [&str; 4] = ["transient", "repeatable", "core", "unclassified"];
+
+/// The share of each origin in a file's or workspace's lines, as percentages.
+pub(crate) fn origin_shares(lines: &[u64; 6]) -> [String; 6] {
+    let total: u64 = lines.iter().sum();
+    lines.map(|value| percent(value as f64, total as f64))
+}
+
+/// "3 days ago", "today": how late a practice item is at the time of the report.
+pub(crate) fn overdue(due_ms: u64, now_ms: u64) -> String {
+    let days = day_of(now_ms).saturating_sub(day_of(due_ms));
+    match days {
+        0 => "due today".to_string(),
+        1 => "1 day overdue".to_string(),
+        _ => format!("{} days overdue", count(u64::from(days))),
+    }
+}

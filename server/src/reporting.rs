@@ -1,0 +1,1058 @@
+//! What the command line reads and writes in the store outside the language server: the input of
+//! the capability report ([`report_input`]) and its terminal summary ([`summary`]), the ownership
+//! table of `whetstone status` ([`ownership_rows`], [`ownership_table`]), and calibration sessions
+//! started, stopped and shown from the command line ([`start_calibration`],
+//! [`stop_calibration`], [`calibration_status`]).
+//!
+//! The store is read as it is: a damaged record is skipped with a warning (the store has moved it
+//! aside), never failing the whole answer; a record of a newer version is skipped too. Times are
+//! shown in UTC, as `YYYY-MM-DD HH:MM UTC`: no time zone database is consulted.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::core::activity::{DAY_MS, day_of};
+use crate::core::calibration::{CalibrationSession, EndReason};
+use crate::core::chunk::{ChunkId, Class};
+use crate::core::engine::FileSnapshot;
+use crate::core::line_map::Origin;
+use crate::core::report::{ClassCounts, FileInput, Report, ReportInput, feel_word, week_start};
+use crate::store::{FileKey, FileRecord, Store, StoreError, civil_date, normalize_lexically};
+
+// ---- the report's input ------------------------------------------------------------------------
+
+/// Everything `core::report::compute` needs, read from `store`: the days from the Monday of the
+/// week `since_ms` falls in (the pace trend weighs whole weeks), every calibration session, and
+/// every file with its lines by origin and its chunks with their current sizes.
+pub fn report_input(
+    store: &dyn Store,
+    now_ms: u64,
+    since_ms: u64,
+) -> Result<ReportInput, StoreError> {
+    let first_day = week_start(day_of(since_ms));
+    let days = past_damage("the activity ledger", || store.activity(first_day))?;
+    let sessions = past_damage("the calibration sessions", || store.calibration_sessions())?;
+    let files = stored_files(store, |_| true)?
+        .into_iter()
+        .map(|(key, record)| file_input(&key, &record))
+        .collect();
+    Ok(ReportInput {
+        now_ms,
+        since_ms,
+        days,
+        sessions,
+        files,
+    })
+}
+
+/// A file as the report sees it. Lines are counted as a person counts them (a trailing empty line
+/// after the last line break is not one); each chunk comes with the lines it holds now, top to
+/// bottom, and a chunk that holds no line any more is left out.
+pub fn file_input(key: &FileKey, record: &FileRecord) -> FileInput {
+    let counts = record
+        .snapshot
+        .map
+        .origin_counts(counted_lines(&record.snapshot));
+    let mut order: Vec<ChunkId> = Vec::new();
+    let mut sizes: HashMap<ChunkId, u64> = HashMap::new();
+    for (id, range) in record.snapshot.map.chunk_runs() {
+        let size = sizes.entry(id).or_insert_with(|| {
+            order.push(id);
+            0
+        });
+        *size += range.len() as u64;
+    }
+    let chunks = order
+        .into_iter()
+        .filter_map(|id| {
+            let chunk = record.chunks.iter().find(|chunk| chunk.id == id)?;
+            Some((chunk.clone(), sizes.get(&id).copied().unwrap_or(0)))
+        })
+        .collect();
+    FileInput {
+        workspace: key.workspace.clone(),
+        path: key.path.clone(),
+        lines: counts.map(|count| count as u64),
+        chunks,
+    }
+}
+
+/// The snapshot's lines without a trailing empty one (its last line key is blank and it is not
+/// the only line), as `Document::counted_lines` counts an open document.
+fn counted_lines(snapshot: &FileSnapshot) -> usize {
+    let lines = snapshot.line_keys.len();
+    let trailing_empty = lines > 1 && snapshot.line_keys.last().is_some_and(|key| key.is_blank());
+    lines - usize::from(trailing_empty)
+}
+
+/// Every file whose key `wanted` accepts, with its record; damaged and newer records are skipped
+/// with a warning.
+fn stored_files(
+    store: &dyn Store,
+    wanted: impl Fn(&FileKey) -> bool,
+) -> Result<Vec<(FileKey, FileRecord)>, StoreError> {
+    let keys = past_damage("the list of files", || store.files())?;
+    let mut files = Vec::new();
+    for key in keys.into_iter().filter(|key| wanted(key)) {
+        match store.load_file(&key) {
+            Ok(Some(record)) => files.push((key, record)),
+            // Removed since it was listed.
+            Ok(None) => {}
+            Err(error @ (StoreError::Damaged { .. } | StoreError::NewerRecord { .. })) => {
+                tracing::warn!("leaving out file {key}: {error}");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(files)
+}
+
+/// `read`'s list despite damaged records: the store moves every damaged record it meets aside,
+/// reports the first and lists the rest on the next call, so a damaged answer is read again.
+fn past_damage<T>(
+    what: &str,
+    read: impl Fn() -> Result<Vec<T>, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    for _ in 0..3 {
+        match read() {
+            Err(error @ StoreError::Damaged { .. }) => {
+                tracing::warn!("reading {what}: {error}");
+            }
+            other => return other,
+        }
+    }
+    tracing::warn!("reading {what}: still damaged after three tries; it is left out");
+    Ok(Vec::new())
+}
+
+// ---- the terminal summary of the report --------------------------------------------------------
+
+/// The report in a few lines for the terminal: the four questions and their answers, the share of
+/// the pace kept without AI, the capability debt and how much practice is due.
+pub fn summary(report: &Report) -> String {
+    let mut text = format!(
+        "whetstone report, {} to {} (UTC)\n",
+        utc_date(report.since_ms),
+        utc_date(report.generated_ms)
+    );
+    for (number, answer) in report.questions.iter().enumerate() {
+        text.push_str(&format!("\n{}. {}\n", number + 1, answer.question));
+        if let Some(said) = &answer.answer {
+            text.push_str(&format!("   {said}\n"));
+        }
+        text.push_str(&format!("   {}\n", answer.detail));
+    }
+    let calibration = &report.calibration;
+    let kept = match (
+        calibration.kept_share,
+        calibration.no_ai_pace,
+        calibration.assisted_pace,
+    ) {
+        (Some(share), Some(no_ai), Some(assisted)) => format!(
+            "Without AI you keep {:.0}% of your pace ({no_ai:.0} typed lines per active hour \
+             in calibration sessions, {assisted:.0} lines per active hour with AI).",
+            share * 100.0
+        ),
+        _ => "Kept share of your pace without AI: not enough data yet (it needs a calibration \
+              session of five active minutes and editing time outside sessions)."
+            .to_string(),
+    };
+    text.push_str(&format!("\n{kept}\n"));
+    text.push_str(&format!(
+        "Capability debt: {} lines (unexplained core chunks, and half of the repeatable ones not \
+         reproduced on time).\n",
+        format_lines(report.debt_lines)
+    ));
+    let due = report.practice_due.len();
+    text.push_str(&match due {
+        0 => "Practice due: nothing.\n".to_string(),
+        1 => "Practice due: 1 repeatable chunk to reproduce from memory.\n".to_string(),
+        _ => format!("Practice due: {due} repeatable chunks to reproduce from memory.\n"),
+    });
+    text.push_str("\nThe full report: whetstone report --markdown, --html FILE or --json.\n");
+    text
+}
+
+/// Lines of debt: whole when they are, else to one decimal (half lines come from repeatable
+/// chunks).
+fn format_lines(lines: f64) -> String {
+    // An empty float sum is -0.0, which prints as "-0".
+    let lines = if lines == 0.0 { 0.0 } else { lines };
+    if lines.fract() == 0.0 {
+        format!("{lines:.0}")
+    } else {
+        format!("{lines:.1}")
+    }
+}
+
+// ---- whetstone status --------------------------------------------------------------------------
+
+/// One file's ownership, as `whetstone status` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnershipRow {
+    pub key: FileKey,
+    /// Its workspace joined with its path.
+    pub path: PathBuf,
+    /// Lines by origin (indexed by `Origin as usize`), counted as a person counts them.
+    pub lines: [u64; 6],
+    pub chunks: ClassCounts,
+    /// Lines in chunks, and the part of them in chunks with an explanation.
+    pub chunk_lines: u64,
+    pub explained_lines: u64,
+    pub debt_lines: f64,
+}
+
+impl OwnershipRow {
+    /// The share of the chunks' lines that is explained; None without chunks.
+    pub fn explained_share(&self) -> Option<f64> {
+        (self.chunk_lines > 0).then(|| self.explained_lines as f64 / self.chunk_lines as f64)
+    }
+}
+
+/// Where a stored file is on disk: its workspace joined with its path (a file outside every
+/// workspace is keyed by its absolute path).
+pub fn file_path(key: &FileKey) -> PathBuf {
+    if key.workspace.is_empty() {
+        PathBuf::from(&key.path)
+    } else {
+        Path::new(&key.workspace).join(&key.path)
+    }
+}
+
+/// The ownership of every stored file at or under `path_filter` (a file or a folder, absolute;
+/// compared after lexical normalisation), or of every file without one, sorted by path. Debt is
+/// weighed at `now_ms`.
+pub fn ownership_rows(
+    store: &dyn Store,
+    now_ms: u64,
+    path_filter: Option<&Path>,
+) -> Result<Vec<OwnershipRow>, StoreError> {
+    let filter = path_filter.map(normalize_lexically);
+    let wanted = |key: &FileKey| {
+        filter
+            .as_ref()
+            .is_none_or(|filter| normalize_lexically(&file_path(key)).starts_with(filter))
+    };
+    let mut rows: Vec<OwnershipRow> = stored_files(store, wanted)?
+        .into_iter()
+        .map(|(key, record)| {
+            let input = file_input(&key, &record);
+            let mut row = OwnershipRow {
+                path: file_path(&key),
+                key,
+                lines: input.lines,
+                chunks: ClassCounts::default(),
+                chunk_lines: 0,
+                explained_lines: 0,
+                debt_lines: 0.0,
+            };
+            for (chunk, lines) in &input.chunks {
+                match chunk.class {
+                    Some(Class::Transient) => row.chunks.transient += 1,
+                    Some(Class::Repeatable) => row.chunks.repeatable += 1,
+                    Some(Class::Core) => row.chunks.core += 1,
+                    None => row.chunks.unclassified += 1,
+                }
+                row.chunk_lines += lines;
+                if chunk.explanation.is_some() {
+                    row.explained_lines += lines;
+                }
+                row.debt_lines += chunk.debt_weight(now_ms) * *lines as f64;
+            }
+            row
+        })
+        .collect();
+    rows.sort_by(|left, right| left.path.cmp(&right.path));
+    Ok(rows)
+}
+
+const TABLE_HEADER: [&str; 13] = [
+    "file",
+    "typed",
+    "pasted",
+    "generated",
+    "moved",
+    "external",
+    "restored",
+    "unclassified",
+    "transient",
+    "repeatable",
+    "core",
+    "explained",
+    "debt",
+];
+
+/// The rows as a table with a total line (when there is more than one), then what the last columns
+/// mean. Files are named relative to `base` when they are under it, else by their path in their
+/// workspace.
+pub fn ownership_table(rows: &[OwnershipRow], base: Option<&Path>) -> String {
+    let base = base.map(normalize_lexically);
+    let mut cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let relative = base
+                .as_ref()
+                .and_then(|base| row.path.strip_prefix(base).ok())
+                .filter(|relative| !relative.as_os_str().is_empty());
+            let name = match relative {
+                Some(relative) => relative.display().to_string(),
+                None => row.key.path.clone(),
+            };
+            table_cells(name, row)
+        })
+        .collect();
+    if rows.len() > 1 {
+        let mut total = OwnershipRow {
+            key: FileKey {
+                workspace: String::new(),
+                path: String::new(),
+            },
+            path: PathBuf::new(),
+            lines: [0; 6],
+            chunks: ClassCounts::default(),
+            chunk_lines: 0,
+            explained_lines: 0,
+            debt_lines: 0.0,
+        };
+        for row in rows {
+            for (sum, lines) in total.lines.iter_mut().zip(row.lines) {
+                *sum += lines;
+            }
+            total.chunks.unclassified += row.chunks.unclassified;
+            total.chunks.transient += row.chunks.transient;
+            total.chunks.repeatable += row.chunks.repeatable;
+            total.chunks.core += row.chunks.core;
+            total.chunk_lines += row.chunk_lines;
+            total.explained_lines += row.explained_lines;
+            total.debt_lines += row.debt_lines;
+        }
+        cells.push(table_cells(format!("total ({} files)", rows.len()), &total));
+    }
+    let mut widths: Vec<usize> = TABLE_HEADER.iter().map(|header| header.len()).collect();
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |row: &[String]| {
+        let mut text = String::new();
+        for (index, (cell, width)) in row.iter().zip(&widths).enumerate() {
+            if index == 0 {
+                text.push_str(&format!("{cell:<width$}"));
+            } else {
+                text.push_str(&format!("  {cell:>width$}"));
+            }
+        }
+        format!("{}\n", text.trim_end())
+    };
+    let header: Vec<String> = TABLE_HEADER.iter().map(|name| name.to_string()).collect();
+    let mut table = line(&header);
+    for row in &cells {
+        table.push_str(&line(row));
+    }
+    table.push_str(
+        "\nlines by origin; chunks by class; explained: share of the chunks' lines with an \
+         explanation; debt: lines of unexplained core chunks plus half of the repeatable ones not \
+         reproduced on time\n",
+    );
+    table
+}
+
+fn table_cells(name: String, row: &OwnershipRow) -> Vec<String> {
+    let mut cells = vec![name];
+    cells.extend(
+        Origin::ALL
+            .into_iter()
+            .map(|origin| row.lines[origin as usize].to_string()),
+    );
+    cells.extend(
+        [
+            row.chunks.unclassified,
+            row.chunks.transient,
+            row.chunks.repeatable,
+            row.chunks.core,
+        ]
+        .map(|count| count.to_string()),
+    );
+    cells.push(match row.explained_share() {
+        Some(share) => format!("{:.0}%", share * 100.0),
+        None => "-".to_string(),
+    });
+    cells.push(format_lines(row.debt_lines));
+    cells
+}
+
+// ---- calibration sessions from the command line ------------------------------------------------
+
+#[derive(Debug, Error)]
+pub enum CalibrationError {
+    /// `since` is when it started, as [`utc_since`] says it.
+    #[error("a calibration session is already running since {since}")]
+    AlreadyRunning { since: String },
+    #[error("no calibration session is running")]
+    NotRunning,
+    #[error(
+        "no calibration session is running, and the last one (started {started}) already has \
+         its feel"
+    )]
+    AlreadyRated { started: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Every stored session, oldest first, after ending (as time-up, saved and flushed) each running
+/// one whose planned minutes ran out by `now_ms`.
+fn sessions_now(store: &dyn Store, now_ms: u64) -> Result<Vec<CalibrationSession>, StoreError> {
+    let mut sessions = past_damage("the calibration sessions", || store.calibration_sessions())?;
+    let mut ended = false;
+    for session in sessions
+        .iter_mut()
+        .filter(|session| session.time_is_up(now_ms))
+    {
+        session.end(now_ms, EndReason::TimeUp);
+        store.save_calibration_session(session)?;
+        ended = true;
+    }
+    if ended {
+        store.flush()?;
+    }
+    Ok(sessions)
+}
+
+/// Starts a session at `now_ms`, saved and flushed; refused while one runs (a session is the
+/// user's, across every editor window: at most one runs).
+pub fn start_calibration(
+    store: &dyn Store,
+    label: Option<String>,
+    minutes: Option<u32>,
+    now_ms: u64,
+) -> Result<CalibrationSession, CalibrationError> {
+    let sessions = sessions_now(store, now_ms)?;
+    if let Some(running) = sessions.iter().rev().find(|session| session.is_running()) {
+        return Err(CalibrationError::AlreadyRunning {
+            since: utc_since(running.started_ms, now_ms),
+        });
+    }
+    // The start is the session's key: a clock that went back must not replace an earlier session.
+    let started_ms = sessions
+        .last()
+        .map_or(now_ms, |last| now_ms.max(last.started_ms.saturating_add(1)));
+    let session = CalibrationSession::start(label, minutes, started_ms);
+    store.save_calibration_session(&session)?;
+    store.flush()?;
+    Ok(session)
+}
+
+/// What `whetstone calibrate stop` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopOutcome {
+    /// The running session ended now, with the feel and notes given.
+    Stopped(CalibrationSession),
+    /// None was running: the feel and notes went to the session that ended last, which had no
+    /// feel yet.
+    Rated(CalibrationSession),
+}
+
+/// Ends the running session with `feel` and `notes`; with none running, gives them to the most
+/// recent session if it has no feel yet (a session is often stopped first and rated after).
+/// `feel` outside 1 to 5 is refused by the store.
+pub fn stop_calibration(
+    store: &dyn Store,
+    feel: Option<u8>,
+    notes: Option<String>,
+    now_ms: u64,
+) -> Result<StopOutcome, CalibrationError> {
+    let mut sessions = sessions_now(store, now_ms)?;
+    let rate = |session: &mut CalibrationSession| {
+        if feel.is_some() {
+            session.feel = feel;
+        }
+        if notes.is_some() {
+            session.notes.clone_from(&notes);
+        }
+    };
+    let running: Vec<usize> = sessions
+        .iter()
+        .enumerate()
+        .filter(|(_, session)| session.is_running())
+        .map(|(index, _)| index)
+        .collect();
+    if let Some(&latest) = running.last() {
+        // Only one should run; any other is a leftover and ends too.
+        for &index in &running {
+            let session = &mut sessions[index];
+            session.end(now_ms, EndReason::Stopped);
+            if index == latest {
+                rate(session);
+            }
+            store.save_calibration_session(session)?;
+        }
+        store.flush()?;
+        return Ok(StopOutcome::Stopped(sessions[latest].clone()));
+    }
+    if feel.is_none() && notes.is_none() {
+        return Err(CalibrationError::NotRunning);
+    }
+    let Some(last) = sessions.last_mut() else {
+        return Err(CalibrationError::NotRunning);
+    };
+    if last.feel.is_some() {
+        return Err(CalibrationError::AlreadyRated {
+            started: utc_since(last.started_ms, now_ms),
+        });
+    }
+    rate(last);
+    store.save_calibration_session(last)?;
+    store.flush()?;
+    Ok(StopOutcome::Rated(last.clone()))
+}
+
+/// The running session, and the one that ended last (for a hint when it has no feel yet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalibrationStatus {
+    pub running: Option<CalibrationSession>,
+    pub last_ended: Option<CalibrationSession>,
+}
+
+/// Where sessions stand at `now_ms` (a session whose minutes ran out is ended first).
+pub fn calibration_status(store: &dyn Store, now_ms: u64) -> Result<CalibrationStatus, StoreError> {
+    let sessions = sessions_now(store, now_ms)?;
+    Ok(CalibrationStatus {
+        running: sessions
+            .iter()
+            .rev()
+            .find(|session| session.is_running())
+            .cloned(),
+        last_ended: sessions
+            .iter()
+            .rev()
+            .find(|session| !session.is_running())
+            .cloned(),
+    })
+}
+
+const FEEL_HINT: &str = "How did it feel? Say it with `whetstone calibrate stop --feel N`, from 1 \
+                         (struggled) to 5 (smooth).";
+
+/// What `whetstone calibrate start` prints.
+pub fn started_text(session: &CalibrationSession) -> String {
+    let mut text = format!(
+        "calibration session started at {}",
+        utc_minute(session.started_ms)
+    );
+    if let Some(label) = &session.label {
+        text.push_str(&format!(": {label}"));
+    }
+    text.push('\n');
+    if let Some(end) = session.planned_end_ms() {
+        text.push_str(&format!("it ends by itself at {}\n", utc_minute(end)));
+    }
+    text.push_str(
+        "no AI until it ends: pastes and generated code count as breaches. Stop it with \
+         `whetstone calibrate stop --feel N`.\n",
+    );
+    text
+}
+
+/// What `whetstone calibrate stop` prints.
+pub fn stopped_text(outcome: &StopOutcome) -> String {
+    match outcome {
+        StopOutcome::Stopped(session) => {
+            let mut text = format!(
+                "calibration session {}ended at {}{}: {} active minutes, {} typed lines, {}\n",
+                session
+                    .label
+                    .as_ref()
+                    .map(|label| format!("\"{label}\" "))
+                    .unwrap_or_default(),
+                session.ended_ms.map(utc_minute).unwrap_or_default(),
+                match session.ended_because {
+                    Some(EndReason::TimeUp) => " (its planned time was up)",
+                    _ => "",
+                },
+                session.active_minutes(),
+                session.typed_lines,
+                breaches(session.breaches.len()),
+            );
+            match session.feel {
+                Some(feel) => text.push_str(&format!("felt {feel} of 5 ({})\n", feel_word(feel))),
+                None => text.push_str(&format!("{FEEL_HINT}\n")),
+            }
+            text
+        }
+        StopOutcome::Rated(session) => {
+            let mut text = format!(
+                "recorded for the calibration session started {}",
+                utc_minute(session.started_ms)
+            );
+            if let Some(reason) = session.ended_because
+                && reason == EndReason::TimeUp
+            {
+                text.push_str(" (ended when its planned time was up)");
+            }
+            match session.feel {
+                Some(feel) => text.push_str(&format!(": felt {feel} of 5 ({})", feel_word(feel))),
+                None => text.push_str(": notes"),
+            }
+            text.push('\n');
+            text
+        }
+    }
+}
+
+/// What `whetstone calibrate status` prints.
+pub fn status_text(status: &CalibrationStatus, now_ms: u64) -> String {
+    let Some(session) = &status.running else {
+        let mut text = "no calibration session running\n".to_string();
+        if let Some(last) = &status.last_ended
+            && last.feel.is_none()
+        {
+            text.push_str(&format!(
+                "the last one ended at {} without a feel. {FEEL_HINT}\n",
+                last.ended_ms.map(utc_minute).unwrap_or_default()
+            ));
+        }
+        return text;
+    };
+    let mut text = match &session.label {
+        Some(label) => format!("calibration session running: {label}\n"),
+        None => "calibration session running\n".to_string(),
+    };
+    text.push_str(&format!(
+        "  started      {}\n",
+        utc_minute(session.started_ms)
+    ));
+    if let Some(end) = session.planned_end_ms() {
+        let left = end.saturating_sub(now_ms).div_ceil(60_000);
+        text.push_str(&format!(
+            "  ends         {} ({left} minutes left)\n",
+            utc_minute(end)
+        ));
+    }
+    text.push_str(&format!(
+        "  active       {} minutes\n",
+        session.active_minutes()
+    ));
+    text.push_str(&format!("  typed lines  {}\n", session.typed_lines));
+    text.push_str(&format!("  breaches     {}\n", session.breaches.len()));
+    text
+}
+
+fn breaches(count: usize) -> String {
+    match count {
+        0 => "no breaches".to_string(),
+        1 => "1 breach".to_string(),
+        _ => format!("{count} breaches"),
+    }
+}
+
+// ---- times -------------------------------------------------------------------------------------
+
+/// `YYYY-MM-DD HH:MM UTC`.
+pub fn utc_minute(at_ms: u64) -> String {
+    let minutes_of_day = at_ms % DAY_MS / 60_000;
+    format!(
+        "{} {:02}:{:02} UTC",
+        utc_date(at_ms),
+        minutes_of_day / 60,
+        minutes_of_day % 60
+    )
+}
+
+/// `YYYY-MM-DD`, the UTC day of `at_ms`.
+pub fn utc_date(at_ms: u64) -> String {
+    let (year, month, day) = civil_date(i64::try_from(at_ms / DAY_MS).unwrap_or(i64::MAX / 2));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// `HH:MM UTC` when `at_ms` is on the same UTC day as `now_ms`, else the full [`utc_minute`].
+pub fn utc_since(at_ms: u64, now_ms: u64) -> String {
+    let full = utc_minute(at_ms);
+    if at_ms / DAY_MS == now_ms / DAY_MS {
+        full.split_once(' ')
+            .map(|(_, time)| time.to_string())
+            .unwrap_or(full)
+    } else {
+        full
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::calibration::Breach;
+    use crate::core::chunk::{Chunk, Explanation, score_explanation};
+    use crate::core::line_map::{LineMap, LineState};
+    use crate::core::text::LineKey;
+    use crate::store::MemoryStore;
+    use crate::store::tests::key;
+
+    const MINUTE: u64 = 60_000;
+    /// 2024-10-07 (a Monday) 00:00 UTC.
+    const MONDAY: u64 = 20_003 * DAY_MS;
+
+    fn chunk(id: u64, class: Option<Class>, explained: bool) -> Chunk {
+        Chunk {
+            id: ChunkId(id),
+            uri: String::new(),
+            origin: Origin::Pasted,
+            created_ms: MONDAY,
+            inserted_lines: 3,
+            class,
+            classified_ms: class.map(|_| MONDAY),
+            explanation: explained.then(|| Explanation {
+                text: "because it is faster".into(),
+                recorded_ms: MONDAY,
+                score: score_explanation("because it is faster", &[]),
+            }),
+            practiced_ms: Vec::new(),
+            items: vec![format!("fn item_{id}")],
+            identifiers: Vec::new(),
+            reworked_chars: 0,
+            syntax_stale: false,
+        }
+    }
+
+    /// A record from one text line per state (`""` for an empty line).
+    fn record(lines: &[(&str, LineState)], chunks: Vec<Chunk>) -> FileRecord {
+        FileRecord {
+            snapshot: FileSnapshot {
+                line_keys: lines.iter().map(|(text, _)| LineKey::of(text)).collect(),
+                map: LineMap::from_states(lines.iter().map(|(_, state)| *state)),
+            },
+            chunks,
+        }
+    }
+
+    fn in_chunk(origin: Origin, id: u64) -> LineState {
+        LineState::new(origin, Some(ChunkId(id)))
+    }
+
+    /// Two files in one workspace: `src/main.rs` with a pasted core chunk (explained) and a
+    /// generated transient one, then the empty line after its last line break; `src/lib.rs` with
+    /// an unexplained core chunk split in two by a typed line.
+    fn two_files() -> MemoryStore {
+        let typed = LineState::TYPED;
+        let store = MemoryStore::new();
+        store
+            .save_file(
+                &key("/w", "src/main.rs"),
+                &record(
+                    &[
+                        ("use std::io;", typed),
+                        ("fn a() {", in_chunk(Origin::Pasted, 1)),
+                        ("    io::stdin();", in_chunk(Origin::Pasted, 1)),
+                        ("}", in_chunk(Origin::Pasted, 1)),
+                        ("fn b() {}", in_chunk(Origin::Generated, 2)),
+                        ("fn c() {}", LineState::new(Origin::Restored, None)),
+                        ("", typed),
+                    ],
+                    vec![
+                        chunk(1, Some(Class::Core), true),
+                        Chunk {
+                            origin: Origin::Generated,
+                            ..chunk(2, Some(Class::Transient), false)
+                        },
+                    ],
+                ),
+            )
+            .expect("save main");
+        store
+            .save_file(
+                &key("/w", "src/lib.rs"),
+                &record(
+                    &[
+                        ("fn d() {", in_chunk(Origin::Pasted, 3)),
+                        ("}", in_chunk(Origin::Pasted, 3)),
+                        ("// mine", typed),
+                        ("fn e() {}", in_chunk(Origin::Pasted, 3)),
+                        ("", LineState::new(Origin::Moved, None)),
+                        ("fn f() {}", LineState::new(Origin::Moved, None)),
+                    ],
+                    vec![chunk(3, Some(Class::Core), false), chunk(9, None, false)],
+                ),
+            )
+            .expect("save lib");
+        store
+    }
+
+    #[test]
+    fn report_input_reads_files_chunks_sessions_and_days() {
+        let store = two_files();
+        let wednesday = MONDAY + 2 * DAY_MS;
+        let mut session =
+            CalibrationSession::start(Some("parser".into()), None, wednesday + MINUTE);
+        session.record_breach(Breach {
+            at_ms: wednesday + 2 * MINUTE,
+            uri: "file:///w/src/main.rs".into(),
+            origin: Origin::Pasted,
+            lines: 3,
+            chunk: Some(ChunkId(1)),
+        });
+        session.end(wednesday + 3 * MINUTE, EndReason::Stopped);
+        session.feel = Some(2);
+        store.save_calibration_session(&session).expect("session");
+        let day = |day: u32, typed: u64| crate::core::activity::DayActivity {
+            day,
+            lines: [typed, 0, 0, 0, 0, 0],
+            ..Default::default()
+        };
+        store
+            .add_activity(&[day(20_001, 5), day(20_003, 7), day(20_004, 1)])
+            .expect("days");
+
+        // Since Wednesday: the days come from that week's Monday on.
+        let now = MONDAY + 10 * DAY_MS;
+        let input = report_input(&store, now, wednesday).expect("input");
+        assert_eq!(input.now_ms, now);
+        assert_eq!(input.since_ms, wednesday);
+        assert_eq!(
+            input.days.iter().map(|day| day.day).collect::<Vec<_>>(),
+            vec![20_003, 20_004]
+        );
+        assert_eq!(input.sessions, vec![session]);
+
+        // Path, lines by origin, (chunk id, lines) for each chunk.
+        type Seen<'a> = (&'a str, [u64; 6], Vec<(u64, u64)>);
+        let files: Vec<Seen> = input
+            .files
+            .iter()
+            .map(|file| {
+                assert_eq!(file.workspace, "/w");
+                (
+                    file.path.as_str(),
+                    file.lines,
+                    file.chunks
+                        .iter()
+                        .map(|(chunk, lines)| (chunk.id.0, *lines))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                // The blank line before the last one counts; chunk 9 holds no line: left out.
+                ("src/lib.rs", [1, 3, 0, 2, 0, 0], vec![(3, 3)]),
+                // The trailing empty line does not count.
+                ("src/main.rs", [1, 3, 1, 0, 0, 1], vec![(1, 3), (2, 1)]),
+            ]
+        );
+        let report = crate::core::report::compute(&input);
+        assert_eq!(report.debt_lines, 3.0);
+        assert_eq!(report.calibration.sessions[0].feel, Some(2));
+    }
+
+    #[test]
+    fn a_lone_empty_line_counts() {
+        let input = file_input(
+            &key("", "/a.rs"),
+            &record(&[("", LineState::TYPED)], vec![]),
+        );
+        assert_eq!(input.lines, [1, 0, 0, 0, 0, 0]);
+        assert_eq!(input.workspace, "");
+        assert_eq!(input.path, "/a.rs");
+    }
+
+    #[test]
+    fn ownership_rows_filter_by_file_or_folder() {
+        let store = two_files();
+        store
+            .save_file(
+                &key("/other", "x.rs"),
+                &record(&[("x", LineState::TYPED)], vec![]),
+            )
+            .expect("save");
+        let paths = |filter: Option<&str>| {
+            ownership_rows(&store, MONDAY, filter.map(Path::new))
+                .expect("rows")
+                .into_iter()
+                .map(|row| row.path.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paths(None),
+            vec!["/other/x.rs", "/w/src/lib.rs", "/w/src/main.rs"]
+        );
+        assert_eq!(paths(Some("/w")), vec!["/w/src/lib.rs", "/w/src/main.rs"]);
+        assert_eq!(paths(Some("/w/src/./lib.rs")), vec!["/w/src/lib.rs"]);
+        assert_eq!(paths(Some("/w/src/main")), Vec::<String>::new());
+        assert_eq!(paths(Some("/x/../other/")), vec!["/other/x.rs"]);
+
+        let rows = ownership_rows(&store, MONDAY, Some(Path::new("/w"))).expect("rows");
+        let main = &rows[1];
+        assert_eq!(main.lines, [1, 3, 1, 0, 0, 1]);
+        assert_eq!(
+            main.chunks,
+            ClassCounts {
+                transient: 1,
+                repeatable: 0,
+                core: 1,
+                unclassified: 0
+            }
+        );
+        assert_eq!((main.explained_lines, main.chunk_lines), (3, 4));
+        assert_eq!(main.explained_share(), Some(0.75));
+        assert_eq!(main.debt_lines, 0.0);
+        assert_eq!(rows[0].debt_lines, 3.0);
+
+        expect_test::expect![[r#"
+            file             typed  pasted  generated  moved  external  restored  unclassified  transient  repeatable  core  explained  debt
+            src/lib.rs           1       3          0      2         0         0             0          0           0     1         0%     3
+            src/main.rs          1       3          1      0         0         1             0          1           0     1        75%     0
+            total (2 files)      2       6          1      2         0         1             0          1           0     2        43%     3
+
+            lines by origin; chunks by class; explained: share of the chunks' lines with an explanation; debt: lines of unexplained core chunks plus half of the repeatable ones not reproduced on time
+        "#]]
+        .assert_eq(&ownership_table(&rows, Some(Path::new("/w"))));
+        // A single file named by itself: its path in its workspace, no total.
+        let table = ownership_table(&rows[..1], Some(Path::new("/w/src/lib.rs")));
+        assert!(
+            table
+                .lines()
+                .nth(1)
+                .unwrap_or("")
+                .starts_with("src/lib.rs ")
+        );
+        assert!(!table.contains("total"));
+    }
+
+    #[test]
+    fn calibration_from_the_command_line() {
+        let store = MemoryStore::new();
+        let start = MONDAY + 9 * 60 * MINUTE;
+        let session = start_calibration(&store, Some("parser".into()), None, start).expect("start");
+        assert_eq!(session.started_ms, start);
+        let again = start_calibration(&store, None, None, start + 5 * MINUTE);
+        assert_eq!(
+            again.map_err(|error| error.to_string()).err().as_deref(),
+            Some("a calibration session is already running since 09:00 UTC")
+        );
+        let next_day = start_calibration(&store, None, None, start + DAY_MS);
+        assert_eq!(
+            next_day.map_err(|error| error.to_string()).err().as_deref(),
+            Some("a calibration session is already running since 2024-10-07 09:00 UTC")
+        );
+        let status = calibration_status(&store, start + 3 * MINUTE).expect("status");
+        assert_eq!(status.running.as_ref().map(|s| s.started_ms), Some(start));
+        assert!(status_text(&status, start).contains("calibration session running: parser"));
+
+        // Stopped without a feel, rated after.
+        let stopped = stop_calibration(&store, None, None, start + 4 * MINUTE).expect("stop");
+        let StopOutcome::Stopped(ended) = &stopped else {
+            panic!("expected stopped, got {stopped:?}");
+        };
+        assert_eq!(ended.ended_ms, Some(start + 4 * MINUTE));
+        assert_eq!(ended.active_minutes(), 4);
+        assert!(stopped_text(&stopped).contains("How did it feel?"));
+        assert!(matches!(
+            stop_calibration(&store, None, None, start + 5 * MINUTE),
+            Err(CalibrationError::NotRunning)
+        ));
+        let rated = stop_calibration(&store, Some(4), Some("slow".into()), start + 6 * MINUTE)
+            .expect("rate");
+        assert!(matches!(&rated, StopOutcome::Rated(session)
+            if session.feel == Some(4) && session.notes.as_deref() == Some("slow")));
+        let twice = stop_calibration(&store, Some(5), None, start + 7 * MINUTE);
+        assert_eq!(
+            twice.map_err(|error| error.to_string()).err().as_deref(),
+            Some(
+                "no calibration session is running, and the last one (started 09:00 UTC) \
+                 already has its feel"
+            )
+        );
+        let sessions = store.calibration_sessions().expect("sessions");
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].feel, Some(4));
+        assert!(
+            status_text(&calibration_status(&store, start).expect("status"), start)
+                .starts_with("no calibration session running\n")
+        );
+    }
+
+    #[test]
+    fn a_timed_session_ends_as_time_up_when_looked_at() {
+        let store = MemoryStore::new();
+        let start = MONDAY;
+        start_calibration(&store, None, Some(30), start).expect("start");
+        let status = calibration_status(&store, start + 45 * MINUTE).expect("status");
+        assert_eq!(status.running, None);
+        let ended = status.last_ended.expect("ended");
+        assert_eq!(ended.ended_ms, Some(start + 30 * MINUTE));
+        assert_eq!(ended.ended_because, Some(EndReason::TimeUp));
+        assert!(
+            status_text(&calibration_status(&store, start).expect("status"), start)
+                .contains("without a feel")
+        );
+        // Stop after the time was up rates the session that ended by itself.
+        let rated = stop_calibration(&store, Some(3), None, start + 50 * MINUTE).expect("rate");
+        assert!(matches!(&rated, StopOutcome::Rated(session) if session.feel == Some(3)));
+        assert!(stopped_text(&rated).contains("planned time was up"));
+        // A new one can start.
+        let second = start_calibration(&store, None, None, start + 51 * MINUTE).expect("start");
+        assert_eq!(second.started_ms, start + 51 * MINUTE);
+        assert_eq!(store.calibration_sessions().expect("sessions").len(), 2);
+    }
+
+    #[test]
+    fn a_bad_feel_is_refused_and_changes_nothing() {
+        let store = MemoryStore::new();
+        start_calibration(&store, None, None, MONDAY).expect("start");
+        assert!(matches!(
+            stop_calibration(&store, Some(6), None, MONDAY + MINUTE),
+            Err(CalibrationError::Store(StoreError::InvalidRecord { .. }))
+        ));
+        assert!(
+            calibration_status(&store, MONDAY + MINUTE)
+                .expect("status")
+                .running
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn the_summary_says_when_there_is_not_enough_data() {
+        let now = MONDAY + 2 * DAY_MS;
+        let report = crate::core::report::compute(&ReportInput {
+            now_ms: now,
+            since_ms: now - 28 * DAY_MS,
+            days: Vec::new(),
+            sessions: Vec::new(),
+            files: Vec::new(),
+        });
+        let text = summary(&report);
+        assert!(text.starts_with("whetstone report, 2024-09-11 to 2024-10-09 (UTC)\n"));
+        assert_eq!(text.matches("Not enough data yet").count(), 4);
+        assert!(text.contains("Kept share of your pace without AI: not enough data yet"));
+        assert!(text.contains("Capability debt: 0 lines"));
+        assert!(text.contains("Practice due: nothing."));
+    }
+
+    #[test]
+    fn utc_times() {
+        let cases = [
+            (0, "1970-01-01 00:00 UTC"),
+            // 2000-02-29 23:59:59.999: a leap day of a year divisible by 400.
+            (951_868_799_999, "2000-02-29 23:59 UTC"),
+            (951_868_800_000, "2000-03-01 00:00 UTC"),
+            // 2024-02-29 12:34.
+            (1_709_210_040_000, "2024-02-29 12:34 UTC"),
+            (1_735_689_599_000, "2024-12-31 23:59 UTC"),
+            // 2100 is not a leap year.
+            (4_107_542_400_000, "2100-03-01 00:00 UTC"),
+        ];
+        for (at_ms, expected) in cases {
+            assert_eq!(utc_minute(at_ms), expected, "{at_ms}");
+        }
+        assert_eq!(
+            utc_since(MONDAY + 61 * MINUTE, MONDAY + DAY_MS - 1),
+            "01:01 UTC"
+        );
+        assert_eq!(
+            utc_since(MONDAY + 61 * MINUTE, MONDAY + DAY_MS),
+            "2024-10-07 01:01 UTC"
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! End-to-end tests of the store commands of the command line: `whetstone calibrate`,
+//! `whetstone report` and `whetstone status`, each run on a store of its own (WHETSTONE_HOME in a
+//! temporary folder), and what they say while a language server holds the store.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use whetstone_tests::lsp::{
+    LspClient, change, did_change, did_close, did_open, file_uri, vscode_like_capabilities,
+};
+use whetstone_tests::whetstone_binary;
+
+/// Runs `whetstone` with `arguments` on the store in `home`, from the folder `home`.
+fn whetstone(home: &Path, arguments: &[&str]) -> Output {
+    Command::new(whetstone_binary())
+        .args(arguments)
+        .env("WHETSTONE_HOME", home)
+        .env_remove("WHETSTONE_LOG")
+        .current_dir(home)
+        .output()
+        .expect("whetstone runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing what the command said when it is not the expected one.
+fn assert_exit(output: &Output, code: i32, what: &str) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{what}: stdout {:?}, stderr {:?}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// A failure is one line on stderr, naming whetstone, and nothing on stdout.
+fn assert_one_line_failure(output: &Output, what: &str) -> String {
+    assert_exit(output, 1, what);
+    let message = stderr(output);
+    assert_eq!(message.lines().count(), 1, "{what}: {message:?}");
+    assert!(message.starts_with("whetstone: "), "{what}: {message:?}");
+    assert!(stdout(output).is_empty(), "{what}");
+    message
+}
+
+#[test]
+fn start_status_stop_and_rate() {
+    let home = tempfile::tempdir().expect("store folder");
+    let home = home.path();
+
+    let status = whetstone(home, &["calibrate", "status"]);
+    assert_exit(&status, 0, "status before any session");
+    assert_eq!(stdout(&status), "no calibration session running\n");
+
+    let start = whetstone(home, &["calibrate", "start", "--label", "parser rewrite"]);
+    assert_exit(&start, 0, "start");
+    assert!(
+        stdout(&start).starts_with("calibration session started at ")
+            && stdout(&start).contains(" UTC: parser rewrite\n"),
+        "{}",
+        stdout(&start)
+    );
+
+    let status = whetstone(home, &["calibrate", "status"]);
+    assert_exit(&status, 0, "status while running");
+    let shown = stdout(&status);
+    assert!(
+        shown.starts_with("calibration session running: parser rewrite\n"),
+        "{shown}"
+    );
+    for line in [
+        "  started      ",
+        "  active       0 minutes",
+        "  typed lines  0",
+        "  breaches     0",
+    ] {
+        assert!(shown.contains(line), "{line:?} in {shown}");
+    }
+
+    let again = whetstone(home, &["calibrate", "start"]);
+    let message = assert_one_line_failure(&again, "a second start");
+    assert!(
+        message.contains("a calibration session is already running since ")
+            && message.trim_end().ends_with(" UTC"),
+        "{message}"
+    );
+
+    let stop = whetstone(
+        home,
+        &[
+            "calibrate",
+            "stop",
+            "--feel",
+            "4",
+            "--notes",
+            "slow start, then fine",
+        ],
+    );
+    assert_exit(&stop, 0, "stop");
+    assert!(stdout(&stop).starts_with("calibration session \"parser rewrite\" ended at "));
+    assert!(
+        stdout(&stop).contains("felt 4 of 5 (good)"),
+        "{}",
+        stdout(&stop)
+    );
+
+    // Stopping twice: nothing runs, and the last session already has its feel.
+    let twice = whetstone(home, &["calibrate", "stop"]);
+    let message = assert_one_line_failure(&twice, "a second stop");
+    assert_eq!(message, "whetstone: no calibration session is running\n");
+    let rerate = whetstone(home, &["calibrate", "stop", "--feel", "2"]);
+    let message = assert_one_line_failure(&rerate, "rating a rated session");
+    assert!(message.contains("already has its feel"), "{message}");
+
+    let status = whetstone(home, &["calibrate", "status"]);
+    assert_eq!(stdout(&status), "no calibration session running\n");
+
+    // The report shows the session with its feel.
+    let report = whetstone(home, &["report", "--json"]);
+    assert_exit(&report, 0, "report --json");
+    let report: Value = serde_json::from_slice(&report.stdout).expect("the report is JSON");
+    let sessions = report["calibration"]["sessions"]
+        .as_array()
+        .expect("sessions");
+    assert_eq!(sessions.len(), 1, "{report:#}");
+    assert_eq!(sessions[0]["feel"], json!(4));
+    assert_eq!(sessions[0]["label"], json!("parser rewrite"));
+    assert_eq!(sessions[0]["running"], json!(false));
+}
+
+#[test]
+fn a_session_stopped_without_a_feel_is_rated_after() {
+    let home = tempfile::tempdir().expect("store folder");
+    let home = home.path();
+    assert_exit(
+        &whetstone(home, &["calibrate", "start", "--minutes", "30"]),
+        0,
+        "start",
+    );
+    let stop = whetstone(home, &["calibrate", "stop"]);
+    assert_exit(&stop, 0, "stop without a feel");
+    assert!(
+        stdout(&stop).contains("How did it feel?"),
+        "{}",
+        stdout(&stop)
+    );
+
+    let status = whetstone(home, &["calibrate", "status"]);
+    assert!(
+        stdout(&status).contains("without a feel"),
+        "{}",
+        stdout(&status)
+    );
+
+    let rate = whetstone(home, &["calibrate", "stop", "--feel=2"]);
+    assert_exit(&rate, 0, "rate afterwards");
+    assert!(
+        stdout(&rate).starts_with("recorded for the calibration session started ")
+            && stdout(&rate).contains("felt 2 of 5 (hard going)"),
+        "{}",
+        stdout(&rate)
+    );
+    let report = whetstone(home, &["report", "--json", "--since", "1"]);
+    let report: Value = serde_json::from_slice(&report.stdout).expect("the report is JSON");
+    assert_eq!(report["calibration"]["sessions"][0]["feel"], json!(2));
+}
+
+#[test]
+fn bad_arguments_are_usage_errors_and_change_nothing() {
+    let home = tempfile::tempdir().expect("store folder");
+    let home = home.path();
+    assert_exit(&whetstone(home, &["calibrate", "start"]), 0, "start");
+    for arguments in [
+        &["calibrate", "stop", "--feel", "0"][..],
+        &["calibrate", "stop", "--feel", "6"],
+        &["calibrate", "stop", "--feel", "good"],
+        &["calibrate", "stop", "--feel"],
+        &["calibrate", "start", "--minutes", "0"],
+        &["calibrate", "pause"],
+        &["report", "--json", "--markdown"],
+        &["report", "--since", "0"],
+    ] {
+        let output = whetstone(home, arguments);
+        assert_exit(&output, 2, &arguments.join(" "));
+        assert!(
+            stderr(&output).contains("usage: whetstone"),
+            "{arguments:?}"
+        );
+    }
+    let status = whetstone(home, &["calibrate", "status"]);
+    assert!(
+        stdout(&status).starts_with("calibration session running\n"),
+        "{}",
+        stdout(&status)
+    );
+}
+
+#[test]
+fn status_and_report_on_an_empty_store() {
+    let home = tempfile::tempdir().expect("store folder");
+    let home = home.path();
+    let status = whetstone(home, &["status"]);
+    assert_exit(&status, 0, "status");
+    assert!(
+        stdout(&status).starts_with("no tracked files in "),
+        "{}",
+        stdout(&status)
+    );
+
+    let summary = whetstone(home, &["report"]);
+    assert_exit(&summary, 0, "report");
+    let summary = stdout(&summary);
+    assert!(summary.starts_with("whetstone report, "), "{summary}");
+    assert!(summary.contains("Capability debt: 0 lines"), "{summary}");
+
+    let markdown = whetstone(home, &["report", "--markdown"]);
+    assert_exit(&markdown, 0, "report --markdown");
+    assert!(!stdout(&markdown).is_empty());
+
+    let page = home.join("report.html");
+    let html = whetstone(home, &["report", "--html", "report.html"]);
+    assert_exit(&html, 0, "report --html");
+    assert_eq!(
+        stdout(&html),
+        format!("wrote the report to {}\n", page.display())
+    );
+    let written = std::fs::read_to_string(&page).expect("the page was written");
+    assert!(written.contains("<html"), "{written}");
+
+    let unwritable = whetstone(home, &["report", "--html", "no/such/folder/report.html"]);
+    let message = assert_one_line_failure(&unwritable, "report to a missing folder");
+    assert!(
+        message.contains("cannot write the report to no/such/folder/report.html"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_store_held_by_a_server_is_reported_and_status_shows_its_files_after() {
+    let home = tempfile::tempdir().expect("store folder");
+    let root = tempfile::tempdir().expect("workspace folder");
+    let path = root.path().join("lib.rs");
+    let own: String = (0..4)
+        .map(|index| format!("pub fn own_{index}() {{}}\n"))
+        .collect();
+    std::fs::write(&path, &own).expect("write");
+    let uri = file_uri(&path);
+
+    let mut server = LspClient::start(home.path());
+    server.initialize(root.path(), vscode_like_capabilities(), json!({}));
+    server.notify("textDocument/didOpen", did_open(&uri, &own, 1));
+    let pasted: String = (0..8)
+        .map(|index| format!("pub fn pasted_{index}(value: u32) -> u32 {{ value * {index} }}\n"))
+        .collect();
+    server.notify(
+        "textDocument/didChange",
+        did_change(&uri, 2, vec![change((4, 0), (4, 0), &pasted)]),
+    );
+
+    for arguments in [&["status"][..], &["report"], &["calibrate", "start"]] {
+        let output = whetstone(home.path(), arguments);
+        let message = assert_one_line_failure(&output, &arguments.join(" "));
+        assert!(
+            message.contains("a running whetstone server")
+                && message.contains("the editor's whetstone commands, which do the same"),
+            "{message}"
+        );
+    }
+
+    server.notify("textDocument/didClose", did_close(&uri));
+    let exit = server.shutdown();
+    assert!(exit.success(), "the server exits cleanly");
+    // The server may take a moment to release the store after it exits.
+    let mut status = whetstone(home.path(), &["status", &root.path().display().to_string()]);
+    for _ in 0..20 {
+        if status.status.success() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        status = whetstone(home.path(), &["status", &root.path().display().to_string()]);
+    }
+    assert_exit(&status, 0, "status after the server");
+    let table = stdout(&status);
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("lib.rs "))
+        .unwrap_or_else(|| panic!("no row for lib.rs in {table}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    // file, typed, pasted, generated, moved, external, restored, then the chunks by class.
+    assert_eq!(
+        cells[..8],
+        ["lib.rs", "4", "8", "0", "0", "0", "0", "1"],
+        "{table}"
+    );
+    let file_status = whetstone(home.path(), &["status", &path.display().to_string()]);
+    assert_exit(&file_status, 0, "status of one file");
+    assert!(
+        stdout(&file_status).contains("\nlib.rs "),
+        "{}",
+        stdout(&file_status)
+    );
+}
