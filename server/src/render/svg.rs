@@ -365,7 +365,43 @@ fn number(value: f64) -> String {
 fn value_label(value: f64) -> String {
     if value >= 10.0 || value.fract() == 0.0 {
         super::count(value.round().max(0.0) as u64)
-    } else {
+    } else if value >= 1.0 {
         format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scale_ends_on_a_round_number_in_a_few_round_steps() {
+        // (largest value, top of the axis, step)
+        let cases = [
+            (1.0, 1.0, 0.5),
+            (7.0, 8.0, 2.0),
+            (715.0, 800.0, 200.0),
+            (6_371.0, 8_000.0, 2_000.0),
+            (0.06, 0.06, 0.02),
+            (0.0, 1.0, 0.5),
+        ];
+        for (max_value, top, step) in cases {
+            let scale = Scale::new(max_value);
+            assert!(
+                (scale.top - top).abs() < 1e-9,
+                "{max_value}: top {}",
+                scale.top
+            );
+            assert!(
+                (scale.step - step).abs() < 1e-9,
+                "{max_value}: step {}",
+                scale.step
+            );
+        }
+        assert_eq!(value_label(0.02), "0.02");
+        assert_eq!(value_label(2.5), "2.5");
+        assert_eq!(value_label(1_234.4), "1,234");
     }
 }
