@@ -478,7 +478,9 @@ impl Engine {
                 self.count_rework(&applied);
                 self.track_burst(uri, &applied, &material, now_ms, &mut outcome);
             }
-            Verdict::Formatted => self.relabel_as_neighbours(uri, &applied),
+            Verdict::Formatted => {
+                outcome.chunks_changed |= self.relabel_as_neighbours(uri, &applied)
+            }
             Verdict::Restored | Verdict::Moved => {
                 let origin = if verdict == Verdict::Restored {
                     Origin::Restored
@@ -804,10 +806,12 @@ impl Engine {
     }
 
     /// A formatter's split or joined lines take the state of the line above them (or below).
-    fn relabel_as_neighbours(&mut self, uri: &str, applied: &[AppliedChange]) {
+    /// Returns whether a chunk gained lines (its edges may then need trimming).
+    fn relabel_as_neighbours(&mut self, uri: &str, applied: &[AppliedChange]) -> bool {
         let Some(open) = self.documents.get_mut(uri) else {
-            return;
+            return false;
         };
+        let mut chunk_grew = false;
         for run in applied.iter().flat_map(|change| change.new_runs.iter()) {
             let neighbour = if run.start > 0 {
                 open.map.get(run.start - 1)
@@ -816,8 +820,10 @@ impl Engine {
             } else {
                 continue;
             };
+            chunk_grew |= neighbour.chunk.is_some();
             open.map.set(run.clone(), neighbour);
         }
+        chunk_grew
     }
 
     /// Restored or moved lines take the chunk their deleted twins had; a chunk that had vanished

@@ -799,3 +799,15 @@ fn outcomes_say_what_was_inserted() {
     let removal = session.delete_lines(FILE, 0, 1);
     assert_eq!(removal.inserted, Inserted::default());
 }
+
+/// Regression (found by the property test): a formatter's new blank line below a chunk took the
+/// chunk, and since formatting was not counted as a chunk change, the chunk ended on a blank line.
+#[test]
+fn a_formatted_blank_line_below_a_chunk_does_not_become_its_edge() {
+    let mut session = Session::new();
+    session.open(FILE, "");
+    session.insert(FILE, (0, 0), &rust_lines("pasted", 6));
+    session.engine.hint(FILE, None, Hint::Format, session.now);
+    session.insert(FILE, (6, 0), "\n");
+    assert_eq!(session.chunks(FILE), vec![("pasted", 0, 6)]);
+}
