@@ -91,6 +91,15 @@ pub fn server_capabilities(encoding: PositionEncoding) -> InitializeResult {
                     .collect(),
                 ..ExecuteCommandOptions::default()
             }),
+            workspace: Some(tower_lsp_server::ls_types::WorkspaceServerCapabilities {
+                workspace_folders: Some(
+                    tower_lsp_server::ls_types::WorkspaceFoldersServerCapabilities {
+                        supported: Some(true),
+                        change_notifications: Some(tower_lsp_server::ls_types::OneOf::Left(true)),
+                    },
+                ),
+                file_operations: None,
+            }),
             ..ServerCapabilities::default()
         },
         server_info: Some(ServerInfo {

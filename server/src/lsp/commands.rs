@@ -4,13 +4,12 @@
 use serde_json::{Map, Value};
 
 use crate::core::{ChunkId, Class};
-use crate::lsp::nudges::{CHUNKS, CLASSIFY, DISMISS, EXPLAIN};
+use crate::lsp::nudges::{CHUNKS, CLASSIFY, DISMISS, EXPLAIN, PRACTICED};
 
 pub const CALIBRATION_START: &str = "whetstone.calibration.start";
 pub const CALIBRATION_STOP: &str = "whetstone.calibration.stop";
 pub const CALIBRATION_STATUS: &str = "whetstone.calibration.status";
 pub const REPORT: &str = "whetstone.report";
-pub const PRACTICED: &str = "whetstone.practiced";
 
 /// Every command the server answers, for `executeCommandProvider`.
 pub const ALL: [&str; 9] = [

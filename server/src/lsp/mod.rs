@@ -91,6 +91,13 @@ impl LanguageServer for Backend {
         self.send(Event::WatchedFilesChanged(params));
     }
 
+    async fn did_change_workspace_folders(
+        &self,
+        params: tower_lsp_server::ls_types::DidChangeWorkspaceFoldersParams,
+    ) {
+        self.send(Event::WorkspaceFoldersChanged(params));
+    }
+
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         let uri = params.text_document.uri.as_str().to_string();
         self.ask(|reply| Event::CodeLens { uri, reply })

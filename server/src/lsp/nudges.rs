@@ -17,6 +17,7 @@ pub const CLASSIFY: &str = "whetstone.classify";
 pub const EXPLAIN: &str = "whetstone.explain";
 pub const DISMISS: &str = "whetstone.dismiss";
 pub const CHUNKS: &str = "whetstone.chunks";
+pub const PRACTICED: &str = "whetstone.practiced";
 
 pub const UNCLASSIFIED: &str = "unclassified-chunk";
 pub const UNEXPLAINED_CORE: &str = "unexplained-core";
@@ -164,6 +165,13 @@ pub fn code_actions(
             .cloned()
             .collect();
         let mut chunk_actions = actions(uri, view);
+        if view.chunk.class == Some(Class::Repeatable) {
+            chunk_actions.push((
+                "Reproduced it from memory",
+                PRACTICED,
+                json!({"uri": uri, "chunk": view.chunk.id.0}),
+            ));
+        }
         if view.chunk.class.is_some() {
             // A judged chunk can still be explained (again) or dismissed from the menu.
             if !chunk_actions

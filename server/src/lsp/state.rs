@@ -75,6 +75,7 @@ pub enum Event {
     EditOrigin(EditOriginParams),
     ConfigurationChanged(Value),
     WatchedFilesChanged(DidChangeWatchedFilesParams),
+    WorkspaceFoldersChanged(tower_lsp_server::ls_types::DidChangeWorkspaceFoldersParams),
     CodeLens {
         uri: String,
         reply: oneshot::Sender<Vec<CodeLens>>,
@@ -196,6 +197,7 @@ impl State {
             Event::EditOrigin(params) => self.edit_origin(params),
             Event::ConfigurationChanged(value) => self.configuration_changed(value),
             Event::WatchedFilesChanged(params) => self.watched_files_changed(params),
+            Event::WorkspaceFoldersChanged(params) => self.workspace_folders_changed(params),
             Event::CodeLens { uri, reply } => {
                 let lenses = if self.settings.code_lens {
                     nudges::code_lenses(&uri, &self.engine.chunks_in(&uri))
@@ -248,6 +250,14 @@ impl State {
 
     fn initialize(&mut self, params: InitializeParams) -> InitializeResult {
         self.facts = ClientFacts::of(&params.capabilities);
+        // Helix 25.07 handles window/showDocument but does not announce it.
+        if params
+            .client_info
+            .as_ref()
+            .is_some_and(|info| info.name.eq_ignore_ascii_case("helix"))
+        {
+            self.facts.show_document = true;
+        }
         let (settings, warnings) = settings::parse(
             params
                 .initialization_options
@@ -518,6 +528,26 @@ impl State {
         }
     }
 
+    /// One server serves every folder of the workspace: the store is one per user, so a second
+    /// server for another folder would find it locked.
+    fn workspace_folders_changed(
+        &mut self,
+        params: tower_lsp_server::ls_types::DidChangeWorkspaceFoldersParams,
+    ) {
+        for removed in params.event.removed {
+            if let Some(path) = file_path(removed.uri.as_str()) {
+                self.roots.retain(|root| root != &path);
+            }
+        }
+        for added in params.event.added {
+            if let Some(path) = file_path(added.uri.as_str())
+                && !self.roots.contains(&path)
+            {
+                self.roots.push(path);
+            }
+        }
+    }
+
     /// Hands the engine what the store remembers of a file it does not know yet.
     fn load_from_store(&mut self, uri: &str) {
         if self.engine.line_map(uri).is_some() {
@@ -755,10 +785,11 @@ impl State {
                 });
             }
         } else {
-            self.log(
+            // Said where the user sees it: without showDocument the path is all they get.
+            self.show(
                 MessageType::INFO,
                 format!(
-                    "explain chunk {}: write your answers in {} and save it",
+                    "Explain chunk {}: open {}, answer the three questions from memory, and save it",
                     chunk.0,
                     path.display()
                 ),
@@ -961,6 +992,14 @@ impl State {
                         unrated.notes = notes;
                     }
                     let status = calibration::session_json(&unrated, now);
+                    self.show(
+                        MessageType::INFO,
+                        format!(
+                            "Recorded: the last calibration session felt {}.",
+                            calibration::feel_title(feel)
+                        ),
+                    );
+                    self.last_finished = Some(unrated.clone());
                     self.writer.send(WriteJob::SaveSession(unrated));
                     Ok(status)
                 }
