@@ -1,0 +1,100 @@
+// The manifest against the code: every palette command contributed and registered, settings the
+// server knows, an engine the pinned API types match; and the .vsix test.sh packaged holds what
+// the extension needs at run time.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+import { load } from './support/load.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+const { PaletteCommand } = load('commands');
+const { CLIENT_ONLY_KEYS } = load('settings');
+
+test('every palette command is contributed, titled "Whetstone: …", and no server command is', () => {
+  const contributed = manifest.contributes.commands;
+  assert.deepEqual(contributed.map((entry) => entry.command).sort(), Object.values(PaletteCommand).sort());
+  assert.ok(contributed.every((entry) => entry.category === 'Whetstone' && entry.title.length > 0));
+});
+
+test('settings: client-only keys are the ones the extension strips, the rest are the server\'s', () => {
+  const keys = Object.keys(manifest.contributes.configuration.properties).map((key) => key.replace(/^whetstone\./, ''));
+  const clientOnly = keys.filter((key) => CLIENT_ONLY_KEYS.includes(key.split('.')[0]));
+  assert.deepEqual(clientOnly.sort(), ['gutterMarks', 'pasteHint', 'serverPath', 'trace.server']);
+  // The keys settings.rs parses (server/src/lsp/settings.rs).
+  const server = new Set([
+    'detection.minLines', 'detection.minChars', 'detection.burstCharsPerSecond', 'detection.burstMinDurationMs',
+    'detection.mergeWindowMs', 'nudges.codeLens', 'nudges.diagnostics', 'nudges.diagnosticSeverity', 'nudges.hover',
+    'reminders.calibrationDays', 'storePath',
+  ]);
+  for (const key of keys.filter((key) => !clientOnly.includes(key))) {
+    assert.ok(server.has(key), `whetstone.${key} is not a server setting`);
+  }
+});
+
+test('the engine, the API types and the language client agree', () => {
+  const engine = manifest.engines.vscode.replace(/^\^/, '');
+  const types = lock.packages['node_modules/@types/vscode'].version;
+  assert.equal(types, engine, '@types/vscode is the engine\'s version: no API newer than the engine is used');
+  const client = lock.packages['node_modules/vscode-languageclient'];
+  const needs = client.engines.vscode.replace(/^\^/, '').split('.').map(Number);
+  const have = engine.split('.').map(Number);
+  assert.ok(have[1] >= needs[1], `vscode-languageclient ${client.version} needs VS Code ${client.engines.vscode}`);
+  assert.equal(manifest.main, './out/extension.js');
+  assert.deepEqual(manifest.activationEvents, ['onStartupFinished']);
+});
+
+test('the .vsix holds the compiled extension, its icons and its runtime dependencies', (t) => {
+  const vsix = path.join(root, `${manifest.name}-${manifest.version}.vsix`);
+  if (!fs.existsSync(vsix)) {
+    t.skip('no .vsix: test.sh packages it before the tests');
+    return;
+  }
+  const entries = zipEntries(fs.readFileSync(vsix));
+  const names = [...entries.keys()];
+  for (const needed of [
+    'extension/package.json',
+    'extension/out/extension.js',
+    'extension/out/middleware.js',
+    'extension/media/pasted.svg',
+    'extension/node_modules/vscode-languageclient/lib/node/main.js',
+    'extension/node_modules/vscode-languageserver-protocol/lib/node/main.js',
+    'extension.vsixmanifest',
+  ]) {
+    assert.ok(names.includes(needed), `${needed} is missing from the .vsix`);
+  }
+  assert.deepEqual(names.filter((name) => /^extension\/(src|test)\//.test(name) || name.includes('@types/') || name.includes('typescript/')), []);
+  const packaged = JSON.parse(entries.get('extension/package.json')());
+  assert.equal(packaged.version, manifest.version);
+});
+
+/** The entries of a zip file, each with a function reading its text (stored or deflated). */
+function zipEntries(buffer) {
+  const end = buffer.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(end >= 0, 'not a zip file');
+  const count = buffer.readUInt16LE(end + 10);
+  let offset = buffer.readUInt32LE(end + 16);
+  const entries = new Map();
+  for (let i = 0; i < count; i++) {
+    assert.equal(buffer.readUInt32LE(offset), 0x02014b50, 'central directory entry');
+    const method = buffer.readUInt16LE(offset + 10);
+    const compressed = buffer.readUInt32LE(offset + 20);
+    const nameLength = buffer.readUInt16LE(offset + 28);
+    const extraLength = buffer.readUInt16LE(offset + 30);
+    const commentLength = buffer.readUInt16LE(offset + 32);
+    const local = buffer.readUInt32LE(offset + 42);
+    const name = buffer.toString('utf8', offset + 46, offset + 46 + nameLength);
+    entries.set(name, () => {
+      const start = local + 30 + buffer.readUInt16LE(local + 26) + buffer.readUInt16LE(local + 28);
+      const data = buffer.subarray(start, start + compressed);
+      return (method === 8 ? inflateRawSync(data) : data).toString('utf8');
+    });
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
