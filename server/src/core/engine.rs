@@ -449,17 +449,18 @@ impl Engine {
 
         let material = distinct_material(&applied);
         let verdict = self.judge(uri, hint, &applied, &material);
+        let flagged_lines = material.lines.max(usize::from(material.chars > 0)) as u64;
         outcome.verdict = verdict.clone();
         outcome.inserted = match verdict {
             Verdict::Typed => Inserted {
                 origin: Some(Origin::Typed),
-                lines: material.matches('\n').count() as u64,
-                typed_chars: non_whitespace_chars(&material) as u64,
+                lines: material.newlines as u64,
+                typed_chars: material.chars as u64,
                 burst_lines: 0,
             },
             Verdict::Flagged(origin) => Inserted {
                 origin: Some(origin),
-                lines: non_blank_lines(&material) as u64,
+                lines: flagged_lines,
                 ..Inserted::default()
             },
             Verdict::Restored | Verdict::Moved => Inserted {
@@ -468,7 +469,7 @@ impl Engine {
                 } else {
                     Origin::Moved
                 }),
-                lines: non_blank_lines(&material) as u64,
+                lines: flagged_lines,
                 ..Inserted::default()
             },
             _ => Inserted::default(),
@@ -476,7 +477,7 @@ impl Engine {
         match verdict {
             Verdict::Typed => {
                 self.count_rework(&applied);
-                self.track_burst(uri, &applied, &material, now_ms, &mut outcome);
+                self.track_burst(uri, &applied, &material.concatenated, now_ms, &mut outcome);
             }
             Verdict::Formatted => {
                 outcome.chunks_changed |= self.relabel_as_neighbours(uri, &applied)
@@ -488,7 +489,7 @@ impl Engine {
                     Origin::Moved
                 };
                 outcome.chunks_changed |=
-                    self.relabel_from_graveyard(uri, &applied, &material, origin);
+                    self.relabel_from_graveyard(uri, &applied, &material.joined, origin);
             }
             Verdict::Flagged(origin) => {
                 let runs: Vec<Range<usize>> = applied
@@ -635,7 +636,7 @@ impl Engine {
         uri: &str,
         hint: Option<Hint>,
         applied: &[AppliedChange],
-        material: &str,
+        material: &Material,
     ) -> Verdict {
         match hint {
             Some(Hint::Undo) => return Verdict::Restored,
@@ -651,24 +652,23 @@ impl Engine {
             && applied
                 .iter()
                 .all(|change| !change.inserted.contains('\n') && !change.deleted.contains('\n'));
-        let measured = if scattered_one_liners {
-            applied
+        let (chars, lines) = if scattered_one_liners {
+            let largest = applied
                 .iter()
-                .map(|change| change.material.as_str())
-                .max_by_key(|material| non_whitespace_chars(material))
-                .unwrap_or("")
+                .map(|change| non_whitespace_chars(&change.material))
+                .max()
+                .unwrap_or(0);
+            (largest, 0)
         } else {
-            material
+            (material.chars, material.lines)
         };
-        let chars = non_whitespace_chars(measured);
-        let lines = non_blank_lines(measured);
         let signalled = matches!(hint, Some(Hint::Paste | Hint::Completion | Hint::Agent));
         let may_be_restored = !matches!(hint, Some(Hint::Completion | Hint::Agent));
         if may_be_restored
             && chars >= 2
             && let Some(found) = self
                 .graveyard
-                .best_match(material, self.config.restore_coverage)
+                .best_match(&material.joined, self.config.restore_coverage)
         {
             let first_line = applied.first().map_or(0, |change| change.start_line);
             let same_place = found.uri == uri && found.start_line.abs_diff(first_line) <= 3;
@@ -682,7 +682,7 @@ impl Engine {
         if !passes {
             return Verdict::Typed;
         }
-        if self.is_committed_content(uri, material) {
+        if self.is_committed_content(uri, &material.joined) {
             return Verdict::Committed;
         }
         let origin = match hint {
@@ -1211,9 +1211,25 @@ fn take_hint(
     }
 }
 
-/// The text the notification really added, each distinct text once (multi-cursor typing and
+/// What a notification really added: each distinct inserted text once (multi-cursor typing and
 /// renames repeat the same text at many places: one keystroke, one name).
-fn distinct_material(applied: &[AppliedChange]) -> String {
+///
+/// The measures are sums over the distinct texts, never counts on their joined form: Neovim sends
+/// the keys typed during its debounce as one notification of one-character changes, and joining
+/// them would turn every key into a "line".
+struct Material {
+    /// The texts one per line, for line-by-line comparisons (undo, moves, git).
+    joined: String,
+    /// The texts end to end, as they were typed.
+    concatenated: String,
+    chars: usize,
+    /// Non-blank lines of the texts that hold a line break; a text without one extends a line.
+    lines: usize,
+    /// Line breaks inserted, over every change (not only distinct texts).
+    newlines: usize,
+}
+
+fn distinct_material(applied: &[AppliedChange]) -> Material {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut parts: Vec<&str> = Vec::new();
     for change in applied {
@@ -1221,7 +1237,21 @@ fn distinct_material(applied: &[AppliedChange]) -> String {
             parts.push(&change.material);
         }
     }
-    parts.join("\n")
+    Material {
+        joined: parts.join("\n"),
+        concatenated: parts.concat(),
+        chars: parts.iter().map(|part| non_whitespace_chars(part)).sum(),
+        lines: parts
+            .iter()
+            .filter(|part| part.contains('\n'))
+            .map(|part| non_blank_lines(part))
+            .sum(),
+        // Every Enter counts, even the same key pressed three times in one debounced batch.
+        newlines: applied
+            .iter()
+            .map(|change| change.material.matches('\n').count())
+            .sum(),
+    }
 }
 
 /// Removed and inserted text hold the same words in any order: a formatter or a line move.

@@ -811,3 +811,28 @@ fn a_formatted_blank_line_below_a_chunk_does_not_become_its_edge() {
     session.insert(FILE, (6, 0), "\n");
     assert_eq!(session.chunks(FILE), vec![("pasted", 0, 6)]);
 }
+
+/// Regression (found by the Neovim client test): Neovim sends the keys typed during its debounce as
+/// one notification of one-character changes; joining those texts with line breaks to measure them
+/// made every key a "line", and a function typed in one burst became a generated chunk.
+#[test]
+fn a_debounced_batch_of_typed_keys_is_typing() {
+    let mut session = Session::new();
+    session.open(FILE, "");
+    let typed = "fn add(left: u32, right: u32) -> u32 {\n    left + right\n}\n";
+    let (mut line, mut column) = (0u32, 0u32);
+    let mut changes = Vec::new();
+    for character in typed.chars() {
+        changes.push(edit((line, column), (line, column), &character.to_string()));
+        if character == '\n' {
+            line += 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+    }
+    let outcome = session.change(FILE, changes);
+    assert_eq!(outcome.verdict, Verdict::Typed);
+    assert_eq!(outcome.inserted.lines, 3);
+    assert!(session.chunks(FILE).is_empty());
+}

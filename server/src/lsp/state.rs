@@ -147,6 +147,9 @@ struct State {
     last_finished: Option<CalibrationSession>,
     activity: Activity,
     last_reminder_check: Option<Instant>,
+    reminded_day: Option<u32>,
+    /// Set by `initialized`: nothing is said to the client before it.
+    initialized: bool,
 }
 
 impl State {
@@ -175,6 +178,8 @@ impl State {
             last_finished: None,
             activity: Activity::default(),
             last_reminder_check: None,
+            reminded_day: None,
+            initialized: false,
         };
         // Without a store folder, explanation documents go to a private temporary folder.
         let fallback =
@@ -319,6 +324,7 @@ impl State {
     }
 
     fn initialized(&mut self) {
+        self.initialized = true;
         self.consider_reminder();
         for (kind, message, show) in std::mem::take(&mut self.pending_messages) {
             let client = self.client.clone();
@@ -1098,6 +1104,9 @@ impl State {
 
     /// Says once a day that no calibration block was held for the configured number of days.
     fn consider_reminder(&mut self) {
+        if !self.initialized {
+            return;
+        }
         self.last_reminder_check = Some(Instant::now());
         let every_days = self.settings.reminder_days;
         if every_days == 0 || self.calibration.is_some() {
@@ -1105,6 +1114,10 @@ impl State {
         }
         let now = now_ms();
         let today = day_of(now);
+        // The store learns the day through the writer; this process must not wait for it.
+        if self.reminded_day == Some(today) {
+            return;
+        }
         if let Ok(Some(day)) = self.store.setting(LAST_REMINDER_DAY)
             && day.parse::<u32>().is_ok_and(|day| day >= today)
         {
@@ -1121,6 +1134,7 @@ impl State {
         if days_since.is_some_and(|days| days < u64::from(every_days)) {
             return;
         }
+        self.reminded_day = Some(today);
         self.show(MessageType::INFO, calibration::reminder(days_since));
         self.writer.send(WriteJob::SetSetting {
             name: LAST_REMINDER_DAY.to_string(),

@@ -1,0 +1,24 @@
+-- The `whetstone` language server for vim.lsp.config / vim.lsp.enable (Neovim 0.11+).
+--
+-- Neovim reads this file when it first resolves vim.lsp.config.whetstone; what setup() passes to
+-- vim.lsp.config('whetstone', ...) is merged over it. With `vim.lsp.enable('whetstone')` alone
+-- (no setup) the server is started as `whetstone lsp` from PATH.
+
+local config = require('whetstone.config')
+local documents = require('whetstone.documents')
+local lens = require('whetstone.lens')
+
+local options = config.options
+
+---@type vim.lsp.Config
+return {
+  cmd = config.server_cmd(options) or { 'whetstone', 'lsp' },
+  -- No `filetypes`: whetstone runs beside the usual servers in every file.
+  root_dir = documents.root_dir,
+  init_options = config.server_settings(options),
+  settings = config.server_settings(options),
+  capabilities = lens.client_capabilities(),
+  handlers = vim.tbl_extend('force', lens.handlers(), {
+    ['window/showDocument'] = documents.show_document_handler,
+  }),
+}

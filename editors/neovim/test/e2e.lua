@@ -1,0 +1,643 @@
+-- The headless end-to-end test: a real Neovim, this plugin and the built whetstone server.
+--
+-- Run by test.sh as
+--   nvim --headless -u test/minimal_init.lua -c "luafile test/e2e.lua"
+-- with WHETSTONE_HOME, XDG_* and WHETSTONE_E2E_WORKSPACE pointing at temp folders. Prints one TAP
+-- line per step and exits with the number of failed steps (0: all passed).
+
+local api = vim.api
+local whetstone = require('whetstone')
+local lens = require('whetstone.lens')
+
+local workspace = assert(vim.env.WHETSTONE_E2E_WORKSPACE, 'WHETSTONE_E2E_WORKSPACE is not set')
+local TIMEOUT_MS = 10000
+
+local results = {}
+local failed = 0
+local known_problems = 0
+
+local function say(line)
+  io.stdout:write(line, '\n')
+  io.stdout:flush()
+end
+
+-- The test runs as a coroutine that gives the main loop back while it waits, so that Neovim
+-- reads typed keys, runs autocommands and timers, and talks to the server as it does for a user.
+local test_coroutine
+
+--- Lets the main loop run for `ms` milliseconds.
+local function sleep(ms)
+  vim.defer_fn(function()
+    local ok, problem = coroutine.resume(test_coroutine)
+    if not ok then
+      say('not ok - the test coroutine failed: ' .. tostring(problem))
+      vim.cmd('cquit 1')
+    end
+  end, ms)
+  coroutine.yield()
+end
+
+--- Runs one step: it passes unless it raises an error (whose message says what went wrong).
+--- A `todo` step is a known problem elsewhere: TAP reports it, and it fails nothing.
+local function step(name, body, todo)
+  local ok, problem = xpcall(body, debug.traceback)
+  table.insert(results, { name = name, ok = ok })
+  local directive = todo and (' # TODO ' .. todo) or ''
+  if ok then
+    say(('ok %d - %s%s'):format(#results, name, directive))
+  else
+    if todo then
+      known_problems = known_problems + 1
+    else
+      failed = failed + 1
+    end
+    say(('not ok %d - %s%s'):format(#results, name, directive))
+    for line in tostring(problem):gmatch('[^\n]+') do
+      say('  # ' .. line)
+    end
+  end
+  return ok
+end
+
+--- Waits until `predicate` returns a value; raises after the timeout.
+local function wait_for(what, predicate, timeout_ms)
+  timeout_ms = timeout_ms or TIMEOUT_MS
+  local deadline = vim.uv.now() + timeout_ms
+  while true do
+    local value = predicate()
+    if value ~= nil and value ~= false then
+      return value
+    end
+    if vim.uv.now() > deadline then
+      error(('timed out after %d ms waiting for %s'):format(timeout_ms, what), 2)
+    end
+    sleep(50)
+  end
+end
+
+local function expect(condition, message, ...)
+  if not condition then
+    error(message:format(...), 2)
+  end
+end
+
+local function keys(text)
+  return api.nvim_replace_termcodes(text, true, false, true)
+end
+
+-- A fast typist: 20 keys a second. Neovim sends the keys of each 150 ms as one didChange.
+local KEY_GAP_MS = 50
+
+--- Types `text` key by key as a person would (nvim_input: the main loop reads each key as it
+--- comes), then lets the didChange debounce pass so the server has every change. `<CR>`,
+--- `<Esc>`... are one key each; `<Cmd>...<CR>` goes in one piece, as Neovim wants the whole
+--- command at once.
+local function type_keys(text)
+  local position = 1
+  while position <= #text do
+    local key = text:match('^<Cmd>.-<CR>', position)
+      or text:match('^<[%w%-]+>', position)
+      or text:match('^[%z\1-\127\194-\244][\128-\191]*', position)
+    api.nvim_input(key)
+    sleep(KEY_GAP_MS)
+    position = position + #key
+  end
+  sleep(400)
+end
+
+--- Feeds `text` all at once, as a macro replays keys, then lets the debounce pass.
+local function feed_at_once(text)
+  api.nvim_feedkeys(keys(text), 'xt', false)
+  sleep(400)
+end
+
+local state = {}
+
+--- Headless, Neovim's own vim.ui.select and vim.ui.input would wait for keys forever: a question
+--- the test does not expect fails the step (by timing out its wait) instead of hanging the run.
+local function refuse(name)
+  return function(_, opts)
+    say(('# unexpected %s: %s'):format(name, opts and opts.prompt or ''))
+  end
+end
+vim.ui.select = refuse('vim.ui.select')
+vim.ui.input = refuse('vim.ui.input')
+
+-- Messages are kept, not echoed: headless, an error echoed by a command run from a timer waits
+-- for a key at a hit-enter prompt, which would hang the run.
+local notifications = {}
+vim.notify = function(message, level)
+  table.insert(notifications, { message = message, level = level or vim.log.levels.INFO })
+end
+
+local function notified(pattern)
+  for _, notification in ipairs(notifications) do
+    if notification.message:find(pattern) then
+      return notification
+    end
+  end
+  return nil
+end
+
+local function client()
+  return assert(state.client, 'no whetstone client (the attach step failed)')
+end
+
+--- Calls a server command and waits for the answer.
+local function command(name, argument, bufnr)
+  local response, problem = client():request_sync('workspace/executeCommand', {
+    command = name,
+    arguments = { argument or vim.empty_dict() },
+  }, TIMEOUT_MS, bufnr or state.bufnr)
+  expect(response, '%s: no answer (%s)', name, tostring(problem))
+  expect(not response.err, '%s failed: %s', name, response.err and response.err.message or '')
+  return response.result
+end
+
+local function chunks(bufnr)
+  bufnr = bufnr or state.bufnr
+  return command('whetstone.chunks', { uri = vim.uri_from_bufnr(bufnr) }, bufnr)
+end
+
+local function chunk_where(predicate)
+  for _, chunk in ipairs(chunks().chunks) do
+    if predicate(chunk) then
+      return chunk
+    end
+  end
+  return nil
+end
+
+local function lens_titles()
+  local titles = {}
+  for _, item in ipairs(lens.get(state.bufnr)) do
+    table.insert(titles, item.command.title)
+  end
+  return titles
+end
+
+local function line_of(pattern)
+  for index, line in ipairs(api.nvim_buf_get_lines(state.bufnr, 0, -1, false)) do
+    if line:find(pattern) then
+      return index
+    end
+  end
+  error('no line matches ' .. pattern, 2)
+end
+
+local function focus_source()
+  local window = vim.fn.bufwinid(state.bufnr)
+  if window ~= -1 then
+    api.nvim_set_current_win(window)
+  else
+    api.nvim_set_current_buf(state.bufnr)
+  end
+end
+
+local function print_logs()
+  local log = vim.lsp.get_log_path()
+  say('# --- last lines of the LSP log (' .. log .. '), the server stderr included ---')
+  local ok, lines = pcall(vim.fn.readfile, log)
+  if ok then
+    for index = math.max(1, #lines - 60), #lines do
+      say('# ' .. lines[index]:sub(1, 400))
+    end
+    say('# --- the server\'s stderr (WHETSTONE_LOG=debug), last lines ---')
+    local stderr = vim.tbl_filter(function(line)
+      return line:find('"stderr"', 1, true) ~= nil
+    end, lines)
+    for index = math.max(1, #stderr - 40), #stderr do
+      say('# ' .. stderr[index]:sub(1, 400))
+    end
+  end
+  say('# --- messages (vim.notify) ---')
+  for _, notification in ipairs(notifications) do
+    say(('# [%d] %s'):format(notification.level, (notification.message:gsub('\n', ' '))))
+  end
+end
+
+-- The text of the tests: 30 distinct lines to paste.
+local PASTED = { 'fn checksum(data: &[u8]) -> u32 {' }
+for index = 1, 28 do
+  table.insert(PASTED, ('    let step_%02d = data.len() as u32 * %d + %d;'):format(index, index, index * 7))
+end
+table.insert(PASTED, '}')
+assert(#PASTED == 30)
+local EXPLANATION = 'checksum folds the length of data into step values because the caller only '
+  .. 'needs a cheap fingerprint; it trades collisions for speed instead of hashing every byte, '
+  .. 'and it would break if data were longer than u32 can count.'
+
+local function run()
+  step('help: :helptags on doc/ and :help whetstone work, every |link| resolves', function()
+    local plugin_root = vim.g.whetstone_test_plugin_root
+    -- A copy, so the checkout gets no generated tags file.
+    local rtp = vim.fn.tempname()
+    vim.fn.mkdir(rtp .. '/doc', 'p')
+    vim.fn.writefile(vim.fn.readfile(plugin_root .. '/doc/whetstone.txt'), rtp .. '/doc/whetstone.txt')
+    vim.cmd('helptags ' .. vim.fn.fnameescape(rtp .. '/doc'))
+    vim.opt.runtimepath:append(rtp)
+    local tags = vim.fn.readfile(rtp .. '/doc/tags')
+    expect(#tags >= 10, 'only %d help tags', #tags)
+    vim.cmd('help whetstone')
+    expect(vim.bo.filetype == 'help', 'no help buffer')
+    expect(api.nvim_buf_get_name(0):find('whetstone.txt$'), ':help whetstone opened %s', api.nvim_buf_get_name(0))
+    local text = table.concat(vim.fn.readfile(rtp .. '/doc/whetstone.txt'), '\n')
+    for link in text:gmatch('|([^|%s]+)|') do
+      local ok, problem = pcall(vim.cmd.help, link)
+      expect(ok, 'help link |%s| does not resolve: %s', link, tostring(problem))
+    end
+    vim.cmd('helpclose')
+  end)
+
+  step('setup: the server attaches to a Rust file of the workspace', function()
+    vim.cmd('edit ' .. vim.fn.fnameescape(workspace .. '/src/lib.rs'))
+    state.bufnr = api.nvim_get_current_buf()
+    expect(vim.bo.filetype == 'rust', 'filetype is %q', vim.bo.filetype)
+    state.client = wait_for('the whetstone client to attach', function()
+      local attached = vim.lsp.get_clients({ name = 'whetstone', bufnr = state.bufnr })[1]
+      return attached and attached.initialized and attached
+    end)
+    local config = state.client.config
+    expect(vim.fs.normalize(state.client.root_dir or '') == vim.fs.normalize(workspace),
+      'root_dir is %s, not the workspace', tostring(state.client.root_dir))
+    expect(config.init_options.whetstone.nudges.hover == true, 'settings missing from initializationOptions')
+    expect(vim.tbl_get(state.client.capabilities, 'workspace', 'codeLens', 'refreshSupport') == true,
+      'codeLens refreshSupport is not advertised')
+    expect(state.client.offset_encoding == 'utf-8', 'position encoding %s', state.client.offset_encoding)
+    local provided = state.client.server_capabilities.executeCommandProvider.commands
+    expect(vim.list_contains(provided, 'whetstone.classify'), 'executeCommandProvider lacks whetstone.classify')
+  end)
+
+  step('typing a function by hand (20 keys a second) makes no chunk', function()
+    -- Until a buffer's first didChange is sent, Neovim restarts its 150 ms debounce on every
+    -- change, so keys typed without a pause all go in one notification (see the step at
+    -- the end). One short edit first, as in any buffer already worked on; from then on Neovim
+    -- sends what was typed every 150 ms.
+    type_keys('Go<Esc>')
+    type_keys('ifn add(left: i32, right: i32) -> i32 {<CR>left + right<CR>}<CR><Esc>')
+    local lines = api.nvim_buf_get_lines(state.bufnr, 0, -1, false)
+    expect(lines[2]:find('^fn add') and lines[3] == '    left + right' and lines[4] == '}',
+      'the function was not typed as expected: %s', vim.inspect(lines))
+    local map = chunks()
+    expect(#map.chunks == 0, 'typing made %d chunk(s): %s', #map.chunks, vim.inspect(map.chunks))
+    expect(map.counts.typed >= 4, 'only %d typed lines', map.counts.typed)
+  end)
+
+  step('pasting 30 lines through vim.paste shows the "⚑ 30 lines pasted" lens', function()
+    -- The cursor is on the empty line left after the function.
+    local pasted = vim.list_extend(vim.deepcopy(PASTED), { '' })
+    vim.paste(pasted, -1)
+    local title = wait_for('a lens titled "⚑ 30 lines pasted"', function()
+      for _, candidate in ipairs(lens_titles()) do
+        if vim.startswith(candidate, '⚑ 30 lines pasted') then
+          return candidate
+        end
+      end
+    end)
+    expect(title:find('fn checksum', 1, true), 'the title names no item: %s', title)
+    local chunk = chunk_where(function(candidate)
+      return candidate.origin == 'pasted' and candidate.lines == 30
+    end)
+    expect(chunk, 'no 30-line pasted chunk in whetstone.chunks')
+    state.chunk = chunk
+    for _, action in ipairs({ 'Transient', 'Repeatable', 'Core', 'Explain', 'Not AI' }) do
+      expect(vim.list_contains(lens_titles(), action), 'no %q lens: %s', action, vim.inspect(lens_titles()))
+    end
+  end)
+
+  step('the statusline shows the typed share of the file', function()
+    local text = wait_for('the statusline to show a share under 100%', function()
+      local shown = whetstone.statusline()
+      local share = tonumber(shown:match('^(%d+)%% yours$'))
+      return share and share < 100 and shown
+    end)
+    expect(text:match('^%d+%% yours$'), 'statusline %q', text)
+  end)
+
+  step('the "Core" lens, run as vim.lsp.codelens.run runs it, classifies the chunk core', function()
+    local core
+    for _, candidate in ipairs(lens.get(state.bufnr)) do
+      if candidate.command.title == 'Core' then
+        core = candidate
+      end
+    end
+    expect(core, 'no Core lens')
+    local answered = false
+    client():exec_cmd(core.command, { bufnr = state.bufnr }, function(err)
+      expect(not err, 'whetstone.classify failed: %s', err and err.message or '')
+      answered = true
+    end)
+    wait_for('the classify answer', function()
+      return answered
+    end)
+    local chunk = chunk_where(function(candidate)
+      return candidate.id == state.chunk.id
+    end)
+    expect(chunk and chunk.class == 'core', 'the chunk is %s', vim.inspect(chunk))
+    wait_for('the lenses to offer only Explain', function()
+      local titles = lens_titles()
+      return #titles == 2 and vim.list_contains(titles, 'Explain')
+    end)
+  end)
+
+  step(':Whetstone explain <text> records the explanation', function()
+    api.nvim_win_set_cursor(0, { state.chunk.start_line + 3, 0 })
+    vim.cmd('Whetstone explain ' .. EXPLANATION)
+    local chunk = wait_for('the explanation in whetstone.chunks', function()
+      return chunk_where(function(candidate)
+        return candidate.id == state.chunk.id and type(candidate.explanation) == 'table'
+      end)
+    end)
+    expect(chunk.class == 'core', 'class %s', tostring(chunk.class))
+    expect(chunk.explanation.text == EXPLANATION, 'explanation text %q', tostring(chunk.explanation.text))
+    expect(chunk.needs_attention == false, 'the chunk still needs attention')
+    expect(notified('^whetstone: explanation of chunk %d+ recorded %(%d+/100%)$'),
+      'no "explanation recorded" message')
+    wait_for('the lenses of the explained chunk to go', function()
+      return #lens_titles() == 0
+    end)
+  end)
+
+  step('a 2-line paste in Insert mode is flagged through the versioned editOrigin hint', function()
+    -- Under the size bar (5 lines, 200 characters): only the hint can flag it, and only if its
+    -- version is the one the change arrives with.
+    _G.whetstone_e2e_paste = function()
+      vim.paste({ 'const EXTRA: u32 = 1;', 'const MORE: u32 = 2;' }, -1)
+    end
+    -- (Not `gg`: while Neovim waits for the second key of a command it runs no timer, so the
+    -- test would never resume.)
+    api.nvim_win_set_cursor(0, { 1, 0 })
+    type_keys('O<Cmd>lua whetstone_e2e_paste()<CR><Esc>')
+    local chunk = wait_for('a 2-line pasted chunk at the top', function()
+      return chunk_where(function(candidate)
+        return candidate.origin == 'pasted' and candidate.start_line == 0 and candidate.lines == 2
+      end)
+    end)
+    state.small = chunk
+  end)
+
+  step('typing right after the paste is not taken for a paste', function()
+    local before = #chunks().chunks
+    type_keys('Goconst TYPED_AFTER: u32 = 3;<Esc>')
+    local after = chunks()
+    expect(#after.chunks == before, '%d chunks before, %d after typing', before, #after.chunks)
+  end)
+
+  step(':Whetstone classify repeatable, then :Whetstone dismiss', function()
+    api.nvim_win_set_cursor(0, { 1, 0 })
+    vim.cmd('Whetstone classify repeatable')
+    wait_for('class repeatable', function()
+      return chunk_where(function(candidate)
+        return candidate.id == state.small.id and candidate.class == 'repeatable'
+      end)
+    end)
+    vim.cmd('Whetstone dismiss')
+    wait_for('the chunk to go', function()
+      return not chunk_where(function(candidate)
+        return candidate.id == state.small.id
+      end)
+    end)
+  end)
+
+  step('a streamed paste (phases 1, 2, 3) is flagged through the hint without version', function()
+    type_keys('Go<Esc>')
+    vim.paste({ 'fn tiny() -> u8 {', '    7' }, 1)
+    vim.paste({ '', '}' }, 2)
+    vim.paste({ '', '' }, 3)
+    local first = line_of('^fn tiny') - 1
+    state.tiny = wait_for('a pasted chunk on fn tiny', function()
+      return chunk_where(function(candidate)
+        return candidate.origin == 'pasted' and candidate.start_line == first
+      end)
+    end)
+  end)
+
+  step(':Whetstone explain with an empty answer opens the document in the same server; saving records it', function()
+    focus_source()
+    api.nvim_win_set_cursor(0, { state.tiny.start_line + 1, 0 })
+    -- The question is asked once the chunk is known, after the command returned.
+    local asked = false
+    vim.ui.input = function(_, on_confirm)
+      asked = true
+      on_confirm('')
+    end
+    vim.cmd('Whetstone explain')
+    wait_for('the explanation question', function()
+      return asked
+    end)
+    vim.ui.input = refuse('vim.ui.input')
+    local document = wait_for('the explanation document', function()
+      local current = api.nvim_get_current_buf()
+      return current ~= state.bufnr and api.nvim_buf_get_name(current):find('%.md$') and current
+    end)
+    local attached = wait_for('the document to attach to the same client', function()
+      return vim.lsp.get_clients({ name = 'whetstone', bufnr = document })[1]
+    end)
+    expect(attached.id == client().id, 'the document went to client %d, not %d', attached.id, client().id)
+    expect(#vim.lsp.get_clients({ name = 'whetstone' }) == 1, 'a second whetstone server started')
+    local lines = api.nvim_buf_get_lines(document, 0, -1, false)
+    expect(lines[1]:find('whetstone explanation'), 'not an explanation document: %s', lines[1])
+    local answered = {}
+    for _, line in ipairs(lines) do
+      table.insert(answered, line)
+      if line:find('^## ') then
+        table.insert(answered, 'tiny returns seven because the caller wants a constant instead of a config lookup.')
+      end
+    end
+    api.nvim_buf_set_lines(document, 0, -1, false, answered)
+    vim.cmd('write')
+    wait_for('the document answers recorded on the chunk', function()
+      return chunk_where(function(candidate)
+        return candidate.id == state.tiny.id
+          and type(candidate.explanation) == 'table'
+          and candidate.explanation.text:find('constant', 1, true)
+      end)
+    end)
+    vim.cmd('bwipeout ' .. document)
+    focus_source()
+  end)
+
+  step(':Whetstone lens runs the lens picked with vim.ui.select', function()
+    wait_for('the lenses of the explained but unclassified chunk', function()
+      return vim.list_contains(lens_titles(), 'Transient')
+    end)
+    api.nvim_win_set_cursor(0, { state.tiny.start_line + 1, 0 })
+    local offered
+    vim.ui.select = function(items, opts, on_choice)
+      offered = vim.tbl_map(opts.format_item, items)
+      for _, item in ipairs(items) do
+        if opts.format_item(item) == 'Transient' then
+          on_choice(item)
+        end
+      end
+    end
+    vim.cmd('Whetstone lens')
+    vim.ui.select = refuse('vim.ui.select')
+    wait_for('class transient', function()
+      return chunk_where(function(candidate)
+        return candidate.id == state.tiny.id and candidate.class == 'transient'
+      end)
+    end)
+    expect(offered and vim.list_contains(offered, 'Not AI') and not vim.list_contains(offered, ''),
+      'offered %s', vim.inspect(offered))
+  end)
+
+  step(':Whetstone status and :Whetstone chunks show the file', function()
+    local actions = require('whetstone.actions')
+    local shown
+    local float = actions.float
+    actions.float = function(lines)
+      shown = lines
+    end
+    vim.cmd('Whetstone status')
+    wait_for(':Whetstone status', function()
+      return shown
+    end)
+    actions.float = float
+    local text = table.concat(shown, '\n')
+    expect(text:find('%d+%% yours'), 'status says %s', text)
+    expect(text:find('fn checksum', 1, true), 'status lists no chunk: %s', text)
+    vim.cmd('Whetstone chunks')
+    local items = wait_for('the location list', function()
+      local list = vim.fn.getloclist(0)
+      return #list > 0 and list
+    end)
+    expect(items[1].text:find('pasted', 1, true), 'location list item %s', items[1].text)
+    vim.cmd('lclose')
+    focus_source()
+  end)
+
+  step(':Whetstone report markdown and json open the report in scratch buffers', function()
+    vim.cmd('Whetstone report')
+    local markdown = wait_for('the markdown report buffer', function()
+      local found = vim.fn.bufnr('whetstone://report.md')
+      return found ~= -1 and api.nvim_buf_line_count(found) > 3 and found
+    end)
+    expect(vim.bo[markdown].filetype == 'markdown', 'filetype %s', vim.bo[markdown].filetype)
+    expect(api.nvim_buf_get_lines(markdown, 0, 1, false)[1]:find('^# '), 'no heading in the markdown report')
+    vim.cmd('bwipeout ' .. markdown)
+    focus_source()
+    vim.cmd('Whetstone report json')
+    local json = wait_for('the json report buffer', function()
+      local found = vim.fn.bufnr('whetstone://report.json')
+      return found ~= -1 and api.nvim_buf_line_count(found) > 3 and found
+    end)
+    local text = table.concat(api.nvim_buf_get_lines(json, 0, -1, false), '\n')
+    local ok, decoded = pcall(vim.json.decode, text)
+    expect(ok and type(decoded) == 'table', 'the json report does not parse: %s', tostring(decoded))
+    vim.cmd('bwipeout ' .. json)
+    focus_source()
+  end)
+
+  step(':Whetstone completes subcommands and their arguments', function()
+    local function complete(line)
+      local candidates = vim.fn.getcompletion(line, 'cmdline')
+      table.sort(candidates)
+      return candidates
+    end
+    expect(vim.deep_equal(complete('Whetstone cal'), { 'calibrate' }), 'got %s', vim.inspect(complete('Whetstone cal')))
+    expect(vim.deep_equal(complete('Whetstone calibrate s'), { 'start', 'status', 'stop' }),
+      'got %s', vim.inspect(complete('Whetstone calibrate s')))
+    expect(vim.deep_equal(complete('Whetstone classify '), { 'core', 'repeatable', 'transient' }),
+      'got %s', vim.inspect(complete('Whetstone classify ')))
+    expect(vim.deep_equal(complete('Whetstone report h'), { 'html' }), 'got %s', vim.inspect(complete('Whetstone report h')))
+  end)
+
+  step(':Whetstone calibrate start 30 test: the statusline says no-AI', function()
+    vim.cmd('Whetstone calibrate start 30 test')
+    local text = wait_for('"no-AI" in the statusline', function()
+      local shown = whetstone.statusline()
+      return shown:match('^no%-AI %d+m$') and shown
+    end)
+    expect(text == 'no-AI 30m' or text == 'no-AI 29m', 'statusline %q', text)
+    local session = command('whetstone.calibration.status')
+    expect(type(session) == 'table' and session.running and session.label == 'test', 'status %s', vim.inspect(session))
+  end)
+
+  step(':Whetstone calibrate stop 4 ends it: status is null', function()
+    vim.cmd('Whetstone calibrate stop 4')
+    wait_for('the statusline to leave no-AI', function()
+      return not whetstone.statusline():find('no-AI', 1, true)
+    end)
+    local session = command('whetstone.calibration.status')
+    expect(session == vim.NIL or session == nil, 'status %s', vim.inspect(session))
+  end)
+
+  step(':Whetstone calibrate stop without a feel asks for it with vim.ui.select', function()
+    vim.cmd('Whetstone calibrate start')
+    wait_for('"no-AI" in the statusline', function()
+      return whetstone.statusline() == 'no-AI 0m'
+    end)
+    local prompt
+    vim.ui.select = function(items, opts, on_choice)
+      prompt = opts.prompt
+      on_choice(items[3])
+    end
+    vim.cmd('Whetstone calibrate stop')
+    wait_for('the statusline to leave no-AI', function()
+      return not whetstone.statusline():find('no-AI', 1, true)
+    end)
+    vim.ui.select = refuse('vim.ui.select')
+    expect(prompt and prompt:find('feel', 1, true), 'asked %s', tostring(prompt))
+    local session = command('whetstone.calibration.status')
+    expect(session == vim.NIL or session == nil, 'status %s', vim.inspect(session))
+  end)
+
+  step('bad arguments say what is expected', function()
+    vim.cmd('Whetstone classify important')
+    vim.cmd('Whetstone frobnicate')
+    vim.cmd('Whetstone calibrate stop 9')
+    vim.cmd('Whetstone report pdf')
+    for _, pattern in ipairs({
+      'class must be transient, repeatable or core, not "important"',
+      'unknown subcommand "frobnicate"; known: calibrate, chunks, classify',
+      'feel must be 1 %(struggled%) to 5 %(smooth%), not "9"',
+      'report format must be markdown, json or html, not "pdf"',
+    }) do
+      expect(notified(pattern), 'no message like %q', pattern)
+    end
+  end)
+
+  step(':checkhealth whetstone reports the server and its client', function()
+    vim.cmd('checkhealth whetstone')
+    local text = table.concat(api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+    expect(text:find('server command: ', 1, true) and text:find('client %d+: whetstone'), 'checkhealth says %s', text)
+    expect(not text:find('ERROR', 1, true), 'checkhealth reports an error: %s', text)
+    vim.cmd('bwipeout')
+    focus_source()
+  end)
+
+  step('keys that reach the server in one didChange (a buffer\'s first burst of typing, a macro) are not flagged', function()
+    local before = #chunks().chunks
+    feed_at_once('Goconst ONE_GO: u32 = 1;<CR>const TWO_GO: u32 = 2;<Esc>')
+    local after = chunks().chunks
+    expect(#after == before, 'it made a chunk: %s', vim.inspect(after[#after]))
+  end)
+
+  step('the server shuts down cleanly', function()
+    local id = client().id
+    client():stop()
+    wait_for('the client to stop', function()
+      return vim.lsp.get_client_by_id(id) == nil
+    end)
+  end)
+end
+
+test_coroutine = coroutine.create(function()
+  local ok, problem = xpcall(run, debug.traceback)
+  if not ok then
+    failed = failed + 1
+    say('not ok - the test script itself failed')
+    say('  # ' .. tostring(problem):gsub('\n', '\n  # '))
+  end
+  if failed > 0 then
+    print_logs()
+  end
+  say(('1..%d'):format(#results))
+  say(('# %d passed, %d failed, %d known problem(s) marked TODO'):format(
+    #results - failed - known_problems, failed, known_problems))
+  vim.cmd(('cquit %d'):format(math.min(failed, 255)))
+end)
+vim.schedule(function()
+  coroutine.resume(test_coroutine)
+end)
