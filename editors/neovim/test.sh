@@ -10,7 +10,10 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 venv="$repo/target/nvim-venv"
-server="${WHETSTONE_SERVER:-$repo/target/debug/whetstone}"
+# Cargo's target folder: CARGO_TARGET_DIR when set (relative to the repository), else target/.
+target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+case "$target_dir" in /*) ;; *) target_dir="$repo/$target_dir" ;; esac
+server="${WHETSTONE_SERVER:-$target_dir/debug/whetstone}"
 neovim_version="0.11.4"
 
 fail() {

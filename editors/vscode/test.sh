@@ -32,8 +32,11 @@ npm run --silent package || give_up "vsce package"
 ls -l ./*.vsix
 
 step "server binary"
-export WHETSTONE_BIN="${WHETSTONE_BIN:-$repo/target/debug/whetstone}"
-if command -v cargo >/dev/null 2>&1 && [ "$WHETSTONE_BIN" = "$repo/target/debug/whetstone" ]; then
+# Cargo's target folder: CARGO_TARGET_DIR when set (relative to the repository), else target/.
+target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+case "$target_dir" in /*) ;; *) target_dir="$repo/$target_dir" ;; esac
+export WHETSTONE_BIN="${WHETSTONE_BIN:-$target_dir/debug/whetstone}"
+if command -v cargo >/dev/null 2>&1 && [ "$WHETSTONE_BIN" = "$target_dir/debug/whetstone" ]; then
   # A no-op when the binary is fresh; builds it when it is missing or older than the source.
   (cd "$repo" && cargo build -p whetstone) || give_up "cargo build -p whetstone"
 fi
