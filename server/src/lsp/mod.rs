@@ -5,6 +5,7 @@
 pub mod calibration;
 mod capabilities;
 pub mod commands;
+mod framing;
 pub mod nudges;
 mod report;
 pub mod settings;
@@ -149,7 +150,13 @@ pub async fn serve() {
         }
     });
 
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+    // Only well-formed frames reach tower-lsp-server, whose reader stops at the first bad one.
+    let (guarded_input, guard_output) = tokio::io::duplex(1 << 16);
+    tokio::spawn(framing::forward_valid_frames(
+        tokio::io::stdin(),
+        guard_output,
+    ));
+    Server::new(guarded_input, tokio::io::stdout(), socket)
         .serve(service)
         .await;
 
