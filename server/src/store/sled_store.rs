@@ -412,17 +412,7 @@ impl SledStore {
             tree.insert(key, bytes)?;
             Ok(set_aside)
         });
-        match outcome {
-            Ok(Some(reason)) => {
-                tracing::warn!(
-                    "replaced the damaged record of {target}; its bytes were kept as {kept_as}: \
-                     {reason}"
-                );
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(error) => Err(transaction_error(error, "save", target)),
-        }
+        report_replacement(outcome, target, &kept_as)
     }
 
     fn read_next_chunk_id(bytes: Option<&[u8]>) -> Result<u64, StoreError> {
@@ -505,17 +495,7 @@ impl Store for SledStore {
                 }
                 Ok(set_aside)
             });
-        match outcome {
-            Ok(Some(reason)) => {
-                tracing::warn!(
-                    "replaced the damaged record of {target}; its bytes were kept as {kept_as}: \
-                     {reason}"
-                );
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(error) => Err(transaction_error(error, "save", &target)),
-        }
+        report_replacement(outcome, &target, &kept_as)
     }
 
     fn remove_file(&self, key: &FileKey) -> Result<(), StoreError> {
@@ -746,6 +726,25 @@ fn database_error(action: &'static str, target: &str) -> impl FnOnce(sled::Error
         action,
         target,
         source,
+    }
+}
+
+/// The end of a transaction that wrote a record over whatever was there: a damaged predecessor,
+/// whose bytes the transaction kept aside, is reported.
+fn report_replacement(
+    outcome: Result<Option<String>, TransactionError<StoreError>>,
+    target: &str,
+    kept_as: &str,
+) -> Result<(), StoreError> {
+    match outcome {
+        Ok(Some(reason)) => {
+            tracing::warn!(
+                "replaced the damaged record of {target}; its bytes were kept as {kept_as}: {reason}"
+            );
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(error) => Err(transaction_error(error, "save", target)),
     }
 }
 
