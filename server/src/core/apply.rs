@@ -359,8 +359,13 @@ fn apply_within_line(
         new_runs,
         material: inserted.clone(),
         landed_in_chunk: old_state.chunk.filter(|_| !inserted.is_empty()),
-        // One line stays one line: no chunk can grow, shrink, split or vanish.
-        touched_chunks: Vec::new(),
+        // One line stays one line, so a chunk keeps its extent, unless the edit left the line
+        // blank: a chunk starts and ends on text, so its edges must be looked at again.
+        touched_chunks: old_state
+            .chunk
+            .filter(|_| kept + non_whitespace_chars(&inserted) == 0)
+            .into_iter()
+            .collect(),
         deleted_line_states: if deleted.is_empty() {
             Vec::new()
         } else {

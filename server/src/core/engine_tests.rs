@@ -836,3 +836,16 @@ fn a_debounced_batch_of_typed_keys_is_typing() {
     assert_eq!(outcome.inserted.lines, 3);
     assert!(session.chunks(FILE).is_empty());
 }
+
+/// Regression (found by the property test): emptying a chunk's line from within the line took the
+/// fast path, which reported no chunk change, so the chunk was left on a blank line.
+#[test]
+fn emptying_a_chunk_line_in_place_trims_the_chunk() {
+    let mut session = Session::new();
+    session.open(FILE, "");
+    session.engine.hint(FILE, None, Hint::Agent, 0);
+    session.change(FILE, vec![whole("(")]);
+    assert_eq!(session.chunks(FILE), vec![("generated", 0, 1)]);
+    session.replace(FILE, (0, 0), (0, 1), "");
+    assert!(session.chunks(FILE).is_empty());
+}
