@@ -68,14 +68,16 @@ fn code_lens_for_100_chunks(criterion: &mut Criterion) {
     });
 }
 
-/// What `initialize` does with the store: open the sled database (created on the first
-/// iteration's folder, reopened after) and read the next chunk id.
+/// What `initialize` does with the store: take it (open the sled database, created on the first
+/// iteration's folder and reopened after, and listen on its socket) and claim a block of chunk
+/// ids. Each iteration also releases it again.
 fn open_store(criterion: &mut Criterion) {
     let folder = tempfile::tempdir().expect("temporary folder");
     criterion.bench_function("initialize_store_open", |bench| {
         bench.iter(|| {
-            let store = whetstone::store::open(folder.path()).expect("store opens");
-            black_box(whetstone::store::Store::next_chunk_id(&store).expect("meta readable"))
+            let store =
+                whetstone::store::SharedStore::connect(folder.path(), |_| {}).expect("store opens");
+            black_box(whetstone::store::Store::claim_chunk_ids(&*store, 1_024).expect("claimed"))
         })
     });
 }

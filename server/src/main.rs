@@ -3,13 +3,14 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use whetstone::core::DetectionConfig;
 use whetstone::core::activity::DAY_MS;
 use whetstone::reporting;
-use whetstone::store::{self, OpenFailure, SledStore};
+use whetstone::store::{self, OpenFailure, SharedStore};
 use whetstone::{render, replay};
 
 const USAGE: &str = "\
@@ -386,24 +387,27 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Opens the store, or says in one line why not. A store held by a language server is the usual
-/// case: sled lets one process at a time use it.
-fn open_store() -> anyhow::Result<SledStore> {
+/// The store, held by this command or reached through the editor's language server that holds
+/// it; or one line saying why not.
+fn open_store() -> anyhow::Result<Arc<SharedStore>> {
     let Some(folder) = store::default_location(|name| std::env::var_os(name)) else {
         anyhow::bail!(
             "cannot find the store: set WHETSTONE_HOME (or XDG_DATA_HOME or HOME) to say where \
              it is"
         );
     };
-    store::open(&folder).map_err(|failure| match failure {
+    let shared = SharedStore::connect(&folder, |_| {}).map_err(|failure| match failure {
         OpenFailure::Locked { path } => anyhow::anyhow!(
-            "a running whetstone server (an editor's language server) holds the store in {}; \
-             use the editor's whetstone commands, which do the same, or close the editor and run \
-             this again",
+            "another process holds the store in {} and does not answer on its socket (an older \
+             whetstone?); close it and run this again",
             path.display()
         ),
         other => anyhow::anyhow!(other.command_line_message()),
-    })
+    })?;
+    if let Some(notice) = shared.take_notice() {
+        eprintln!("whetstone: {notice}");
+    }
+    Ok(shared)
 }
 
 fn status_command(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -414,14 +418,14 @@ fn status_command(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     };
     let store = open_store()?;
     let now = now_ms();
-    let mut rows = reporting::ownership_rows(&store, now, Some(&target))?;
+    let mut rows = reporting::ownership_rows(store.as_ref(), now, Some(&target))?;
     let mut base = target.clone();
     // The editor may name the folder through a symbolic link, or not: try the resolved path too.
     if rows.is_empty()
         && let Ok(resolved) = target.canonicalize()
         && resolved != target
     {
-        rows = reporting::ownership_rows(&store, now, Some(&resolved))?;
+        rows = reporting::ownership_rows(store.as_ref(), now, Some(&resolved))?;
         base = resolved;
     }
     if rows.is_empty() {
@@ -440,7 +444,7 @@ fn report_command(since_days: u32, format: &ReportFormat) -> anyhow::Result<Exit
     let store = open_store()?;
     let now = now_ms();
     let since = now.saturating_sub(u64::from(since_days) * DAY_MS);
-    let input = reporting::report_input(&store, now, since)?;
+    let input = reporting::report_input(store.as_ref(), now, since)?;
     drop(store);
     let report = whetstone::core::report::compute(&input);
     match format {
@@ -470,14 +474,14 @@ fn calibrate_start_command(
     minutes: Option<u32>,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store()?;
-    let session = reporting::start_calibration(&store, label, minutes, now_ms())?;
+    let session = reporting::start_calibration(store.as_ref(), label, minutes, now_ms())?;
     write_stdout(&reporting::started_text(&session));
     Ok(ExitCode::SUCCESS)
 }
 
 fn calibrate_stop_command(feel: Option<u8>, notes: Option<String>) -> anyhow::Result<ExitCode> {
     let store = open_store()?;
-    let outcome = reporting::stop_calibration(&store, feel, notes, now_ms())?;
+    let outcome = reporting::stop_calibration(store.as_ref(), feel, notes, now_ms())?;
     write_stdout(&reporting::stopped_text(&outcome));
     Ok(ExitCode::SUCCESS)
 }
@@ -485,7 +489,7 @@ fn calibrate_stop_command(feel: Option<u8>, notes: Option<String>) -> anyhow::Re
 fn calibrate_status_command() -> anyhow::Result<ExitCode> {
     let store = open_store()?;
     let now = now_ms();
-    let status = reporting::calibration_status(&store, now)?;
+    let status = reporting::calibration_status(store.as_ref(), now)?;
     write_stdout(&reporting::status_text(&status, now));
     Ok(ExitCode::SUCCESS)
 }

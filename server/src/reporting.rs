@@ -11,14 +11,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use thiserror::Error;
-
 use crate::core::activity::{DAY_MS, day_of};
 use crate::core::calibration::{CalibrationSession, EndReason};
 use crate::core::chunk::{ChunkId, Class};
 use crate::core::engine::FileSnapshot;
 use crate::core::line_map::Origin;
 use crate::core::report::{ClassCounts, FileInput, Report, ReportInput, feel_word, week_start};
+use crate::store::calibration::{CalibrationChange, CalibrationReply};
 use crate::store::{FileKey, FileRecord, Store, StoreError, civil_date, normalize_lexically};
 
 // ---- the report's input ------------------------------------------------------------------------
@@ -386,64 +385,7 @@ fn table_cells(name: String, row: &OwnershipRow) -> Vec<String> {
 
 // ---- calibration sessions from the command line ------------------------------------------------
 
-#[derive(Debug, Error)]
-pub enum CalibrationError {
-    /// `since` is when it started, as [`utc_since`] says it.
-    #[error("a calibration session is already running since {since}")]
-    AlreadyRunning { since: String },
-    #[error("no calibration session is running")]
-    NotRunning,
-    #[error(
-        "no calibration session is running, and the last one (started {started}) already has \
-         its feel"
-    )]
-    AlreadyRated { started: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Every stored session, oldest first, after ending (as time-up, saved and flushed) each running
-/// one whose planned minutes ran out by `now_ms`.
-fn sessions_now(store: &dyn Store, now_ms: u64) -> Result<Vec<CalibrationSession>, StoreError> {
-    let mut sessions = past_damage("the calibration sessions", || store.calibration_sessions())?;
-    let mut ended = false;
-    for session in sessions
-        .iter_mut()
-        .filter(|session| session.time_is_up(now_ms))
-    {
-        session.end(now_ms, EndReason::TimeUp);
-        store.save_calibration_session(session)?;
-        ended = true;
-    }
-    if ended {
-        store.flush()?;
-    }
-    Ok(sessions)
-}
-
-/// Starts a session at `now_ms`, saved and flushed; refused while one runs (a session is the
-/// user's, across every editor window: at most one runs).
-pub fn start_calibration(
-    store: &dyn Store,
-    label: Option<String>,
-    minutes: Option<u32>,
-    now_ms: u64,
-) -> Result<CalibrationSession, CalibrationError> {
-    let sessions = sessions_now(store, now_ms)?;
-    if let Some(running) = sessions.iter().rev().find(|session| session.is_running()) {
-        return Err(CalibrationError::AlreadyRunning {
-            since: utc_since(running.started_ms, now_ms),
-        });
-    }
-    // The start is the session's key: a clock that went back must not replace an earlier session.
-    let started_ms = sessions
-        .last()
-        .map_or(now_ms, |last| now_ms.max(last.started_ms.saturating_add(1)));
-    let session = CalibrationSession::start(label, minutes, started_ms);
-    store.save_calibration_session(&session)?;
-    store.flush()?;
-    Ok(session)
-}
+pub use crate::store::calibration::{CalibrationError, CalibrationStatus};
 
 /// What `whetstone calibrate stop` did.
 #[derive(Debug, Clone, PartialEq)]
@@ -455,6 +397,25 @@ pub enum StopOutcome {
     Rated(CalibrationSession),
 }
 
+/// Starts a session at `now_ms`, saved and flushed; refused while one runs (a session is the
+/// user's, across every editor window: at most one runs).
+pub fn start_calibration(
+    store: &dyn Store,
+    label: Option<String>,
+    minutes: Option<u32>,
+    now_ms: u64,
+) -> Result<CalibrationSession, CalibrationError> {
+    let change = CalibrationChange::Start {
+        label,
+        minutes,
+        at_ms: now_ms,
+    };
+    match store.change_calibration(&change)? {
+        CalibrationReply::Started(session) => Ok(session),
+        other => Err(unexpected(other)),
+    }
+}
+
 /// Ends the running session with `feel` and `notes`; with none running, gives them to the most
 /// recent session if it has no feel yet (a session is often stopped first and rated after).
 /// `feel` outside 1 to 5 is refused by the store.
@@ -464,73 +425,34 @@ pub fn stop_calibration(
     notes: Option<String>,
     now_ms: u64,
 ) -> Result<StopOutcome, CalibrationError> {
-    let mut sessions = sessions_now(store, now_ms)?;
-    let rate = |session: &mut CalibrationSession| {
-        if feel.is_some() {
-            session.feel = feel;
-        }
-        if notes.is_some() {
-            session.notes.clone_from(&notes);
-        }
+    let change = CalibrationChange::Stop {
+        feel,
+        notes,
+        at_ms: now_ms,
     };
-    let running: Vec<usize> = sessions
-        .iter()
-        .enumerate()
-        .filter(|(_, session)| session.is_running())
-        .map(|(index, _)| index)
-        .collect();
-    if let Some(&latest) = running.last() {
-        // Only one should run; any other is a leftover and ends too.
-        for &index in &running {
-            let session = &mut sessions[index];
-            session.end(now_ms, EndReason::Stopped);
-            if index == latest {
-                rate(session);
-            }
-            store.save_calibration_session(session)?;
-        }
-        store.flush()?;
-        return Ok(StopOutcome::Stopped(sessions[latest].clone()));
+    match store.change_calibration(&change)? {
+        CalibrationReply::Stopped(session) => Ok(StopOutcome::Stopped(session)),
+        CalibrationReply::Rated(session) => Ok(StopOutcome::Rated(session)),
+        other => Err(unexpected(other)),
     }
-    if feel.is_none() && notes.is_none() {
-        return Err(CalibrationError::NotRunning);
-    }
-    let Some(last) = sessions.last_mut() else {
-        return Err(CalibrationError::NotRunning);
-    };
-    if last.feel.is_some() {
-        return Err(CalibrationError::AlreadyRated {
-            started: utc_since(last.started_ms, now_ms),
-        });
-    }
-    rate(last);
-    store.save_calibration_session(last)?;
-    store.flush()?;
-    Ok(StopOutcome::Rated(last.clone()))
-}
-
-/// The running session, and the one that ended last (for a hint when it has no feel yet).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CalibrationStatus {
-    pub running: Option<CalibrationSession>,
-    pub last_ended: Option<CalibrationSession>,
 }
 
 /// Where sessions stand at `now_ms` (a session whose minutes ran out is ended first).
-pub fn calibration_status(store: &dyn Store, now_ms: u64) -> Result<CalibrationStatus, StoreError> {
-    let sessions = sessions_now(store, now_ms)?;
-    Ok(CalibrationStatus {
-        running: sessions
-            .iter()
-            .rev()
-            .find(|session| session.is_running())
-            .cloned(),
-        last_ended: sessions
-            .iter()
-            .rev()
-            .find(|session| !session.is_running())
-            .cloned(),
-    })
+pub fn calibration_status(
+    store: &dyn Store,
+    now_ms: u64,
+) -> Result<CalibrationStatus, CalibrationError> {
+    match store.change_calibration(&CalibrationChange::Look { at_ms: now_ms })? {
+        CalibrationReply::Status(status) => Ok(status),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// A reply of another kind than the change asked for: only a confused store sends one.
+fn unexpected(reply: CalibrationReply) -> CalibrationError {
+    CalibrationError::Store(StoreError::Unavailable(format!(
+        "the store answered a calibration change with {reply:?}"
+    )))
 }
 
 const FEEL_HINT: &str = "How did it feel? Say it with `whetstone calibrate stop --feel N`, from 1 \
@@ -928,7 +850,7 @@ mod tests {
         let again = start_calibration(&store, None, None, start + 5 * MINUTE);
         assert_eq!(
             again.map_err(|error| error.to_string()).err().as_deref(),
-            Some("a calibration session is already running since 09:00 UTC")
+            Some("a calibration session is already running since 2024-10-07 09:00 UTC")
         );
         let next_day = start_calibration(&store, None, None, start + DAY_MS);
         assert_eq!(
@@ -959,7 +881,7 @@ mod tests {
         assert_eq!(
             twice.map_err(|error| error.to_string()).err().as_deref(),
             Some(
-                "no calibration session is running, and the last one (started 09:00 UTC) \
+                "no calibration session is running, and the last one (started 2024-10-07 09:00 UTC) \
                  already has its feel"
             )
         );

@@ -199,6 +199,9 @@ pub struct Engine {
     syntax: Syntax,
     committed: Box<dyn CommittedText + Send>,
     next_chunk_id: u64,
+    /// One past the last id of the block granted by [`Engine::grant_chunk_ids`]; `u64::MAX` when
+    /// none was granted (one engine alone: ids just count up past every restored one).
+    chunk_ids_end: u64,
     dismissals: Vec<Dismissal>,
 }
 
@@ -230,6 +233,7 @@ impl Engine {
             syntax: Syntax::new(),
             committed: Box::new(NoCommittedText),
             next_chunk_id: 1,
+            chunk_ids_end: u64::MAX,
             dismissals: Vec::new(),
         }
     }
@@ -257,6 +261,23 @@ impl Engine {
     /// Chunk ids start after this (the server passes one past the largest stored id).
     pub fn reserve_chunk_ids_below(&mut self, first_free: u64) {
         self.next_chunk_id = self.next_chunk_id.max(first_free);
+    }
+
+    /// New chunks take their ids from `first..first + count`, a block no other engine sharing
+    /// the store has (the store hands blocks out). Ids of restored chunks then come from other
+    /// blocks and no longer move the next id.
+    pub fn grant_chunk_ids(&mut self, first: u64, count: u64) {
+        self.next_chunk_id = first;
+        self.chunk_ids_end = first.saturating_add(count);
+    }
+
+    /// How many ids of the granted block are left (0 before any block was granted). The caller
+    /// grants a new block before it runs out; an engine that runs out anyway goes on counting.
+    pub fn chunk_ids_left(&self) -> u64 {
+        if self.chunk_ids_end == u64::MAX {
+            return 0;
+        }
+        self.chunk_ids_end.saturating_sub(self.next_chunk_id)
     }
 
     // ---- documents ------------------------------------------------------------------------
@@ -345,7 +366,9 @@ impl Engine {
     /// next `open` of it re-anchors against it.
     pub fn restore_file(&mut self, uri: &str, snapshot: FileSnapshot, chunks: Vec<Chunk>) {
         for chunk in chunks {
-            self.next_chunk_id = self.next_chunk_id.max(chunk.id.0 + 1);
+            if self.chunk_ids_end == u64::MAX {
+                self.next_chunk_id = self.next_chunk_id.max(chunk.id.0 + 1);
+            }
             self.chunks.insert(
                 chunk.id,
                 Chunk {

@@ -38,7 +38,12 @@ use crate::lsp::nudges;
 use crate::lsp::settings::{self, Settings};
 use crate::lsp::uri::file_path;
 use crate::lsp::writer::{FileContent, WriteJob, Writer};
-use crate::store::{self, FileKey, MemoryStore, Store};
+use crate::store::calibration::{
+    CalibrationChange, CalibrationError, CalibrationReply, CalibrationStatus, SessionEdit,
+};
+use crate::store::protocol::Notice;
+use crate::store::records;
+use crate::store::{self, FileKey, MemoryStore, SharedStore, Store};
 
 /// How often the loop wakes up without an event: pending lens refreshes and periodic snapshots.
 pub const TICK: Duration = Duration::from_millis(500);
@@ -48,8 +53,22 @@ const SNAPSHOT_EVERY: Duration = Duration::from_secs(3);
 const REFRESH_EVERY: Duration = Duration::from_millis(200);
 /// How often the calibration reminder is considered (it is said at most once a day).
 const REMINDER_CHECK_EVERY: Duration = Duration::from_secs(3_600);
+/// Chunk ids are claimed from the store this many at a time...
+const CHUNK_IDS_BLOCK: u64 = 1_024;
+/// ...when fewer than this are left (one notification makes a few chunks at most).
+const CHUNK_IDS_LOW: u64 = 256;
 /// The store setting holding the day the reminder was last said.
 const LAST_REMINDER_DAY: &str = "last_reminder_day";
+
+/// `whetstone/calibrationChanged`, to the client: the running session (as
+/// `whetstone.calibration.status` answers) or null, whenever it started, ended or was stopped here
+/// or in another window.
+pub enum CalibrationChangedNotification {}
+
+impl tower_lsp_server::ls_types::notification::Notification for CalibrationChangedNotification {
+    type Params = Value;
+    const METHOD: &'static str = "whetstone/calibrationChanged";
+}
 
 /// The `whetstone/editOrigin` notification.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -98,6 +117,8 @@ pub enum Event {
         started_ms: u64,
         feel: u8,
     },
+    /// Another process changed what every window must see at once.
+    StoreNotice(Notice),
     /// Write everything and answer when it is on disk.
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -142,7 +163,10 @@ struct State {
     calibration: Option<CalibrationSession>,
     /// The last ended session, while it has no feel yet (offered as code actions).
     unrated: Option<CalibrationSession>,
-    calibration_dirty: bool,
+    /// Edits and breaches of the running session not yet handed to the store (every window
+    /// adds its own to the one session).
+    calibration_edits: Vec<SessionEdit>,
+    calibration_breaches: Vec<Breach>,
     /// The last ended session that has its feel, for the answer to a stop.
     last_finished: Option<CalibrationSession>,
     activity: Activity,
@@ -174,7 +198,8 @@ impl State {
             diagnosed: HashSet::new(),
             calibration: None,
             unrated: None,
-            calibration_dirty: false,
+            calibration_edits: Vec::new(),
+            calibration_breaches: Vec::new(),
             last_finished: None,
             activity: Activity::default(),
             last_reminder_check: None,
@@ -244,6 +269,7 @@ impl State {
             Event::ExecuteCommand { params, reply } => self.execute_command(params, reply),
             Event::Tick => self.tick(),
             Event::FeelChosen { started_ms, feel } => self.feel_chosen(started_ms, feel),
+            Event::StoreNotice(Notice::CalibrationChanged) => self.calibration_changed_elsewhere(),
             Event::Shutdown { reply } => {
                 self.flush_everything().await;
                 let _ = reply.send(());
@@ -302,13 +328,21 @@ impl State {
                 .push((MessageType::WARNING, message.to_string(), true));
             return;
         };
-        match store::open(&location) {
-            Ok(opened) => {
-                let opened: Arc<dyn Store> = Arc::new(opened);
-                self.writer = Writer::start(opened.clone());
-                self.store = opened;
+        let sender = self.sender.clone();
+        let on_notice = move |notice| {
+            let _ = sender.send(Event::StoreNotice(notice));
+        };
+        match SharedStore::connect(&location, on_notice) {
+            Ok(shared) => {
+                if let Some(notice) = shared.take_notice() {
+                    self.pending_messages
+                        .push((MessageType::WARNING, notice, true));
+                }
+                tracing::info!("store at {}: {}", location.display(), shared.describe());
+                let shared: Arc<dyn Store> = shared;
+                self.writer = Writer::start(shared.clone());
+                self.store = shared;
                 self.set_explanations_folder(location.join("explanations"));
-                tracing::info!("store opened at {}", location.display());
             }
             Err(failure) => {
                 let message = failure.user_message();
@@ -317,9 +351,22 @@ impl State {
                     .push((MessageType::WARNING, message, true));
             }
         }
-        match self.store.next_chunk_id() {
-            Ok(next) => self.engine.reserve_chunk_ids_below(next),
-            Err(error) => tracing::warn!("cannot read the next chunk id from the store: {error}"),
+        self.top_up_chunk_ids();
+    }
+
+    /// Makes sure the engine has chunk ids no other process sharing the store will hand out.
+    fn top_up_chunk_ids(&mut self) {
+        if self.engine.chunk_ids_left() >= CHUNK_IDS_LOW {
+            return;
+        }
+        match self.store.claim_chunk_ids(CHUNK_IDS_BLOCK) {
+            Ok(first) => self.engine.grant_chunk_ids(first, CHUNK_IDS_BLOCK),
+            Err(error) => {
+                tracing::warn!("cannot claim chunk ids from the store: {error}");
+                if let Ok(next) = self.store.next_chunk_id() {
+                    self.engine.reserve_chunk_ids_below(next);
+                }
+            }
         }
     }
 
@@ -578,6 +625,9 @@ impl State {
     }
 
     fn after_outcome(&mut self, uri: &str, outcome: &ChangeOutcome) {
+        if !outcome.new_chunks.is_empty() {
+            self.top_up_chunk_ids();
+        }
         if outcome.chunks_changed || !outcome.new_chunks.is_empty() {
             self.mark_dirty(uri);
             self.publish_diagnostics(uri);
@@ -860,31 +910,105 @@ impl State {
 
     // ---- calibration ----------------------------------------------------------------------------
 
-    /// Loads the running session (and the last one waiting for its feel) from the store.
-    fn load_calibration(&mut self) {
-        // A damaged session is moved aside and reported once; the second read lists the rest.
-        let sessions = match self.store.calibration_sessions().or_else(|first| {
-            tracing::warn!("reading calibration sessions: {first}; reading the rest");
-            self.store.calibration_sessions()
-        }) {
-            Ok(sessions) => sessions,
-            Err(error) => {
-                tracing::warn!("cannot read calibration sessions from the store: {error}");
-                return;
+    /// Where the sessions stand in the store (a session whose time is up is ended there), or
+    /// None when the store cannot say.
+    fn look_at_calibration(&mut self, now: u64) -> Option<CalibrationStatus> {
+        match self
+            .store
+            .change_calibration(&CalibrationChange::Look { at_ms: now })
+        {
+            Ok(CalibrationReply::Status(status)) => Some(status),
+            Ok(other) => {
+                tracing::warn!("the store answered a look at the calibration with {other:?}");
+                None
             }
+            Err(error) => {
+                tracing::warn!("cannot read the calibration sessions: {error}");
+                None
+            }
+        }
+    }
+
+    /// Takes the running session (and the last one waiting for its feel) from the store; edits
+    /// of this window not yet handed over are counted on top.
+    fn load_calibration(&mut self) {
+        let now = now_ms();
+        let Some(status) = self.look_at_calibration(now) else {
+            return;
         };
-        self.calibration = sessions
-            .iter()
-            .rev()
-            .find(|session| session.is_running())
-            .cloned();
-        self.unrated = sessions
-            .iter()
-            .rev()
-            .find(|session| !session.is_running())
-            .filter(|session| session.feel.is_none())
-            .cloned();
-        self.end_calibration_if_time_is_up(now_ms());
+        self.take_calibration_status(status);
+    }
+
+    fn take_calibration_status(&mut self, status: CalibrationStatus) {
+        let mut running = status.running;
+        if let Some(session) = running.as_mut() {
+            for edit in &self.calibration_edits {
+                session.record_edit(&edit.uri, edit.from_ms, edit.typed_chars, edit.typed_lines);
+                session.record_edit(&edit.uri, edit.to_ms, 0, 0);
+            }
+            for breach in &self.calibration_breaches {
+                session.record_breach(breach.clone());
+            }
+        } else {
+            // Nothing runs: what this window saw belonged to a session that has ended.
+            self.send_calibration_progress();
+        }
+        self.calibration = running;
+        self.unrated = status.last_ended.filter(|session| session.feel.is_none());
+        if let Some(ended) = status.ended_now {
+            self.finish_session(ended);
+        }
+    }
+
+    /// A window or the command line started, stopped or rated a session.
+    fn calibration_changed_elsewhere(&mut self) {
+        let before = self.calibration.as_ref().map(|session| session.started_ms);
+        self.load_calibration();
+        let after = self.calibration.as_ref().map(|session| session.started_ms);
+        if before == after {
+            return;
+        }
+        let now = now_ms();
+        match &self.calibration {
+            Some(session) => {
+                let until = match session.planned_end_ms() {
+                    Some(end) => format!(
+                        "for {} more minutes",
+                        end.saturating_sub(now).div_ceil(60_000)
+                    ),
+                    None => "until it is stopped".to_string(),
+                };
+                self.show(
+                    MessageType::INFO,
+                    format!(
+                        "Calibration session started elsewhere, {until}: no AI, no pasting in this \
+                         window either."
+                    ),
+                );
+            }
+            None => self.show(
+                MessageType::INFO,
+                "Calibration session ended elsewhere.".to_string(),
+            ),
+        }
+        self.announce_calibration(now);
+        self.republish_all_diagnostics();
+    }
+
+    /// Tells the client at once that the session changed (status bars), with its status.
+    fn announce_calibration(&self, now: u64) {
+        if !self.initialized {
+            return;
+        }
+        let status = self.calibration.as_ref().map_or(Value::Null, |session| {
+            calibration::session_json(session, now)
+        });
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            client
+                .send_notification::<CalibrationChangedNotification>(status)
+                .await;
+        });
     }
 
     fn record_activity(&mut self, uri: &str, outcome: &ChangeOutcome, now: u64) {
@@ -905,20 +1029,26 @@ impl State {
         let Some(session) = self.calibration.as_mut() else {
             return;
         };
-        if origin == Origin::Typed {
-            session.record_edit(
-                uri,
-                now,
-                typed_chars,
-                lines.saturating_sub(inserted.burst_lines),
-            );
+        let (typed_chars, typed_lines) = if origin == Origin::Typed {
+            (typed_chars, lines.saturating_sub(inserted.burst_lines))
         } else {
-            session.record_edit(uri, now, 0, 0);
-        }
+            (0, 0)
+        };
+        session.record_edit(uri, now, typed_chars, typed_lines);
+        SessionEdit::add(
+            &mut self.calibration_edits,
+            uri,
+            now,
+            typed_chars,
+            typed_lines,
+        );
         if inserted.burst_lines > 0 {
+            // Lines typed earlier in this burst were a stream after all.
             session.typed_lines = session.typed_lines.saturating_sub(inserted.burst_lines);
+            if let Some(last) = self.calibration_edits.last_mut() {
+                last.typed_lines = last.typed_lines.saturating_sub(inserted.burst_lines);
+            }
         }
-        self.calibration_dirty = true;
         if outcome.new_chunks.is_empty() {
             return;
         }
@@ -929,15 +1059,17 @@ impl State {
                 continue;
             };
             let lines = (view.end_line - view.start_line) as u64;
+            let breach = Breach {
+                at_ms: now,
+                uri: uri.to_string(),
+                origin: view.chunk.origin,
+                lines,
+                chunk: Some(*id),
+            };
             if let Some(session) = self.calibration.as_mut() {
-                session.record_breach(Breach {
-                    at_ms: now,
-                    uri: uri.to_string(),
-                    origin: view.chunk.origin,
-                    lines,
-                    chunk: Some(*id),
-                });
+                session.record_breach(breach.clone());
             }
+            self.calibration_breaches.push(breach);
             announced.push(format!("{lines} lines {}", view.chunk.origin.as_str()));
         }
         if announced.is_empty() {
@@ -949,8 +1081,31 @@ impl State {
             self.display_path(uri)
         );
         self.show(MessageType::WARNING, message);
-        // Calibration state is the user's: a breach reaches the disk at once, not in 3 s.
-        self.save_calibration();
+        // Calibration state is the user's: a breach reaches the store at once, not in 3 s.
+        self.send_calibration_progress();
+    }
+
+    /// Hands this window's edits and breaches of the running session to the store.
+    fn send_calibration_progress(&mut self) {
+        if self.calibration_edits.is_empty() && self.calibration_breaches.is_empty() {
+            return;
+        }
+        let edits = std::mem::take(&mut self.calibration_edits);
+        let breaches = std::mem::take(&mut self.calibration_breaches);
+        let Some(started_ms) = self
+            .calibration
+            .as_ref()
+            .or(self.unrated.as_ref())
+            .map(|session| session.started_ms)
+        else {
+            return;
+        };
+        self.writer
+            .send(WriteJob::Calibration(CalibrationChange::Progress {
+                started_ms,
+                edits,
+                breaches: breaches.iter().map(records::breach_to_record).collect(),
+            }));
     }
 
     fn start_calibration(
@@ -959,14 +1114,24 @@ impl State {
         minutes: Option<u32>,
         now: u64,
     ) -> Result<Value, String> {
-        self.end_calibration_if_time_is_up(now);
-        if let Some(running) = &self.calibration {
-            return Err(format!(
-                "a calibration session is already running (started {} minutes ago); stop it first",
-                now.saturating_sub(running.started_ms) / 60_000
-            ));
-        }
-        let session = CalibrationSession::start(label, minutes, now);
+        let change = CalibrationChange::Start {
+            label,
+            minutes,
+            at_ms: now,
+        };
+        let session = match self.store.change_calibration(&change) {
+            Ok(CalibrationReply::Started(session)) => session,
+            Ok(other) => return Err(format!("the store answered a start with {other:?}")),
+            Err(CalibrationError::AlreadyRunning { since_ms }) => {
+                self.load_calibration();
+                return Err(format!(
+                    "a calibration session is already running (started {} minutes ago); stop it \
+                     first",
+                    now.saturating_sub(since_ms) / 60_000
+                ));
+            }
+            Err(error) => return Err(error.to_string()),
+        };
         let until = match minutes {
             Some(minutes) => format!("for {minutes} minutes"),
             None => "until you stop it".to_string(),
@@ -976,8 +1141,9 @@ impl State {
             format!("Calibration session started {until}: no AI, no pasting. Whetstone measures your unassisted pace."),
         );
         let status = calibration::session_json(&session, now);
+        self.calibration_edits.clear();
+        self.calibration_breaches.clear();
         self.calibration = Some(session);
-        self.save_calibration();
         self.republish_all_diagnostics();
         Ok(status)
     }
@@ -988,16 +1154,22 @@ impl State {
         notes: Option<String>,
         now: u64,
     ) -> Result<Value, String> {
-        self.end_calibration_if_time_is_up(now);
-        let Some(mut session) = self.calibration.take() else {
-            // No session runs: a feel given now belongs to the last one that has none.
-            return match (feel, self.unrated.take()) {
-                (Some(feel), Some(mut unrated)) => {
-                    unrated.feel = Some(feel);
-                    if notes.is_some() {
-                        unrated.notes = notes;
-                    }
-                    let status = calibration::session_json(&unrated, now);
+        // What this window typed reaches the store first: the writer's queue is in order, and
+        // progress that arrives after the stop still counts what came before it.
+        self.send_calibration_progress();
+        let change = CalibrationChange::Stop {
+            feel,
+            notes,
+            at_ms: now,
+        };
+        match self.store.change_calibration(&change) {
+            Ok(CalibrationReply::Stopped(session)) => {
+                self.calibration = None;
+                self.finish_session(session.clone());
+                Ok(calibration::session_json(&session, now))
+            }
+            Ok(CalibrationReply::Rated(session)) => {
+                if let Some(feel) = session.feel {
                     self.show(
                         MessageType::INFO,
                         format!(
@@ -1005,27 +1177,21 @@ impl State {
                             calibration::feel_title(feel)
                         ),
                     );
-                    self.last_finished = Some(unrated.clone());
-                    self.writer.send(WriteJob::SaveSession(unrated));
-                    Ok(status)
                 }
-                (_, unrated) => {
-                    self.unrated = unrated;
-                    Err("no calibration session is running".to_string())
-                }
-            };
-        };
-        session.end(now, EndReason::Stopped);
-        session.feel = feel;
-        session.notes = notes;
-        self.finish_session(session);
-        let ended = self.unrated.clone().or_else(|| self.last_ended_session());
-        Ok(ended.map_or(Value::Null, |session| {
-            calibration::session_json(&session, now)
-        }))
+                self.unrated = None;
+                self.last_finished = Some(session.clone());
+                Ok(calibration::session_json(&session, now))
+            }
+            Ok(other) => Err(format!("the store answered a stop with {other:?}")),
+            Err(CalibrationError::AlreadyRated { .. } | CalibrationError::NotRunning) => {
+                self.load_calibration();
+                Err("no calibration session is running".to_string())
+            }
+            Err(error) => Err(error.to_string()),
+        }
     }
 
-    /// Records an ended session, tells the user how it went, and asks how it felt.
+    /// Tells the user how the ended session went, and asks how it felt.
     fn finish_session(&mut self, session: CalibrationSession) {
         let summary = calibration::summary(&session);
         let reason = match session.ended_because {
@@ -1033,7 +1199,6 @@ impl State {
             _ => "Calibration session stopped.",
         };
         self.show(MessageType::INFO, format!("{reason} {summary}."));
-        self.writer.send(WriteJob::SaveSession(session.clone()));
         let started_ms = session.started_ms;
         if session.feel.is_none() {
             if self.facts.show_message_request {
@@ -1059,47 +1224,47 @@ impl State {
             self.unrated = None;
             self.last_finished = Some(session);
         }
+        self.announce_calibration(now_ms());
         self.republish_all_diagnostics();
     }
 
-    fn last_ended_session(&self) -> Option<CalibrationSession> {
-        self.last_finished.clone()
-    }
-
     fn feel_chosen(&mut self, started_ms: u64, feel: u8) {
-        let Some(mut session) = self
+        if self
             .unrated
-            .take()
-            .filter(|session| session.started_ms == started_ms)
-        else {
-            return;
-        };
-        session.feel = Some(feel);
-        self.writer.send(WriteJob::SaveSession(session.clone()));
-        self.last_finished = Some(session);
-        let flushed = self.writer.flush();
-        tokio::spawn(async move {
-            let _ = flushed.await;
-        });
+            .as_ref()
+            .is_some_and(|session| session.started_ms == started_ms)
+        {
+            self.unrated = None;
+        }
+        match self
+            .store
+            .change_calibration(&CalibrationChange::Rate { started_ms, feel })
+        {
+            Ok(CalibrationReply::Rated(session)) => self.last_finished = Some(session),
+            Ok(other) => tracing::warn!("the store answered a feel with {other:?}"),
+            Err(error) => tracing::warn!("cannot record how the session felt: {error}"),
+        }
     }
 
+    /// Ends the running session when its planned time is up (in the store, for every window:
+    /// the window that ended it asks how it felt).
     fn end_calibration_if_time_is_up(&mut self, now: u64) {
         if self
             .calibration
             .as_ref()
             .is_some_and(|session| session.time_is_up(now))
         {
-            let mut session = self.calibration.take().expect("checked just above");
-            session.end(now, EndReason::TimeUp);
-            self.finish_session(session);
+            self.send_calibration_progress();
+            match self.look_at_calibration(now) {
+                Some(status) => self.take_calibration_status(status),
+                None => {
+                    // The store cannot say: the session still ends here.
+                    let mut session = self.calibration.take().expect("checked just above");
+                    session.end(now, EndReason::TimeUp);
+                    self.finish_session(session);
+                }
+            }
         }
-    }
-
-    fn save_calibration(&mut self) {
-        if let Some(session) = &self.calibration {
-            self.writer.send(WriteJob::SaveSession(session.clone()));
-        }
-        self.calibration_dirty = false;
     }
 
     /// Says once a day that no calibration block was held for the configured number of days.
@@ -1204,9 +1369,7 @@ impl State {
     }
 
     fn persist_calibration_and_activity(&mut self) {
-        if self.calibration_dirty {
-            self.save_calibration();
-        }
+        self.send_calibration_progress();
         let days = self.activity.take_changed();
         if !days.is_empty() {
             self.writer.send(WriteJob::AddActivity(days));

@@ -8,10 +8,10 @@ use ropey::Rope;
 use tokio::sync::oneshot;
 
 use crate::core::activity::DayActivity;
-use crate::core::calibration::CalibrationSession;
 use crate::core::engine::{Dismissal, FileSnapshot};
 use crate::core::text::LineKey;
 use crate::core::{Chunk, LineMap};
+use crate::store::calibration::CalibrationChange;
 use crate::store::{FileKey, FileRecord, Store};
 
 /// A file's map as the loop hands it over.
@@ -32,7 +32,8 @@ pub enum WriteJob {
         key: FileKey,
         dismissal: Dismissal,
     },
-    SaveSession(CalibrationSession),
+    /// Progress of the running calibration session (commands change sessions directly).
+    Calibration(CalibrationChange),
     AddActivity(Vec<DayActivity>),
     SetSetting {
         name: String,
@@ -102,9 +103,9 @@ fn handle(store: &dyn Store, job: WriteJob) {
                 tracing::warn!("cannot record a dismissal in {}: {error}", key.path);
             }
         }
-        WriteJob::SaveSession(session) => {
-            if let Err(error) = store.save_calibration_session(&session) {
-                tracing::warn!("cannot save the calibration session: {error}");
+        WriteJob::Calibration(change) => {
+            if let Err(error) = store.change_calibration(&change) {
+                tracing::warn!("cannot record the calibration session's progress: {error}");
             }
         }
         WriteJob::AddActivity(days) => {

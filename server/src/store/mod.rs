@@ -8,7 +8,11 @@
 //! untouched, a damaged database is moved aside whole, a damaged record is moved to the `damaged`
 //! tree, and each is reported.
 
+pub mod calibration;
+pub mod protocol;
 pub mod records;
+pub mod serve;
+pub mod shared;
 mod sled_store;
 
 use std::collections::BTreeMap;
@@ -25,6 +29,7 @@ use crate::core::activity::DayActivity;
 use crate::core::calibration::CalibrationSession;
 use crate::core::engine::{Dismissal, FileSnapshot};
 
+pub use shared::SharedStore;
 pub use sled_store::SledStore;
 
 /// The store schema this build writes and the newest it opens.
@@ -159,6 +164,18 @@ pub enum StoreError {
     InvalidRecord { target: String, reason: String },
     #[error("the store's setting {name} is unreadable ({value:?})")]
     DamagedSetting { name: &'static str, value: String },
+    /// The process holding the store cannot be reached (it is being replaced), or answered
+    /// something this one cannot use.
+    #[error("the store is not reachable right now: {0}")]
+    Unavailable(String),
+    /// What the process holding the store said went wrong there.
+    #[error("{0}")]
+    Remote(String),
+    #[error(
+        "the store was written by a newer whetstone and is open read-only: nothing is saved \
+         until whetstone is updated"
+    )]
+    ReadOnly,
 }
 
 /// Why the store could not be opened. Every `path` is the store folder (the one the user
@@ -167,15 +184,6 @@ pub enum StoreError {
 pub enum OpenFailure {
     #[error("the store in {} is locked by another process", path.display())]
     Locked { path: PathBuf },
-    #[error(
-        "the store in {} has schema version {found}, newer than the {supported} this build supports",
-        path.display()
-    )]
-    NewerSchema {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
     #[error("the store in {} is damaged: {reason}", path.display())]
     Damaged {
         path: PathBuf,
@@ -222,16 +230,6 @@ impl OpenFailure {
                     path.display()
                 )
             }
-            OpenFailure::NewerSchema {
-                path,
-                found,
-                supported,
-            } => format!(
-                "The whetstone store in {} was written by a newer whetstone (store schema {found}; \
-                 this one understands up to {supported}). Nothing in it was changed. \
-                 {IN_MEMORY_ONLY} Update whetstone to use the store again.",
-                path.display()
-            ),
             OpenFailure::Damaged {
                 path,
                 moved_to: Some(moved_to),
@@ -338,6 +336,17 @@ pub trait Store: Send + Sync {
     fn flush(&self) -> Result<(), StoreError>;
     /// The folder on disk, or None for an in-memory store.
     fn location(&self) -> Option<&Path>;
+    /// Hands out `count` chunk ids no other process has: the first of them is returned. Flushed:
+    /// an id handed out is never handed out again, even after a crash.
+    fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError>;
+    /// Applies a change to the calibration sessions by their rules ([`calibration`]), saved and
+    /// flushed. Atomic with respect to every other change in every process using the store.
+    fn change_calibration(
+        &self,
+        change: &calibration::CalibrationChange,
+    ) -> Result<calibration::CalibrationReply, calibration::CalibrationError> {
+        calibration::apply(self, change)
+    }
 }
 
 /// `day` with `more` added to it, counts saturating (stored counts are not trusted to be small).
@@ -372,6 +381,7 @@ fn activity_target(day: u32) -> String {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
+    calibration_lock: Mutex<()>,
 }
 
 #[derive(Debug, Default)]
@@ -505,6 +515,24 @@ impl Store for MemoryStore {
     fn location(&self) -> Option<&Path> {
         None
     }
+
+    fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let first = state.next_chunk_id.max(1);
+        state.next_chunk_id = first.saturating_add(count);
+        Ok(first)
+    }
+
+    fn change_calibration(
+        &self,
+        change: &calibration::CalibrationChange,
+    ) -> Result<calibration::CalibrationReply, calibration::CalibrationError> {
+        let _one_at_a_time = self
+            .calibration_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        calibration::apply(self, change)
+    }
 }
 
 /// One past the largest chunk id among `chunks` (0 without chunks).
@@ -516,10 +544,56 @@ fn next_chunk_id_after(chunks: &[Chunk]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Opens (creating with mode 0700 if missing) the store in `folder`.
-pub fn open(folder: &Path) -> Result<SledStore, OpenFailure> {
+/// An opened store, and what the user must be told about it.
+#[derive(Debug)]
+pub struct Opened {
+    pub store: SledStore,
+    /// Said once: the store was damaged and a fresh one started, or it is read-only.
+    pub notice: Option<String>,
+}
+
+/// Opens (creating with mode 0700 if missing) the store in `folder`. A damaged database is moved
+/// aside to a dated folder and a fresh one started; a store of a newer schema is opened
+/// read-only. Both come with a notice for the user.
+pub fn open(folder: &Path) -> Result<Opened, OpenFailure> {
     prepare_folder(folder)?;
-    SledStore::open_in(folder)
+    match SledStore::open_in(folder) {
+        Ok(store) => {
+            let notice = store
+                .newer_schema()
+                .map(|found| newer_schema_notice(folder, found));
+            Ok(Opened { store, notice })
+        }
+        Err(OpenFailure::Damaged {
+            path,
+            moved_to: Some(moved_to),
+            reason,
+        }) => {
+            let store = SledStore::open_in(folder)?;
+            let notice = format!(
+                "The whetstone store in {} was damaged and could not be read ({reason}). It was \
+                 moved, untouched, to {}, and whetstone started a fresh store: what you record \
+                 from now on is kept.",
+                path.display(),
+                moved_to.display()
+            );
+            tracing::warn!("{notice}");
+            Ok(Opened {
+                store,
+                notice: Some(notice),
+            })
+        }
+        Err(failure) => Err(failure),
+    }
+}
+
+fn newer_schema_notice(folder: &Path, found: u32) -> String {
+    format!(
+        "The whetstone store in {} was written by a newer whetstone (store schema {found}; this \
+         one understands up to {SCHEMA_VERSION}). It is open read-only: nothing in it is changed, \
+         and what you record now is not kept. Update whetstone to record again.",
+        folder.display()
+    )
 }
 
 /// $WHETSTONE_HOME, else $XDG_DATA_HOME/whetstone, else $HOME/.local/share/whetstone; None if none
@@ -1045,14 +1119,9 @@ pub(crate) mod tests {
     #[test]
     fn user_messages_say_what_to_do() {
         let path = PathBuf::from("/home/me/.local/share/whetstone");
-        let newer = OpenFailure::NewerSchema {
-            path: path.clone(),
-            found: 3,
-            supported: 1,
-        }
-        .user_message();
+        let newer = newer_schema_notice(&path, 3);
         assert!(newer.contains("schema 3") && newer.contains("Update whetstone"));
-        assert!(newer.contains(IN_MEMORY_ONLY));
+        assert!(newer.contains("read-only"));
         let damaged = OpenFailure::Damaged {
             path: path.clone(),
             moved_to: Some(path.join("damaged-20250101-000000")),
@@ -1067,13 +1136,12 @@ pub(crate) mod tests {
         }
         .user_message();
         assert!(stuck.contains("Move or delete /home/me/.local/share/whetstone/db"));
-        let for_the_command_line = OpenFailure::NewerSchema {
+        let for_the_command_line = OpenFailure::Io {
             path: path.clone(),
-            found: 3,
-            supported: 1,
+            source: std::io::Error::other("disk full"),
         }
         .command_line_message();
         assert!(!for_the_command_line.contains("memory"));
-        assert!(for_the_command_line.contains("Nothing in it was changed. Update whetstone"));
+        assert!(for_the_command_line.contains("disk full"));
     }
 }

@@ -504,18 +504,28 @@ pub fn calibration_session_to_record(session: &CalibrationSession) -> Calibratio
         active_ms: session.active_ms,
         last_activity_ms: session.last_activity_ms,
         files: session.files.iter().cloned().collect(),
-        breaches: session
-            .breaches
-            .iter()
-            .map(|breach| BreachV1 {
-                at_ms: breach.at_ms,
-                uri: breach.uri.clone(),
-                origin: breach.origin.as_str().to_string(),
-                lines: breach.lines,
-                chunk: breach.chunk.map(|chunk| chunk.0),
-            })
-            .collect(),
+        breaches: session.breaches.iter().map(breach_to_record).collect(),
     }
+}
+
+pub fn breach_to_record(breach: &Breach) -> BreachV1 {
+    BreachV1 {
+        at_ms: breach.at_ms,
+        uri: breach.uri.clone(),
+        origin: breach.origin.as_str().to_string(),
+        lines: breach.lines,
+        chunk: breach.chunk.map(|chunk| chunk.0),
+    }
+}
+
+pub fn breach_from_record(breach: BreachV1) -> Result<Breach, String> {
+    Ok(Breach {
+        at_ms: breach.at_ms,
+        origin: parse_origin(&breach.origin).map_err(|reason| format!("a breach: {reason}"))?,
+        uri: breach.uri,
+        lines: breach.lines,
+        chunk: breach.chunk.map(ChunkId),
+    })
 }
 
 pub fn calibration_session_from_record(
@@ -530,16 +540,7 @@ pub fn calibration_session_from_record(
     let breaches = record
         .breaches
         .into_iter()
-        .map(|breach| {
-            Ok(Breach {
-                at_ms: breach.at_ms,
-                origin: parse_origin(&breach.origin)
-                    .map_err(|reason| format!("a breach: {reason}"))?,
-                uri: breach.uri,
-                lines: breach.lines,
-                chunk: breach.chunk.map(ChunkId),
-            })
-        })
+        .map(breach_from_record)
         .collect::<Result<Vec<_>, String>>()?;
     Ok(CalibrationSession {
         started_ms: record.started_ms,

@@ -51,6 +51,9 @@ pub struct SledStore {
     activity: sled::Tree,
     settings: sled::Tree,
     damaged: sled::Tree,
+    /// The schema version found, when it is newer than this build's: the store is then read and
+    /// never written.
+    newer_schema: Option<u32>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -184,14 +187,12 @@ impl SledStore {
             .meta
             .get(SCHEMA_VERSION_KEY)
             .map_err(|error| io_failure(error.into()))?;
+        let mut store = store;
         match schema.as_deref().map(parse_decimal) {
             Some(Some(found)) if found > u64::from(SCHEMA_VERSION) => {
-                drop(store);
-                return Err(OpenFailure::NewerSchema {
-                    path: folder.to_path_buf(),
-                    found: u32::try_from(found).unwrap_or(u32::MAX),
-                    supported: SCHEMA_VERSION,
-                });
+                // Read, never written: not even the next chunk id is repaired.
+                store.newer_schema = Some(u32::try_from(found).unwrap_or(u32::MAX));
+                return Ok(store);
             }
             Some(Some(found)) if found >= 1 => {}
             Some(_) => {
@@ -242,7 +243,22 @@ impl SledStore {
             settings: database.open_tree(SETTINGS_TREE)?,
             damaged: database.open_tree(DAMAGED_TREE)?,
             database,
+            newer_schema: None,
         })
+    }
+
+    /// The schema version of a store written by a newer whetstone, which this one opened
+    /// read-only.
+    pub fn newer_schema(&self) -> Option<u32> {
+        self.newer_schema
+    }
+
+    /// Refuses every write to a store of a newer schema.
+    fn writable(&self) -> Result<(), StoreError> {
+        match self.newer_schema {
+            Some(_) => Err(StoreError::ReadOnly),
+            None => Ok(()),
+        }
     }
 
     /// Makes sure `next_chunk_id` is there and readable. A missing or unreadable one is counted
@@ -309,6 +325,15 @@ impl SledStore {
         reason: String,
     ) -> StoreError {
         let (tree, tree_name) = tree;
+        if self.newer_schema.is_some() {
+            tracing::warn!("the record of {target} is unreadable ({reason}); left as it is");
+            return StoreError::Damaged {
+                target,
+                kept_as: "(nowhere: the store is read-only and the record was left in place)"
+                    .to_string(),
+                reason,
+            };
+        }
         let (damaged_key, kept_as) = match self.damaged_key(tree_name, key) {
             Ok(named) => named,
             Err(error) => return error,
@@ -451,6 +476,7 @@ impl Store for SledStore {
     }
 
     fn save_file(&self, key: &FileKey, record: &FileRecord) -> Result<(), StoreError> {
+        self.writable()?;
         let target = format!("file {key}");
         let invalid = |reason| StoreError::InvalidRecord {
             target: target.clone(),
@@ -499,6 +525,7 @@ impl Store for SledStore {
     }
 
     fn remove_file(&self, key: &FileKey) -> Result<(), StoreError> {
+        self.writable()?;
         self.files
             .remove(file_key_bytes(key))
             .map_err(database_error("remove", &format!("file {key}")))?;
@@ -532,12 +559,23 @@ impl Store for SledStore {
     }
 
     fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError> {
+        self.writable()?;
         let target = format!("a dismissal in file {key}");
         let bytes =
             records::encode_dismissal(dismissal).map_err(|reason| StoreError::InvalidRecord {
                 target: target.clone(),
                 reason,
             })?;
+        let mut prefix = file_key_bytes(key);
+        prefix.push(0);
+        // The same dismissal sent again (by a process whose store holder died before it knew the
+        // first one was kept) is kept once.
+        for entry in self.dismissals.scan_prefix(&prefix) {
+            let (_, stored) = entry.map_err(database_error("read", &target))?;
+            if stored == bytes.as_slice() {
+                return Ok(());
+            }
+        }
         // sled's ids grow across restarts, so keys sort in the order dismissals were recorded.
         let sequence = self
             .database
@@ -620,6 +658,7 @@ impl Store for SledStore {
     }
 
     fn save_calibration_session(&self, session: &CalibrationSession) -> Result<(), StoreError> {
+        self.writable()?;
         let target = calibration_target(session.started_ms);
         let bytes = records::encode_calibration_session(session).map_err(|reason| {
             StoreError::InvalidRecord {
@@ -638,6 +677,7 @@ impl Store for SledStore {
     }
 
     fn add_activity(&self, days: &[DayActivity]) -> Result<(), StoreError> {
+        self.writable()?;
         let mut first_failure = None;
         for day in days {
             let added = self.update_record(
@@ -702,6 +742,7 @@ impl Store for SledStore {
     }
 
     fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.writable()?;
         self.settings
             .insert(name.as_bytes(), value.as_bytes())
             .map_err(database_error("write", &format!("setting {name:?}")))?;
@@ -717,6 +758,25 @@ impl Store for SledStore {
 
     fn location(&self) -> Option<&Path> {
         Some(&self.folder)
+    }
+
+    fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
+        self.writable()?;
+        let claimed = self.meta.transaction(|meta| {
+            let first = SledStore::read_next_chunk_id(meta.get(NEXT_CHUNK_ID_KEY)?.as_deref())
+                .map_err(ConflictableTransactionError::Abort)?;
+            meta.insert(
+                NEXT_CHUNK_ID_KEY,
+                first.saturating_add(count).to_string().as_bytes(),
+            )?;
+            Ok(first)
+        });
+        let first = match claimed {
+            Ok(first) => first,
+            Err(error) => return Err(transaction_error(error, "claim", "chunk ids")),
+        };
+        self.flush()?;
+        Ok(first)
     }
 }
 
@@ -838,7 +898,13 @@ mod tests {
     use crate::store::tests::{
         behaves_like_a_store, day, keeps_sessions_activity_and_settings, key, record_with_chunk,
     };
-    use crate::store::{MemoryStore, open};
+    use crate::store::{MemoryStore, prepare_folder};
+
+    /// The database alone, without [`crate::store::open`]'s fresh start after damage.
+    fn open(folder: &Path) -> Result<SledStore, OpenFailure> {
+        prepare_folder(folder)?;
+        SledStore::open_in(folder)
+    }
 
     fn temporary() -> tempfile::TempDir {
         tempfile::tempdir().expect("tempdir")
@@ -1100,7 +1166,7 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_schema_is_reported_and_left_untouched() {
+    fn a_newer_schema_is_opened_read_only_and_left_untouched() {
         let folder = temporary();
         {
             let store = open(folder.path()).expect("opens");
@@ -1116,23 +1182,68 @@ mod tests {
             database.flush().expect("flush");
             meta.iter().collect::<Result<Vec<_>, _>>().expect("meta")
         };
-        let failure = open(folder.path());
-        assert!(
-            matches!(
-                failure,
-                Err(OpenFailure::NewerSchema {
-                    found: 7,
-                    supported: 1,
-                    ..
-                })
-            ),
-            "{failure:?}"
-        );
+        {
+            let opened = crate::store::open(folder.path()).expect("opens read-only");
+            let store = &opened.store;
+            assert_eq!(store.newer_schema(), Some(7));
+            let notice = opened.notice.as_deref().expect("the user is told");
+            assert!(
+                notice.contains("read-only") && notice.contains("schema 7"),
+                "{notice}"
+            );
+            // What is there can be read; nothing can be written.
+            assert_eq!(
+                store.load_file(&key("/w", "a.rs")).expect("load"),
+                Some(record_with_chunk(3, 5))
+            );
+            assert!(matches!(
+                store.save_file(&key("/w", "b.rs"), &record_with_chunk(3, 9)),
+                Err(StoreError::ReadOnly)
+            ));
+            assert!(matches!(
+                store.set_setting("x", "y"),
+                Err(StoreError::ReadOnly)
+            ));
+            assert!(matches!(
+                store.claim_chunk_ids(8),
+                Err(StoreError::ReadOnly)
+            ));
+            store.flush().expect("flush");
+        }
         let database = raw(folder.path());
         let meta = database.open_tree(META_TREE).expect("meta");
         let after = meta.iter().collect::<Result<Vec<_>, _>>().expect("meta");
         assert_eq!(before, after);
         assert_eq!(database.open_tree(FILES_TREE).expect("files").len(), 1);
+        assert_eq!(
+            database.open_tree(SETTINGS_TREE).expect("settings").len(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_damaged_database_is_moved_aside_and_a_fresh_one_started() {
+        let folder = temporary();
+        std::fs::create_dir_all(folder.path().join(DATABASE_FOLDER)).expect("mkdir");
+        std::fs::write(
+            folder.path().join(DATABASE_FOLDER).join("conf"),
+            random_bytes(64),
+        )
+        .expect("garbage");
+        let opened = crate::store::open(folder.path()).expect("a fresh store");
+        let notice = opened.notice.expect("the user is told");
+        assert!(notice.contains("damaged-"), "{notice}");
+        opened
+            .store
+            .save_file(&key("/w", "a.rs"), &record_with_chunk(3, 5))
+            .expect("the fresh store keeps what is recorded");
+        let moved: Vec<_> = std::fs::read_dir(folder.path())
+            .expect("list")
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with("damaged-"))
+            .collect();
+        assert_eq!(moved.len(), 1);
+        assert!(moved[0].path().join("conf").exists(), "moved untouched");
     }
 
     #[test]

@@ -1,0 +1,486 @@
+//! The holder's side of the store socket: the process that holds sled's lock listens on
+//! `<store folder>/store.sock` (mode 0600, in the 0700 store folder) and answers the other
+//! processes' [`Request`]s with the same [`Store`] every caller in this process uses. A
+//! connection from another user is closed unanswered; a frame that is too large or cut short
+//! ends its connection; a frame that does not decode gets [`Reply::Failed`] and the connection
+//! goes on.
+
+use std::io;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::store::calibration::CalibrationChange;
+use crate::store::protocol::{
+    self, Notice, PROTOCOL_VERSION, Reply, Request, WireKey, calibration_reply,
+};
+use crate::store::records;
+use crate::store::{FileKey, Store, StoreError};
+
+/// More connections than this at once are refused: every editor window takes two.
+const MAX_CONNECTIONS: usize = 256;
+/// A connection must say hello this soon.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Tells this process and every listening one about changes the others must see at once.
+pub struct Hub {
+    local: Box<dyn Fn(Notice) + Send + Sync>,
+    listeners: Mutex<Vec<UnixStream>>,
+}
+
+impl Hub {
+    pub fn new(local: Box<dyn Fn(Notice) + Send + Sync>) -> Hub {
+        Hub {
+            local,
+            listeners: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Tells this process only (after it reconnected, say).
+    pub fn tell_local(&self, notice: Notice) {
+        (self.local)(notice);
+    }
+
+    /// Tells this process and every listener; a listener that cannot be written to is dropped.
+    pub fn publish(&self, notice: Notice) {
+        (self.local)(notice.clone());
+        let mut listeners = lock(&self.listeners);
+        listeners.retain_mut(|stream| protocol::write_frame(stream, &notice).is_ok());
+    }
+
+    fn add_listener(&self, stream: UnixStream) {
+        lock(&self.listeners).push(stream);
+    }
+
+    /// Closes every listener, so that each notices at once that this holder is gone.
+    fn close_listeners(&self) {
+        for stream in lock(&self.listeners).drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// The store and what answering needs around it.
+pub struct Served {
+    pub store: Arc<dyn Store>,
+    pub hub: Arc<Hub>,
+    /// Held while a calibration change is applied: the rules read, decide and write.
+    pub calibration_lock: Mutex<()>,
+    /// Said to every process that connects (a read-only store's reason).
+    pub notice: Option<String>,
+}
+
+impl Served {
+    /// The answer to `request`, applied to the store. Additive writes are flushed before they
+    /// are answered, so that an answered one is never sent again by a client.
+    pub fn answer(&self, request: Request) -> Reply {
+        let additive = request.is_additive_write();
+        let reply = self.apply(request);
+        if additive
+            && matches!(reply, Reply::Done | Reply::Calibration { .. })
+            && let Err(error) = self.store.flush()
+        {
+            return Reply::failed(&error);
+        }
+        reply
+    }
+
+    fn apply(&self, request: Request) -> Reply {
+        let store = self.store.as_ref();
+        let done = |result: Result<(), StoreError>| match result {
+            Ok(()) => Reply::Done,
+            Err(error) => Reply::failed(&error),
+        };
+        match request {
+            Request::Hello { .. } => Reply::Failed {
+                message: "hello was already said".to_string(),
+                read_only: false,
+            },
+            Request::LoadFile { key } => match store.load_file(&FileKey::from(key)) {
+                Ok(record) => Reply::File {
+                    record: record.as_ref().map(records::to_record),
+                },
+                Err(error) => Reply::failed(&error),
+            },
+            Request::SaveFile { key, record } => {
+                let key = FileKey::from(key);
+                match records::from_record(record) {
+                    Ok(record) => done(store.save_file(&key, &record)),
+                    Err(reason) => Reply::failed(&StoreError::InvalidRecord {
+                        target: format!("file {key}"),
+                        reason,
+                    }),
+                }
+            }
+            Request::RemoveFile { key } => done(store.remove_file(&FileKey::from(key))),
+            Request::Files => match store.files() {
+                Ok(keys) => Reply::Files {
+                    keys: keys.iter().map(WireKey::from).collect(),
+                },
+                Err(error) => Reply::failed(&error),
+            },
+            Request::RecordDismissal { key, dismissal } => {
+                let key = FileKey::from(key);
+                match records::dismissal_from_record(dismissal) {
+                    Ok(dismissal) => done(store.record_dismissal(&key, &dismissal)),
+                    Err(reason) => Reply::failed(&StoreError::InvalidRecord {
+                        target: format!("a dismissal in file {key}"),
+                        reason,
+                    }),
+                }
+            }
+            Request::Dismissals => match store.dismissals() {
+                Ok(dismissals) => Reply::Dismissals {
+                    dismissals: dismissals
+                        .iter()
+                        .map(|(key, dismissal)| {
+                            (WireKey::from(key), records::dismissal_to_record(dismissal))
+                        })
+                        .collect(),
+                },
+                Err(error) => Reply::failed(&error),
+            },
+            Request::NextChunkId => number(store.next_chunk_id()),
+            Request::ClaimChunkIds { count } => number(store.claim_chunk_ids(count)),
+            Request::CalibrationSessions => match store.calibration_sessions() {
+                Ok(sessions) => Reply::Sessions {
+                    sessions: sessions
+                        .iter()
+                        .map(records::calibration_session_to_record)
+                        .collect(),
+                },
+                Err(error) => Reply::failed(&error),
+            },
+            Request::SaveCalibrationSession { session } => {
+                match records::calibration_session_from_record(session) {
+                    Ok(session) => done(store.save_calibration_session(&session)),
+                    Err(reason) => Reply::failed(&StoreError::InvalidRecord {
+                        target: "a calibration session".to_string(),
+                        reason,
+                    }),
+                }
+            }
+            Request::ChangeCalibration { change } => self.change_calibration(&change),
+            Request::AddActivity { days } => {
+                let days: Result<Vec<_>, String> = days
+                    .into_iter()
+                    .map(records::day_activity_from_record)
+                    .collect();
+                match days {
+                    Ok(days) => done(store.add_activity(&days)),
+                    Err(reason) => Reply::failed(&StoreError::InvalidRecord {
+                        target: "the activity ledger".to_string(),
+                        reason,
+                    }),
+                }
+            }
+            Request::Activity { since_day } => match store.activity(since_day) {
+                Ok(days) => Reply::Days {
+                    days: days.iter().map(records::day_activity_to_record).collect(),
+                },
+                Err(error) => Reply::failed(&error),
+            },
+            Request::Setting { name } => match store.setting(&name) {
+                Ok(value) => Reply::Setting { value },
+                Err(error) => Reply::failed(&error),
+            },
+            Request::SetSetting { name, value } => done(store.set_setting(&name, &value)),
+            Request::Flush => done(store.flush()),
+        }
+    }
+
+    /// Applies a calibration change under the lock, and tells everyone when it matters.
+    pub fn change_calibration(&self, change: &CalibrationChange) -> Reply {
+        let outcome = {
+            let _one_at_a_time = lock(&self.calibration_lock);
+            self.store.change_calibration(change)
+        };
+        let announce = outcome
+            .as_ref()
+            .is_ok_and(|reply| change.is_announced(reply));
+        let reply = calibration_reply(outcome);
+        if announce {
+            self.hub.publish(Notice::CalibrationChanged);
+        }
+        reply
+    }
+}
+
+fn number(result: Result<u64, StoreError>) -> Reply {
+    match result {
+        Ok(value) => Reply::Number { value },
+        Err(error) => Reply::failed(&error),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding it leaves plain data behind, still usable.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The listening socket and its connections; [`Listener::stop`] ends them all.
+pub struct Listener {
+    path: PathBuf,
+    stopped: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<UnixStream>>>,
+    threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
+    served: Arc<Served>,
+}
+
+impl Listener {
+    /// Listens on `path`, which only the lock holder may call. A stale socket left by a holder
+    /// that died is replaced; anything else at that path is left alone and is an error.
+    pub fn start(path: &Path, served: Arc<Served>) -> io::Result<Listener> {
+        match std::fs::symlink_metadata(path) {
+            Ok(metadata) if is_socket(&metadata) => std::fs::remove_file(path)?,
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a socket", path.display()),
+                ));
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+        let listener = UnixListener::bind(path)?;
+        set_owner_only(path)?;
+        let stopped = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        let accepting = Accepting {
+            stopped: stopped.clone(),
+            connections: connections.clone(),
+            threads: threads.clone(),
+            served: served.clone(),
+            open: Arc::new(AtomicUsize::new(0)),
+        };
+        let accept_thread = std::thread::Builder::new()
+            .name("whetstone-store-socket".to_string())
+            .spawn(move || accepting.run(listener))?;
+        lock(&threads).push(accept_thread);
+        Ok(Listener {
+            path: path.to_path_buf(),
+            stopped,
+            connections,
+            threads,
+            served,
+        })
+    }
+
+    /// Stops listening, closes every connection, waits for their threads (so that the store is
+    /// released when this returns) and removes the socket.
+    pub fn stop(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // Wakes the accepting thread, which then sees `stopped`.
+        let _ = UnixStream::connect(&self.path);
+        let _ = std::fs::remove_file(&self.path);
+        // The accepting thread first: no connection is added after it ended.
+        let accept_thread = {
+            let mut threads = lock(&self.threads);
+            (!threads.is_empty()).then(|| threads.remove(0))
+        };
+        if let Some(thread) = accept_thread {
+            let _ = thread.join();
+        }
+        for stream in lock(&self.connections).drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        self.served.hub.close_listeners();
+        let threads: Vec<_> = lock(&self.threads).drain(..).collect();
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Accepting {
+    stopped: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<UnixStream>>>,
+    threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
+    served: Arc<Served>,
+    open: Arc<AtomicUsize>,
+}
+
+impl Accepting {
+    fn run(self, listener: UnixListener) {
+        for stream in listener.incoming() {
+            if self.stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            let stream = match stream {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::warn!("the store socket could not accept a connection: {error}");
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            match peer_is_this_user(&stream) {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("refused a store connection from another user");
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!("refused a store connection whose user is unknown: {error}");
+                    continue;
+                }
+            }
+            if self.open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                tracing::warn!("refused a store connection: {MAX_CONNECTIONS} are open already");
+                continue;
+            }
+            if let Ok(clone) = stream.try_clone() {
+                let mut connections = lock(&self.connections);
+                connections.retain(|open| open.peer_addr().is_ok());
+                connections.push(clone);
+            }
+            let served = self.served.clone();
+            let open = self.open.clone();
+            open.fetch_add(1, Ordering::SeqCst);
+            let spawned = std::thread::Builder::new()
+                .name("whetstone-store-peer".to_string())
+                .spawn(move || {
+                    if let Err(error) = converse(stream, &served) {
+                        tracing::debug!("a store connection ended: {error}");
+                    }
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            match spawned {
+                Ok(thread) => {
+                    let mut threads = lock(&self.threads);
+                    threads.retain(|thread| !thread.is_finished());
+                    threads.push(thread);
+                }
+                Err(error) => {
+                    tracing::warn!("cannot serve a store connection: {error}");
+                    self.open.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+}
+
+/// One connection: hello, then requests answered in order until the peer closes it.
+fn converse(mut stream: UnixStream, served: &Served) -> io::Result<()> {
+    stream.set_read_timeout(Some(HELLO_TIMEOUT))?;
+    let Some(body) = protocol::read_frame(&mut stream)? else {
+        return Ok(());
+    };
+    let listen = match protocol::decode_request(&body) {
+        Ok(Request::Hello {
+            protocol: PROTOCOL_VERSION,
+            listen,
+            ..
+        }) => listen,
+        Ok(Request::Hello { protocol, .. }) => {
+            let message = format!(
+                "this store speaks protocol {PROTOCOL_VERSION}, not {protocol}: use the same \
+                 whetstone in every editor"
+            );
+            protocol::write_frame(
+                &mut stream,
+                &Reply::Failed {
+                    message,
+                    read_only: false,
+                },
+            )?;
+            return Ok(());
+        }
+        _ => {
+            tracing::warn!("a store connection did not start with hello; closed");
+            return Ok(());
+        }
+    };
+    stream.set_read_timeout(None)?;
+    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    protocol::write_frame(
+        &mut stream,
+        &Reply::Welcome {
+            pid: std::process::id(),
+            notice: served.notice.clone(),
+        },
+    )?;
+    if listen {
+        served.hub.add_listener(stream);
+        return Ok(());
+    }
+    while let Some(body) = protocol::read_frame(&mut stream)? {
+        let reply = match protocol::decode_request(&body) {
+            Ok(request) => served.answer(request),
+            Err(message) => {
+                tracing::warn!("a store connection sent something unreadable: {message}");
+                Reply::Failed {
+                    message,
+                    read_only: false,
+                }
+            }
+        };
+        protocol::write_frame(&mut stream, &reply)?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn is_socket(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    metadata.file_type().is_socket()
+}
+
+fn set_owner_only(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+/// Whether the process at the other end runs as this process's user.
+#[cfg(target_os = "linux")]
+fn peer_is_this_user(stream: &UnixStream) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut credentials = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut length = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: the buffer is a ucred and `length` says its size, as SO_PEERCRED asks.
+    let status = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut credentials as *mut libc::ucred).cast(),
+            &mut length,
+        )
+    };
+    if status != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: geteuid cannot fail.
+    Ok(credentials.uid == unsafe { libc::geteuid() })
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn peer_is_this_user(stream: &UnixStream) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut uid: libc::uid_t = 0;
+    let mut gid: libc::gid_t = 0;
+    // SAFETY: both are plain out-parameters.
+    let status = unsafe { libc::getpeereid(stream.as_raw_fd(), &mut uid, &mut gid) };
+    if status != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: geteuid cannot fail.
+    Ok(uid == unsafe { libc::geteuid() })
+}
