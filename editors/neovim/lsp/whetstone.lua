@@ -7,6 +7,7 @@
 local config = require('whetstone.config')
 local documents = require('whetstone.documents')
 local lens = require('whetstone.lens')
+local status = require('whetstone.status')
 
 local options = config.options
 
@@ -20,5 +21,12 @@ return {
   capabilities = lens.client_capabilities(),
   handlers = vim.tbl_extend('force', lens.handlers(), {
     ['window/showDocument'] = documents.show_document_handler,
+    -- A session started or stopped here, in another editor or on the command line (the store
+    -- is shared): the statusline shows it at once instead of at the next poll.
+    ['whetstone/calibrationChanged'] = function(err, params)
+      if not err then
+        status.set_calibration(params)
+      end
+    end,
   }),
 }

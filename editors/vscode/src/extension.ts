@@ -17,7 +17,7 @@ import { GutterMarks } from './gutterMarks';
 import { type MiddlewareDeps, middleware } from './middleware';
 import { PasteHints } from './pasteHints';
 import { PasteWatcher, registerPasteWatcher } from './pasteProvider';
-import type { Server } from './protocol';
+import { CALIBRATION_CHANGED, type Server } from './protocol';
 import { resolveServerPath } from './serverPath';
 import { pasteHintMode, serverSettings } from './settings';
 import { StatusBar } from './statusBar';
@@ -147,6 +147,8 @@ async function startClient(
     },
   };
   started = new LanguageClient('whetstone', 'Whetstone', serverOptions, clientOptions);
+  // A session started or stopped in another window (or on the command line) shows at once.
+  started.onNotification(CALIBRATION_CHANGED, () => hooks.sessionChanged());
   try {
     await started.start();
   } catch (error) {

@@ -14,6 +14,13 @@ export const ServerCommand = {
   report: 'whetstone.report',
 } as const;
 
+/**
+ * The server-to-client notification sent whenever the calibration session starts or ends, in
+ * this window or any other (the store is shared): its params are the running session's status,
+ * or null.
+ */
+export const CALIBRATION_CHANGED = 'whetstone/calibrationChanged';
+
 /** The client-to-server notification that says where the next change comes from. */
 export const EDIT_ORIGIN = 'whetstone/editOrigin';
 

@@ -28,7 +28,7 @@ const { PasteHints } = load('pasteHints');
 const { middleware } = load('middleware');
 const { statusText } = load('statusText');
 const { gutterPlan } = load('gutter');
-const { args, ServerCommand, EDIT_ORIGIN } = load('protocol');
+const { args, ServerCommand, EDIT_ORIGIN, CALIBRATION_CHANGED } = load('protocol');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BINARY = process.env.WHETSTONE_BIN ?? path.resolve(here, '../../../target/debug/whetstone');
@@ -266,11 +266,19 @@ test('a calibration session from start to stop, as the palette and status bar se
   await eventually('the start message', () =>
     notificationsOf('window/showMessage').find((message) => /Calibration session started for 60 minutes/.test(message.params.message)),
   );
+  // The status bar hears of it at once, as it would of a start in another window.
+  const announced = await eventually('whetstone/calibrationChanged for the start', () =>
+    notificationsOf(CALIBRATION_CHANGED).find((message) => message.params?.label === 'protocol test'),
+  );
+  assert.equal(announced.params.planned_minutes, 60);
 
   const stopped = await execute(ServerCommand.calibrationStop, args.calibrationStop(4));
   assert.equal(stopped.running, false);
   assert.equal(stopped.feel, 4);
   assert.equal(await execute(ServerCommand.calibrationStatus, {}), null);
+  await eventually('whetstone/calibrationChanged for the stop', () =>
+    notificationsOf(CALIBRATION_CHANGED).find((message) => message.params === null),
+  );
   assert.deepEqual(requestsOf('window/showMessageRequest'), [], 'a feel given: no question asked');
 });
 

@@ -1144,6 +1144,7 @@ impl State {
         self.calibration_edits.clear();
         self.calibration_breaches.clear();
         self.calibration = Some(session);
+        self.announce_calibration(now);
         self.republish_all_diagnostics();
         Ok(status)
     }
