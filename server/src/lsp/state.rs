@@ -1390,7 +1390,11 @@ impl State {
             Ok(value) => {
                 let flushed = self.writer.flush();
                 tokio::spawn(async move {
-                    let _ = flushed.await;
+                    // Not on disk yet (no process holds the store this moment): it is kept and
+                    // sent again when one does, so the answer stands.
+                    if let Ok(Err(error)) = flushed.await {
+                        tracing::warn!("a command's change is not on disk yet: {error}");
+                    }
                     let _ = reply.send(Ok(Some(value)));
                 });
             }

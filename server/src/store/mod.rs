@@ -422,8 +422,12 @@ impl Store for MemoryStore {
                 reason,
             }
         })?;
+        let mut stored = stored;
         let next = next_chunk_id_after(&stored.chunks);
         let mut state = self.state();
+        if let Some(earlier) = state.files.get(key) {
+            keep_newer_judgements(&earlier.chunks, &mut stored.chunks);
+        }
         state.files.insert(key.clone(), stored);
         state.next_chunk_id = state.next_chunk_id.max(next);
         Ok(())
@@ -533,6 +537,37 @@ impl Store for MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         calibration::apply(self, change)
     }
+}
+
+/// Gives each chunk of `incoming` the user's newer judgement where the `stored` chunk of the same
+/// id has one: a later class, a later explanation, practice recorded elsewhere. Two windows with
+/// the same file open each save their own view of it; this keeps a classification made in one
+/// from being undone by the other's next save. Returns whether anything changed.
+pub fn keep_newer_judgements(stored: &[Chunk], incoming: &mut [Chunk]) -> bool {
+    let mut changed = false;
+    for chunk in incoming.iter_mut() {
+        let Some(earlier) = stored.iter().find(|earlier| earlier.id == chunk.id) else {
+            continue;
+        };
+        if earlier.classified_ms > chunk.classified_ms {
+            chunk.class = earlier.class;
+            chunk.classified_ms = earlier.classified_ms;
+            changed = true;
+        }
+        let recorded = |chunk: &Chunk| chunk.explanation.as_ref().map(|e| e.recorded_ms);
+        if recorded(earlier) > recorded(chunk) {
+            chunk.explanation.clone_from(&earlier.explanation);
+            changed = true;
+        }
+        for &practiced in &earlier.practiced_ms {
+            if !chunk.practiced_ms.contains(&practiced) {
+                chunk.practiced_ms.push(practiced);
+                changed = true;
+            }
+        }
+        chunk.practiced_ms.sort_unstable();
+    }
+    changed
 }
 
 /// One past the largest chunk id among `chunks` (0 without chunks).
@@ -795,6 +830,34 @@ pub(crate) mod tests {
     }
 
     /// What every store must do; run on the memory store and the sled store alike.
+    /// A stale view of a file (another window's, saved after a classification here) keeps the
+    /// newer judgement.
+    pub(crate) fn keeps_the_newer_judgement(store: &dyn Store) {
+        let file = key("/w", "shared.rs");
+        let mut judged = record_with_chunk(5, 8);
+        judged.chunks[0].class = Some(crate::core::Class::Repeatable);
+        judged.chunks[0].classified_ms = Some(50_000);
+        judged.chunks[0].practiced_ms = vec![60_000];
+        let mut stale = record_with_chunk(6, 8);
+        stale.chunks[0].class = None;
+        stale.chunks[0].classified_ms = None;
+        store.save_file(&file, &judged).expect("save");
+        store.save_file(&file, &stale).expect("save the stale view");
+        let kept = store.load_file(&file).expect("load").expect("a record");
+        assert_eq!(kept.snapshot, stale.snapshot, "the map is the latest");
+        assert_eq!(kept.chunks[0].class, Some(crate::core::Class::Repeatable));
+        assert_eq!(kept.chunks[0].classified_ms, Some(50_000));
+        assert_eq!(kept.chunks[0].practiced_ms, vec![60_000]);
+        // A later judgement does replace an earlier one.
+        let mut later = stale.clone();
+        later.chunks[0].class = Some(crate::core::Class::Core);
+        later.chunks[0].classified_ms = Some(70_000);
+        store.save_file(&file, &later).expect("save");
+        let kept = store.load_file(&file).expect("load").expect("a record");
+        assert_eq!(kept.chunks[0].class, Some(crate::core::Class::Core));
+        store.remove_file(&file).expect("remove");
+    }
+
     pub(crate) fn behaves_like_a_store(store: &dyn Store) {
         let main = key("/home/me/project", "src/main.rs");
         let lib = key("/home/me/project", "src/lib.rs");
@@ -978,6 +1041,7 @@ pub(crate) mod tests {
     fn the_memory_store_behaves_like_a_store() {
         let store = MemoryStore::new();
         behaves_like_a_store(&store);
+        keeps_the_newer_judgement(&store);
         assert_eq!(store.location(), None);
     }
 

@@ -493,9 +493,21 @@ impl Store for SledStore {
         let outcome =
             (&self.files, &self.meta, &self.damaged).transaction(|(files, meta, damaged)| {
                 let mut set_aside = None;
+                let mut merged = None;
                 if let Some(existing) = files.get(&raw_key)? {
                     match records::decode_file_record(&existing) {
-                        Decoded::Current(_) => {}
+                        Decoded::Current(earlier) => {
+                            let mut chunks = record.chunks.clone();
+                            if super::keep_newer_judgements(&earlier.chunks, &mut chunks) {
+                                let mut with_judgements = records::to_record(record);
+                                with_judgements.chunks = records::to_record(&FileRecord {
+                                    snapshot: record.snapshot.clone(),
+                                    chunks,
+                                })
+                                .chunks;
+                                merged = records::encode_file_record(&with_judgements).ok();
+                            }
+                        }
                         Decoded::Newer(found) => {
                             return Err(ConflictableTransactionError::Abort(
                                 StoreError::NewerRecord {
@@ -512,7 +524,7 @@ impl Store for SledStore {
                         }
                     }
                 }
-                files.insert(raw_key.as_slice(), bytes.as_slice())?;
+                files.insert(raw_key.as_slice(), merged.as_deref().unwrap_or(&bytes))?;
                 let current =
                     SledStore::read_next_chunk_id(meta.get(NEXT_CHUNK_ID_KEY)?.as_deref())
                         .map_err(ConflictableTransactionError::Abort)?;
@@ -920,6 +932,7 @@ mod tests {
         let folder = temporary();
         let store = open(folder.path()).expect("opens");
         behaves_like_a_store(&store);
+        crate::store::tests::keeps_the_newer_judgement(&store);
         assert_eq!(store.location(), Some(folder.path()));
     }
 
