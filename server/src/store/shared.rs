@@ -765,3 +765,122 @@ fn number(reply: Reply) -> Option<Result<u64, StoreError>> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::calibration::CalibrationChange;
+    use crate::store::tests::{key, record_with_chunk};
+    use std::sync::mpsc;
+
+    fn connect(folder: &Path) -> (Arc<SharedStore>, mpsc::Receiver<Notice>) {
+        let (sender, notices) = mpsc::channel();
+        let store = SharedStore::connect(folder, move |notice| {
+            let _ = sender.send(notice);
+        })
+        .expect("connects");
+        (store, notices)
+    }
+
+    #[test]
+    fn the_second_process_is_a_client_of_the_first() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let (holder, holder_notices) = connect(folder.path());
+        let (client, client_notices) = connect(folder.path());
+        assert!(holder.is_holder());
+        assert!(!client.is_holder());
+
+        client
+            .save_file(&key("/w", "a.rs"), &record_with_chunk(4, 7))
+            .expect("save through the holder");
+        client.flush().expect("flush");
+        assert_eq!(
+            holder.load_file(&key("/w", "a.rs")).expect("load"),
+            Some(record_with_chunk(4, 7))
+        );
+        // Both claim chunk ids from one counter.
+        let first = holder.claim_chunk_ids(10).expect("claim");
+        let second = client.claim_chunk_ids(10).expect("claim");
+        assert!(second >= first + 10, "{first} then {second}");
+
+        // A session started by the client is announced to the holder's process and the client's.
+        let started = client
+            .change_calibration(&CalibrationChange::Start {
+                label: Some("x".to_string()),
+                minutes: None,
+                at_ms: 1_000,
+            })
+            .expect("start");
+        assert!(matches!(started, CalibrationReply::Started(_)));
+        let wait = Duration::from_secs(5);
+        assert_eq!(
+            holder_notices.recv_timeout(wait),
+            Ok(Notice::CalibrationChanged)
+        );
+        assert_eq!(
+            client_notices.recv_timeout(wait),
+            Ok(Notice::CalibrationChanged)
+        );
+        // A second start, from the holder, is refused: one session runs.
+        let again = holder.change_calibration(&CalibrationChange::Start {
+            label: None,
+            minutes: None,
+            at_ms: 2_000,
+        });
+        assert!(matches!(
+            again,
+            Err(CalibrationError::AlreadyRunning { since_ms: 1_000 })
+        ));
+    }
+
+    #[test]
+    fn a_client_takes_over_when_the_holder_goes() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let (holder, _) = connect(folder.path());
+        let (client, client_notices) = connect(folder.path());
+        client
+            .save_file(&key("/w", "a.rs"), &record_with_chunk(4, 7))
+            .expect("save");
+        drop(holder);
+        // The client hears that the holder went, takes the store over and says so.
+        assert_eq!(
+            client_notices.recv_timeout(Duration::from_secs(10)),
+            Ok(Notice::CalibrationChanged)
+        );
+        client
+            .save_file(&key("/w", "b.rs"), &record_with_chunk(5, 9))
+            .expect("save after the takeover");
+        assert!(client.is_holder());
+        assert_eq!(
+            client.load_file(&key("/w", "a.rs")).expect("load"),
+            Some(record_with_chunk(4, 7))
+        );
+        assert_eq!(
+            client.load_file(&key("/w", "b.rs")).expect("load"),
+            Some(record_with_chunk(5, 9))
+        );
+        // A third process now reaches the new holder.
+        let (third, _) = connect(folder.path());
+        assert!(!third.is_holder());
+        assert_eq!(
+            third.files().expect("files"),
+            vec![key("/w", "a.rs"), key("/w", "b.rs")]
+        );
+    }
+
+    #[test]
+    fn a_long_store_path_gets_a_short_socket() {
+        let long = PathBuf::from("/tmp").join("x".repeat(150));
+        let socket = socket_path(&long);
+        assert!(socket.as_os_str().len() < 108, "{}", socket.display());
+        assert_eq!(
+            socket,
+            socket_path(&long),
+            "the same folder, the same socket"
+        );
+        assert_eq!(
+            socket_path(Path::new("/home/me/.local/share/whetstone")),
+            Path::new("/home/me/.local/share/whetstone/store.sock")
+        );
+    }
+}
