@@ -481,3 +481,58 @@ fn hostile_socket_messages_change_nothing() {
     );
     assert!(window.server.shutdown().success());
 }
+
+#[test]
+fn a_damaged_store_is_moved_aside_and_a_fresh_one_started() {
+    let store = Store::new();
+    let database = store.home.path().join("db");
+    std::fs::create_dir_all(&database).expect("mkdir");
+    std::fs::write(
+        database.join("conf"),
+        b"\x00\x13garbage that is not a sled config\xff",
+    )
+    .expect("garbage");
+    std::fs::write(database.join("db"), vec![0xa5; 4096]).expect("garbage");
+    let mut window = Window::open(&store, "alpha");
+    let told = window
+        .server
+        .wait_for_notification("window/showMessage", PUSH_TIMEOUT, |params| {
+            params["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("damaged-"))
+        });
+    let Some(told) = told else {
+        panic!(
+            "{}",
+            window.server.failure("no message about the damaged store")
+        );
+    };
+    let message = told["message"].as_str().unwrap_or_default();
+    assert!(message.contains("fresh store"), "{message}");
+    let moved: Vec<PathBuf> = std::fs::read_dir(store.home.path())
+        .expect("list")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("damaged-"))
+        })
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(
+        message.contains(&moved[0].display().to_string()),
+        "{message}"
+    );
+    assert!(
+        moved[0].join("conf").exists(),
+        "the old store is kept untouched"
+    );
+
+    // The fresh store keeps what is recorded from now on.
+    let chunk = window.paste_and_classify("core");
+    assert!(window.server.shutdown().success());
+    save_text(&store.workspace.path().join("alpha.rs"), "alpha", 1, &[]);
+    assert_eq!(
+        classes_seen_by_a_new_window(&store, &store.workspace.path().join("alpha.rs")),
+        vec![(chunk, "core".to_string())]
+    );
+}
