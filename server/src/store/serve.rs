@@ -50,8 +50,23 @@ impl Hub {
         listeners.retain_mut(|stream| protocol::write_frame(stream, &notice).is_ok());
     }
 
+    /// A listener that does not read its notices is dropped after a second, so that it cannot
+    /// hold up the change being announced; past [`MAX_CONNECTIONS`] listeners, new ones are
+    /// refused.
     fn add_listener(&self, stream: UnixStream) {
-        lock(&self.listeners).push(stream);
+        if stream
+            .set_write_timeout(Some(Duration::from_secs(1)))
+            .is_err()
+        {
+            return;
+        }
+        let mut listeners = lock(&self.listeners);
+        listeners.retain(still_open);
+        if listeners.len() >= MAX_CONNECTIONS {
+            tracing::warn!("refused a store listener: {MAX_CONNECTIONS} are listening already");
+            return;
+        }
+        listeners.push(stream);
     }
 
     /// Closes every listener, so that each notices at once that this holder is gone.
@@ -205,6 +220,26 @@ impl Served {
             self.hub.publish(Notice::CalibrationChanged);
         }
         reply
+    }
+}
+
+/// Whether the peer of a listener is still there (it sends nothing, so end of input means gone).
+fn still_open(stream: &UnixStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut byte = 0u8;
+    // SAFETY: a one-byte buffer, peeked without waiting; the stream's fd is open.
+    let read = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    match read {
+        0 => false,
+        1.. => true,
+        _ => io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock,
     }
 }
 
