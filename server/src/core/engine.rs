@@ -787,12 +787,10 @@ impl Engine {
         let id = match existing {
             Some(id) if self.chunks.contains_key(&id) => id,
             _ => {
-                let created = self.place_chunks(
-                    uri,
-                    std::slice::from_ref(&run_region),
-                    Origin::Generated,
-                    now_ms,
-                );
+                // The stream's lines are the typed ones in its region: a paste made in between
+                // keeps its own chunk (and the user's verdict on it).
+                let streamed = open.map.unchunked_runs(run_region.clone(), Origin::Typed);
+                let created = self.place_chunks(uri, &streamed, Origin::Generated, now_ms);
                 outcome.new_chunks.extend(created.iter().copied());
                 outcome.inserted.burst_lines = run_newlines;
                 outcome.chunks_changed = true;
@@ -942,7 +940,11 @@ impl Engine {
         let mut groups: Vec<(Range<usize>, Vec<Range<usize>>)> = Vec::new();
         for span in spans {
             match groups.last_mut() {
-                Some((group, members)) if span.start <= group.end + self.config.bridge_lines => {
+                // A gap is bridged only when no other chunk lies in it.
+                Some((group, members))
+                    if span.start <= group.end + self.config.bridge_lines
+                        && !open.map.any_chunk_in(group.end..span.start) =>
+                {
                     group.end = group.end.max(span.end);
                     members.push(span);
                 }
@@ -995,9 +997,11 @@ impl Engine {
                     id
                 }
             };
-            // Bridged lines between the runs join the chunk but keep their origin.
-            open.map.update(group.clone(), |state| {
-                LineState::new(state.origin, Some(id))
+            // Bridged lines between the runs join the chunk but keep their origin; a line of
+            // another chunk at the group's edge stays in it.
+            open.map.update(group.clone(), |state| match state.chunk {
+                Some(other) if other != id => state,
+                _ => LineState::new(state.origin, Some(id)),
             });
             for member in members {
                 open.map.set(member, LineState::new(origin, Some(id)));

@@ -849,3 +849,48 @@ fn emptying_a_chunk_line_in_place_trims_the_chunk() {
     session.replace(FILE, (0, 0), (0, 1), "");
     assert!(session.chunks(FILE).is_empty());
 }
+
+#[test]
+fn a_stream_around_a_classified_paste_leaves_the_paste_alone() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    // Fast typing (far above a person's pace) with a paste in the middle of it, classified at
+    // once, before the typing has gone on long enough to be taken for a stream.
+    let before = rust_lines("typed_before", 6);
+    session.type_text(FILE, (5, 0), &before, 2);
+    let pasted = function("pasted", 10);
+    session.wait(2);
+    let outcome = session.insert(FILE, (11, 0), &pasted);
+    let chunk = *outcome.new_chunks.first().expect("the paste is a chunk");
+    session
+        .engine
+        .classify(FILE, chunk, Class::Core, session.now)
+        .expect("classify");
+    let pasted_lines = pasted.lines().count();
+    let after = rust_lines("typed_after", 60);
+    session.type_text(FILE, (11 + pasted_lines as u32, 0), &after, 2);
+
+    let views = session.engine.chunks_in(FILE);
+    let paste = views
+        .iter()
+        .find(|view| view.chunk.id == chunk)
+        .unwrap_or_else(|| panic!("the classified paste is gone: {views:?}"));
+    assert_eq!(paste.chunk.class, Some(Class::Core));
+    assert_eq!((paste.start_line, paste.end_line), (11, 11 + pasted_lines));
+    // The stream is flagged, on its own lines only.
+    assert!(
+        views
+            .iter()
+            .any(|view| view.chunk.origin == Origin::Generated),
+        "{:?}",
+        session.chunks(FILE)
+    );
+    for view in views.iter().filter(|view| view.chunk.id != chunk) {
+        assert!(
+            view.end_line <= 11 || view.start_line >= 11 + pasted_lines,
+            "{:?} overlaps the paste",
+            session.chunks(FILE)
+        );
+    }
+    session.assert_map_covers_document(FILE);
+}

@@ -244,6 +244,30 @@ impl LineMap {
         result
     }
 
+    /// The maximal runs of lines in `range` that have `origin` and belong to no chunk.
+    pub fn unchunked_runs(&self, range: Range<usize>, origin: Origin) -> Vec<Range<usize>> {
+        let mut result: Vec<Range<usize>> = Vec::new();
+        for (run_range, state) in self.runs() {
+            let start = run_range.start.max(range.start);
+            let end = run_range.end.min(range.end);
+            if start >= end || state.chunk.is_some() || state.origin != origin {
+                continue;
+            }
+            match result.last_mut() {
+                Some(last) if last.end == start => last.end = end,
+                _ => result.push(start..end),
+            }
+        }
+        result
+    }
+
+    /// Whether any line in `range` belongs to a chunk.
+    pub fn any_chunk_in(&self, range: Range<usize>) -> bool {
+        self.runs().any(|(run_range, state)| {
+            state.chunk.is_some() && run_range.start < range.end && range.start < run_range.end
+        })
+    }
+
     /// Ensures a run boundary at `line` and returns the index of the run that starts there.
     fn split_at(&mut self, line: usize) -> usize {
         let mut start = 0;
