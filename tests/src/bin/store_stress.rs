@@ -33,9 +33,9 @@
 //!   not is put down to the store if its window still listed it at its latest
 //!   `whetstone.chunks`, else to the window itself (the engine dropped it).
 //! - The engine may take keys arriving this fast for generated code (a burst): such chunks are
-//!   not checked, only the classified pasted ones. A burst that lasts long enough swallows pasted
-//!   chunks, though (docs/store-stress.md); `--initialization-options` with a huge
-//!   `burstCharsPerSecond` turns bursts off to stress the store alone.
+//!   not checked, only the classified pasted ones, which a burst must leave alone.
+//!   `--initialization-options` with a huge `burstCharsPerSecond` turns bursts off to stress the
+//!   store alone.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
