@@ -5,7 +5,7 @@
 pub mod calibration;
 mod capabilities;
 pub mod commands;
-mod framing;
+pub mod framing;
 pub mod nudges;
 mod report;
 pub mod settings;
