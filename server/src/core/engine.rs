@@ -265,6 +265,11 @@ impl Engine {
     /// its map was made (it was closed, or the map came from the store) is re-anchored, and lines
     /// that are new and not committed in git become `external`.
     pub fn open(&mut self, uri: &str, text: &str, now_ms: u64) -> ChangeOutcome {
+        // Opened again without a close (a client re-sending didOpen): the text is laid over the map
+        // the document has, as for a reopened file, instead of starting a blank map.
+        if self.documents.contains_key(uri) {
+            self.close(uri);
+        }
         let document = Document::new(text);
         let mut outcome = ChangeOutcome::empty(Verdict::Typed);
         let map = match self.closed.remove(uri) {
