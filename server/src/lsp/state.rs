@@ -1409,9 +1409,11 @@ impl State {
         }
     }
 
-    /// A string prefix test: this runs on every keystroke, so no URI parsing.
+    /// A string test: this runs on every keystroke, so no URI parsing. Only a document directly
+    /// in the folder and named as whetstone names them counts: `../` must not reach elsewhere.
     fn is_explanation_document(&self, uri: &str) -> bool {
-        uri.starts_with(&self.explanations_uri_prefix)
+        uri.strip_prefix(&self.explanations_uri_prefix)
+            .is_some_and(explanation::is_file_name)
     }
 
     fn set_explanations_folder(&mut self, folder: PathBuf) {
