@@ -95,6 +95,15 @@ pub fn file_name(chunk: ChunkId) -> String {
     format!("chunk-{}.md", chunk.0)
 }
 
+/// Whether `name` is a name [`file_name`] gives (and not a path that leaves the folder).
+pub fn is_file_name(name: &str) -> bool {
+    name.strip_prefix("chunk-")
+        .and_then(|rest| rest.strip_suffix(".md"))
+        .is_some_and(|digits| {
+            !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit())
+        })
+}
+
 /// Writes the document into `folder` (created owner-only) unless one with answers exists: the
 /// user's earlier words are never overwritten. Returns its path.
 pub fn write(folder: &Path, place: &ChunkPlace) -> std::io::Result<PathBuf> {
@@ -183,6 +192,20 @@ mod tests {
              What would break if it changed? Keep-alive clients, because they send blank lines."
         );
         assert_eq!(parse("# no marker\n## What does it do?\nx"), None);
+    }
+
+    #[test]
+    fn only_the_names_it_gives_are_document_names() {
+        assert!(is_file_name(&file_name(ChunkId(12))));
+        for name in [
+            "chunk-.md",
+            "chunk-1.md.rs",
+            "../chunk-1.md",
+            "x/chunk-1.md",
+            "chunk-1x.md",
+        ] {
+            assert!(!is_file_name(name), "{name}");
+        }
     }
 
     #[test]

@@ -63,8 +63,22 @@ impl LspClient {
 
     /// Spawns any stdio language server: `binary args...` with `envs` added to the environment.
     pub fn start_with(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> LspClient {
+        LspClient::start_in(binary, args, envs, None)
+    }
+
+    /// [`LspClient::start_with`], run from `current_dir` when given (for tests that check where
+    /// the server writes).
+    pub fn start_in(
+        binary: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        current_dir: Option<&Path>,
+    ) -> LspClient {
         let description = format!("{} {}", binary.display(), args.join(" "));
         let mut command = Command::new(binary);
+        if let Some(directory) = current_dir {
+            command.current_dir(directory);
+        }
         command
             .args(args)
             .stdin(Stdio::piped())

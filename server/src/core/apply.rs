@@ -24,7 +24,7 @@ use std::ops::Range;
 use crate::core::carry::match_lines;
 use crate::core::chunk::ChunkId;
 use crate::core::document::{Document, PositionEncoding, Range as TextRange, line_without_break};
-use crate::core::line_map::{LineMap, LineState};
+use crate::core::line_map::{BatchEdit, LineMap, LineState};
 use crate::core::text::{LineKey, common_prefix_and_suffix, non_whitespace_chars};
 
 /// Old lines `start..old_end` became new lines `start..new_end`.
@@ -262,11 +262,14 @@ pub fn apply_change(
     let deleted_line_states = if deleted.is_empty() {
         Vec::new()
     } else {
-        let deleted_first_line = first_line;
         let deleted_lines = deleted.split('\n').count();
-        (0..deleted_lines)
-            .map(|offset| map.get(deleted_first_line + offset))
-            .collect()
+        let mut states = map.states(first_line..first_line + deleted_lines);
+        let last = states
+            .last()
+            .copied()
+            .unwrap_or_else(|| map.get(first_line));
+        states.resize(deleted_lines, last);
+        states
     };
 
     document.replace(start, end, &inserted);
@@ -462,16 +465,17 @@ fn surviving_line_states(
 
 /// New lines with a line of chunk X right above and right below join X.
 fn join_interior_runs_to_their_chunk(map: &mut LineMap, new_runs: &[Range<usize>]) {
+    let mut batch = BatchEdit::new(map, new_runs.len());
     for run in new_runs {
-        if run.start == 0 || run.end >= map.len() {
+        if run.start == 0 || run.end >= batch.len() {
             continue;
         }
-        let above = map.get(run.start - 1).chunk;
-        let below = map.get(run.end).chunk;
+        let above = batch.get(run.start - 1).chunk;
+        let below = batch.get(run.end).chunk;
         if let (Some(above), Some(below)) = (above, below)
             && above == below
         {
-            map.update(run.clone(), |state| {
+            batch.update(run.clone(), |state| {
                 LineState::new(state.origin, Some(above))
             });
         }

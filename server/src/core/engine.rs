@@ -30,9 +30,9 @@ use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, s
 use crate::core::config::DetectionConfig;
 use crate::core::document::{Document, PositionEncoding, Range as TextRange};
 use crate::core::graveyard::Graveyard;
-use crate::core::line_map::{LineMap, LineState, Origin};
+use crate::core::line_map::{BatchEdit, LineMap, LineState, Origin};
 use crate::core::reanchor::{Reanchored, reanchor};
-use crate::core::syntax::{Language, Syntax};
+use crate::core::syntax::{Language, MAX_SOURCE_BYTES, Syntax};
 use crate::core::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_word_characters};
 
 /// What git (or any source of truth the caller has) holds as committed for a file.
@@ -286,6 +286,11 @@ impl Engine {
     /// its map was made (it was closed, or the map came from the store) is re-anchored, and lines
     /// that are new and not committed in git become `external`.
     pub fn open(&mut self, uri: &str, text: &str, now_ms: u64) -> ChangeOutcome {
+        // Opened again without a close (a client re-sending didOpen): the text is laid over the map
+        // the document has, as for a reopened file, instead of starting a blank map.
+        if self.documents.contains_key(uri) {
+            self.close(uri);
+        }
         let document = Document::new(text);
         let mut outcome = ChangeOutcome::empty(Verdict::Typed);
         let map = match self.closed.remove(uri) {
@@ -805,8 +810,10 @@ impl Engine {
         // are relabelled, so a long stream costs the same per edit as a short one.
         if let Some(open) = self.documents.get_mut(uri) {
             let mut grew = false;
+            let runs = applied.iter().map(|change| change.new_runs.len()).sum();
+            let mut batch = BatchEdit::new(&mut open.map, runs);
             for run in applied.iter().flat_map(|change| change.new_runs.iter()) {
-                open.map.update(run.clone(), |state| {
+                batch.update(run.clone(), |state| {
                     if state.origin == Origin::Typed
                         && (state.chunk.is_none() || state.chunk == Some(id))
                     {
@@ -817,6 +824,7 @@ impl Engine {
                     }
                 });
             }
+            drop(batch);
             if grew {
                 if let Some(chunk) = self.chunks.get_mut(&id) {
                     chunk.syntax_stale = true;
@@ -833,16 +841,18 @@ impl Engine {
             return false;
         };
         let mut chunk_grew = false;
+        let runs = applied.iter().map(|change| change.new_runs.len()).sum();
+        let mut batch = BatchEdit::new(&mut open.map, runs);
         for run in applied.iter().flat_map(|change| change.new_runs.iter()) {
             let neighbour = if run.start > 0 {
-                open.map.get(run.start - 1)
-            } else if run.end < open.map.len() {
-                open.map.get(run.end)
+                batch.get(run.start - 1)
+            } else if run.end < batch.len() {
+                batch.get(run.end)
             } else {
                 continue;
             };
             chunk_grew |= neighbour.chunk.is_some();
-            open.map.set(run.clone(), neighbour);
+            batch.set(run.clone(), neighbour);
         }
         chunk_grew
     }
@@ -877,8 +887,9 @@ impl Engine {
         let pairs = crate::core::carry::match_lines(&found.keys, &keys);
         let mut changed = false;
         let mut revived: HashMap<ChunkId, ChunkId> = HashMap::new();
+        let mut batch = BatchEdit::new(&mut open.map, lines.len());
         for (&line, pair) in lines.iter().zip(pairs) {
-            let provisional = open.map.get(line);
+            let provisional = batch.get(line);
             let source_chunk = pair
                 .and_then(|old| found.line_states.get(old))
                 .and_then(|state| state.chunk);
@@ -917,7 +928,7 @@ impl Engine {
                 }
                 None => provisional.chunk,
             };
-            open.map.set(line..line + 1, LineState::new(origin, chunk));
+            batch.set(line..line + 1, LineState::new(origin, chunk));
         }
         changed
     }
@@ -952,19 +963,31 @@ impl Engine {
             }
         }
         let existing_runs = open.map.chunk_runs();
+        let lines = open.map.len();
+        // Many groups (an agent's rewrite, a file re-anchored with scattered new lines) are
+        // relabelled on one copy of the states and the map rebuilt once: splicing the map per group
+        // costs its runs each time, which is quadratic when both are in the tens of thousands.
+        let mut all_states = (groups.len() > 1).then(|| open.map.states(0..lines));
         let mut created = Vec::new();
         for (group, members) in groups {
-            let merge_with = existing_runs.iter().find_map(|(id, range)| {
-                let touches = range.end >= group.start && range.start <= group.end;
-                let chunk = self.chunks.get(id)?;
-                let young = now_ms.saturating_sub(chunk.created_ms) <= self.config.merge_window_ms;
-                (touches
-                    && young
-                    && chunk.origin == origin
-                    && chunk.class.is_none()
-                    && chunk.explanation.is_none())
-                .then_some(*id)
-            });
+            let group = group.start.min(lines)..group.end.min(lines);
+            // Runs are in line order and disjoint, so those touching the group are found by
+            // bisection rather than by walking every chunk of the file for every group.
+            let first_touching =
+                existing_runs.partition_point(|(_, range)| range.end < group.start);
+            let merge_with = existing_runs[first_touching..]
+                .iter()
+                .take_while(|(_, range)| range.start <= group.end)
+                .find_map(|(id, _)| {
+                    let chunk = self.chunks.get(id)?;
+                    let young =
+                        now_ms.saturating_sub(chunk.created_ms) <= self.config.merge_window_ms;
+                    (young
+                        && chunk.origin == origin
+                        && chunk.class.is_none()
+                        && chunk.explanation.is_none())
+                    .then_some(*id)
+                });
             let id = match merge_with {
                 Some(id) => {
                     if let Some(chunk) = self.chunks.get_mut(&id) {
@@ -997,24 +1020,38 @@ impl Engine {
                     id
                 }
             };
+            let mut states = match &all_states {
+                Some(all) => all[group.clone()].to_vec(),
+                None => open.map.states(group.clone()),
+            };
             // Bridged lines between the runs join the chunk but keep their origin; a line of
             // another chunk at the group's edge stays in it.
-            open.map.update(group.clone(), |state| match state.chunk {
-                Some(other) if other != id => state,
-                _ => LineState::new(state.origin, Some(id)),
-            });
+            for state in &mut states {
+                match state.chunk {
+                    Some(other) if other != id => {}
+                    _ => *state = LineState::new(state.origin, Some(id)),
+                }
+            }
             for member in members {
-                open.map.set(member, LineState::new(origin, Some(id)));
+                for line in member.start.max(group.start)..member.end.min(group.end) {
+                    states[line - group.start] = LineState::new(origin, Some(id));
+                }
+            }
+            match &mut all_states {
+                Some(all) => all[group.clone()].copy_from_slice(&states),
+                None => open.map.splice(group.start, states.len(), &states),
             }
             if let Some(chunk) = self.chunks.get_mut(&id)
                 && chunk.inserted_lines == 0
             {
-                let text: Vec<String> = group
+                chunk.inserted_lines = group
                     .clone()
-                    .map(|line| open.document.line_text(line))
-                    .collect();
-                chunk.inserted_lines = non_blank_lines(&text.join("\n"));
+                    .filter(|&line| !open.document.line_text(line).trim().is_empty())
+                    .count();
             }
+        }
+        if let Some(all) = all_states {
+            open.map = LineMap::from_states(all);
         }
         created
     }
@@ -1026,58 +1063,66 @@ impl Engine {
         let Some(open) = self.documents.get_mut(uri) else {
             return;
         };
-        let runs = open.map.chunk_runs();
         let mut by_chunk: HashMap<ChunkId, Vec<Range<usize>>> = HashMap::new();
-        for (id, range) in runs {
+        for (id, range) in open.map.chunk_runs() {
             by_chunk.entry(id).or_default().push(range);
         }
-        for (id, ranges) in by_chunk.iter_mut() {
-            ranges.sort_by_key(|range| range.start);
-            let mut kept: Vec<Range<usize>> = vec![ranges[0].clone()];
-            for range in ranges.iter().skip(1) {
-                let last = kept.last_mut().expect("kept starts non-empty");
-                let gap = last.end..range.start;
-                let gap_is_free = open
-                    .map
-                    .states(gap.clone())
-                    .iter()
-                    .all(|state| state.chunk.is_none());
-                if gap.len() <= self.config.bridge_lines && gap_is_free {
-                    open.map
-                        .update(gap, |state| LineState::new(state.origin, Some(*id)));
-                    last.end = range.end;
-                } else {
-                    kept.push(range.clone());
-                }
-            }
-            for split_off in kept.into_iter().skip(1) {
-                let Some(original) = self.chunks.get(id).cloned() else {
-                    break;
-                };
-                let new_id = ChunkId(self.next_chunk_id);
-                self.next_chunk_id += 1;
-                self.chunks.insert(
-                    new_id,
-                    Chunk {
-                        id: new_id,
-                        syntax_stale: true,
-                        ..original
-                    },
-                );
-                open.map.update(split_off, |state| {
-                    if state.chunk == Some(*id) {
-                        LineState::new(state.origin, Some(new_id))
+        // Chunks in several pieces (rare: a rewrite that kept scattered lines of a chunk) are
+        // bridged or split on one copy of the states, in id order, and the map rebuilt once.
+        let mut scattered: Vec<(ChunkId, Vec<Range<usize>>)> = by_chunk
+            .into_iter()
+            .filter(|(_, ranges)| ranges.len() > 1)
+            .collect();
+        scattered.sort_by_key(|(id, _)| *id);
+        if !scattered.is_empty() {
+            let mut states = open.map.states(0..open.map.len());
+            for (id, mut ranges) in scattered {
+                ranges.sort_by_key(|range| range.start);
+                let mut kept: Vec<Range<usize>> = vec![ranges[0].clone()];
+                for range in ranges.iter().skip(1) {
+                    let last = kept.last_mut().expect("kept starts non-empty");
+                    let gap = last.end..range.start;
+                    let gap_is_free = states[gap.clone()]
+                        .iter()
+                        .all(|state| state.chunk.is_none());
+                    if gap.len() <= self.config.bridge_lines && gap_is_free {
+                        for state in &mut states[gap] {
+                            *state = LineState::new(state.origin, Some(id));
+                        }
+                        last.end = range.end;
                     } else {
-                        state
+                        kept.push(range.clone());
                     }
-                });
-                if let Some(chunk) = self.chunks.get_mut(id) {
-                    chunk.syntax_stale = true;
+                }
+                for split_off in kept.into_iter().skip(1) {
+                    let Some(original) = self.chunks.get(&id).cloned() else {
+                        break;
+                    };
+                    let new_id = ChunkId(self.next_chunk_id);
+                    self.next_chunk_id += 1;
+                    self.chunks.insert(
+                        new_id,
+                        Chunk {
+                            id: new_id,
+                            syntax_stale: true,
+                            ..original
+                        },
+                    );
+                    for state in &mut states[split_off] {
+                        if state.chunk == Some(id) {
+                            *state = LineState::new(state.origin, Some(new_id));
+                        }
+                    }
+                    if let Some(chunk) = self.chunks.get_mut(&id) {
+                        chunk.syntax_stale = true;
+                    }
                 }
             }
+            open.map = LineMap::from_states(states);
         }
         // A chunk starts and ends on a line with text: blank lines at its edges (the empty line
         // a paste ending in a line break leaves, indentation typed ahead) leave it.
+        let mut releases: Vec<(ChunkId, Range<usize>)> = Vec::new();
         for (id, range) in open.map.chunk_runs() {
             let is_blank = |line: usize| open.document.line_text(line).trim().is_empty();
             let mut start = range.start;
@@ -1088,19 +1133,34 @@ impl Engine {
             while end > start && is_blank(end - 1) {
                 end -= 1;
             }
-            let release = |state: LineState| {
-                if state.chunk == Some(id) {
-                    LineState::new(state.origin, None)
-                } else {
-                    state
-                }
-            };
             if start > range.start {
-                open.map.update(range.start..start, release);
+                releases.push((id, range.start..start));
             }
             if end < range.end {
-                open.map.update(end.max(start)..range.end, release);
+                releases.push((id, end.max(start)..range.end));
             }
+        }
+        let release = |id: ChunkId, state: LineState| {
+            if state.chunk == Some(id) {
+                LineState::new(state.origin, None)
+            } else {
+                state
+            }
+        };
+        // A keystroke trims one edge in place; thousands of chunks trimmed at once (a rewrite of
+        // a file full of chunks) are trimmed on one copy of the states.
+        if releases.len() <= 4 {
+            for (id, range) in releases {
+                open.map.update(range, |state| release(id, state));
+            }
+        } else {
+            let mut states = open.map.states(0..open.map.len());
+            for (id, range) in releases {
+                for state in &mut states[range] {
+                    *state = release(id, *state);
+                }
+            }
+            open.map = LineMap::from_states(states);
         }
         let alive: HashSet<ChunkId> = open
             .map
@@ -1140,11 +1200,17 @@ impl Engine {
             let Some((_, range)) = runs.iter().find(|(chunk_id, _)| *chunk_id == id) else {
                 continue;
             };
-            let text: Vec<String> = range
-                .clone()
-                .map(|line| open.document.line_text(line))
-                .collect();
-            let text = text.join("\n");
+            // Only the part the summary reads is copied out: a 50 MB chunk costs what 256 KiB do.
+            let mut text = String::new();
+            for line in range.clone() {
+                if text.len() > MAX_SOURCE_BYTES {
+                    break;
+                }
+                if line > range.start {
+                    text.push('\n');
+                }
+                text.push_str(&open.document.line_text(line));
+            }
             let summary = language.map(|language| self.syntax.summarize(language, &text));
             if let Some(chunk) = self.chunks.get_mut(&id) {
                 if let Some(summary) = summary {

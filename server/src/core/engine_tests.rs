@@ -766,6 +766,21 @@ fn reopening_unchanged_keeps_everything() {
 
 // ---- bad input -------------------------------------------------------------------------------------
 
+/// Regression: a second didOpen of an open document replaced its map with a blank one, so its
+/// chunks vanished from the file (found by the end-to-end hostile input tests).
+#[test]
+fn opening_an_open_document_again_keeps_its_chunks() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.insert(FILE, (5, 0), &function("pasted", 10));
+    let before = session.chunks(FILE);
+    let text = session.engine.document(FILE).unwrap().text();
+    session.open(FILE, &text);
+    assert_eq!(session.chunks(FILE), before);
+    session.open(FILE, &format!("// a new first line\n{text}"));
+    assert_eq!(session.chunks(FILE), vec![("pasted", 6, 19)]);
+}
+
 #[test]
 fn wild_positions_and_unknown_documents_do_not_panic() {
     let mut session = Session::new();

@@ -31,6 +31,8 @@ struct Deletion {
     line_states: Vec<LineState>,
     keys: Vec<LineKey>,
     hashes: HashSet<u64>,
+    /// The keys' total weight: the most of an insertion this deletion can cover.
+    weight: u64,
     /// Set once the document saw another edit: a later deletion no longer continues this one.
     sealed: bool,
 }
@@ -109,6 +111,7 @@ impl Graveyard {
             line_states,
             keys: Vec::new(),
             hashes: HashSet::new(),
+            weight: 0,
             sealed: false,
         };
         Self::rekey(&mut deletion);
@@ -129,34 +132,37 @@ impl Graveyard {
     /// The deletion that best explains `inserted`, if any covers at least `min_coverage` of it.
     pub fn best_match(&self, inserted: &str, min_coverage: f64) -> Option<GraveMatch> {
         let keys = line_keys(inserted);
-        let total: u32 = keys.iter().map(|key| key.weight).sum();
+        let total: u64 = keys.iter().map(|key| u64::from(key.weight)).sum();
         if total == 0 {
             return None;
         }
         // A cheap estimate by set membership picks the candidate; the line matching then pairs
         // lines one to one and gives the real coverage.
-        let estimate = |deletion: &Deletion| -> u32 {
+        let estimate = |deletion: &Deletion| -> u64 {
             keys.iter()
                 .filter(|key| deletion.hashes.contains(&key.hash))
-                .map(|key| key.weight)
+                .map(|key| u64::from(key.weight))
                 .sum()
         };
         let best = self
             .deletions
             .iter()
             .rev()
+            // Lines pair one to one, so a deletion covers at most its own weight: one far
+            // smaller than the insertion (a 50 MB paste against a few deleted lines) is skipped.
+            .filter(|deletion| deletion.weight as f64 >= min_coverage * total as f64)
             .map(|deletion| (estimate(deletion), deletion))
-            .filter(|(covered, _)| f64::from(*covered) >= min_coverage * f64::from(total))
+            .filter(|(covered, _)| *covered as f64 >= min_coverage * total as f64)
             .max_by_key(|(covered, _)| *covered)?
             .1;
         let pairs = match_lines(&best.keys, &keys);
-        let covered: u32 = pairs
+        let covered: u64 = pairs
             .iter()
             .zip(&keys)
             .filter(|(pair, _)| pair.is_some())
-            .map(|(_, key)| key.weight)
+            .map(|(_, key)| u64::from(key.weight))
             .sum();
-        let coverage = f64::from(covered) / f64::from(total);
+        let coverage = covered as f64 / total as f64;
         if coverage < min_coverage {
             return None;
         }
@@ -196,6 +202,7 @@ impl Graveyard {
     fn rekey(deletion: &mut Deletion) {
         deletion.keys = line_keys(&deletion.text);
         deletion.hashes = deletion.keys.iter().map(|key| key.hash).collect();
+        deletion.weight = deletion.keys.iter().map(|key| u64::from(key.weight)).sum();
         // The states must line up with the text's lines whatever the caller passed.
         let lines = deletion.keys.len();
         let fallback = deletion

@@ -325,6 +325,77 @@ impl LineMap {
     }
 }
 
+/// Several edits to one map, made in place when they are few, and on a copy of every line's
+/// state, re-encoded once when the batch ends, when they are many. Each edit in place costs the
+/// map's runs, so thousands of them (an agent's rewrite, a large undo, a formatter run over a
+/// big file) would take time quadratic in the file's size.
+pub struct BatchEdit<'a> {
+    map: &'a mut LineMap,
+    copy: Option<Vec<LineState>>,
+}
+
+impl<'a> BatchEdit<'a> {
+    /// Above this many edits the batch works on a copy.
+    pub const IN_PLACE_EDITS: usize = 4;
+
+    /// A batch of about `edits` reads and writes.
+    pub fn new(map: &'a mut LineMap, edits: usize) -> BatchEdit<'a> {
+        let copy = (edits > Self::IN_PLACE_EDITS).then(|| map.states(0..map.len()));
+        BatchEdit { map, copy }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.copy {
+            Some(states) => states.len(),
+            None => self.map.len(),
+        }
+    }
+
+    /// Never true, like [`LineMap::is_empty`].
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// A line's state; past the end, the last line's (as [`LineMap::get`]).
+    pub fn get(&self, line: usize) -> LineState {
+        match &self.copy {
+            Some(states) => states
+                .get(line)
+                .or(states.last())
+                .copied()
+                .unwrap_or(LineState::TYPED),
+            None => self.map.get(line),
+        }
+    }
+
+    /// Rewrites the state of every line in `range` (clamped) through `update`.
+    pub fn update(&mut self, range: Range<usize>, mut update: impl FnMut(LineState) -> LineState) {
+        match &mut self.copy {
+            Some(states) => {
+                let end = range.end.min(states.len());
+                for state in &mut states[range.start.min(end)..end] {
+                    *state = update(*state);
+                }
+            }
+            None => self.map.update(range, update),
+        }
+    }
+
+    /// Sets every line in `range` (clamped) to `state`.
+    pub fn set(&mut self, range: Range<usize>, state: LineState) {
+        self.update(range, |_| state);
+    }
+}
+
+impl Drop for BatchEdit<'_> {
+    /// The copy becomes the map.
+    fn drop(&mut self) {
+        if let Some(states) = self.copy.take() {
+            *self.map = LineMap::from_states(states);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +443,26 @@ mod tests {
                     .all(|pair| pair[0].state != pair[1].state)
             );
         }
+    }
+
+    #[test]
+    fn a_batch_edits_the_same_in_place_and_on_a_copy() {
+        let t = LineState::TYPED;
+        let initial = [t, pasted(1), pasted(1), t, t, pasted(2)];
+        let mut results = Vec::new();
+        for edits in [1, BatchEdit::IN_PLACE_EDITS + 1] {
+            let mut map = LineMap::from_states(initial);
+            {
+                let mut batch = BatchEdit::new(&mut map, edits);
+                assert_eq!(batch.len(), 6);
+                assert_eq!(batch.get(99), pasted(2));
+                batch.set(0..2, pasted(3));
+                batch.update(4..99, |state| LineState::new(Origin::Moved, state.chunk));
+            }
+            results.push(render(&map));
+        }
+        assert_eq!(results[0], "p3 p3 p1 t m m2");
+        assert_eq!(results[0], results[1]);
     }
 
     #[test]

@@ -26,7 +26,7 @@ const MIN_IDENTIFIER_CHARS: usize = 2;
 /// Only this much of a chunk is parsed. This bounds the time a huge paste can take (parsing runs
 /// at about 10 MB/s, so some 25 ms) and keeps byte offsets far below tree-sitter's 4 GiB limit;
 /// the first 256 KiB already hold more items and names than we keep.
-const MAX_SOURCE_BYTES: usize = 256 * 1024;
+pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
 /// Items are looked for no deeper than this below the root (source file > ERROR > ERROR > item
 /// is depth 3), which keeps the items query from walking the insides of function bodies: it
 /// then costs a tenth of a full walk. The only items missed are ones nested in other items,

@@ -5,7 +5,7 @@
 pub mod calibration;
 mod capabilities;
 pub mod commands;
-mod framing;
+pub mod framing;
 pub mod nudges;
 mod report;
 pub mod settings;
@@ -16,6 +16,7 @@ mod writer;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{
@@ -127,6 +128,15 @@ impl LanguageServer for Backend {
 
 /// Serves LSP on stdin/stdout until the client exits or closes the pipe.
 pub async fn serve() {
+    serve_on(tokio::io::stdin(), tokio::io::stdout()).await;
+}
+
+/// Serves LSP over any pair of streams (tests run the server in-process on in-memory pipes) until
+/// the client exits or closes `input`.
+pub async fn serve_on(
+    input: impl AsyncRead + Send + Unpin + 'static,
+    output: impl AsyncWrite + Unpin,
+) {
     let (events, receiver) = mpsc::unbounded_channel();
     let loop_events = events.clone();
     let (service, socket) = LspService::build(|client: Client| {
@@ -152,11 +162,8 @@ pub async fn serve() {
 
     // Only well-formed frames reach tower-lsp-server, whose reader stops at the first bad one.
     let (guarded_input, guard_output) = tokio::io::duplex(1 << 16);
-    tokio::spawn(framing::forward_valid_frames(
-        tokio::io::stdin(),
-        guard_output,
-    ));
-    Server::new(guarded_input, tokio::io::stdout(), socket)
+    tokio::spawn(framing::forward_valid_frames(input, guard_output));
+    Server::new(guarded_input, output, socket)
         .serve(service)
         .await;
 

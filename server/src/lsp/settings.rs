@@ -105,9 +105,13 @@ pub fn parse(value: &Value) -> (Settings, Vec<String>) {
             "nudges" => parse_nudges(value, &mut settings, &mut warnings),
             "reminders" => parse_reminders(value, &mut settings, &mut warnings),
             "storePath" => match value {
-                Value::String(path) if !path.trim().is_empty() => {
+                // A relative path would put the store wherever the editor started the server.
+                Value::String(path) if PathBuf::from(path).is_absolute() => {
                     settings.store_path = Some(PathBuf::from(path))
                 }
+                Value::String(path) => warnings.push(format!(
+                    "setting storePath: expected an absolute folder path, got {path:?}"
+                )),
                 Value::Null => {}
                 other => warnings.push(format!(
                     "setting storePath: expected a folder path, got {}",
@@ -298,6 +302,22 @@ mod tests {
             ]
         "#]]
         .assert_debug_eq(&warnings);
+    }
+
+    /// Regression: a relative storePath was taken as given, so the store landed in whatever
+    /// folder the editor started the server from.
+    #[test]
+    fn a_store_path_must_be_absolute() {
+        for path in ["relative/store", "~/whetstone", "", "  "] {
+            let (settings, warnings) = parse(&json!({ "storePath": path }));
+            assert_eq!(settings.store_path, None, "{path:?}");
+            assert_eq!(
+                warnings,
+                vec![format!(
+                    "setting storePath: expected an absolute folder path, got {path:?}"
+                )]
+            );
+        }
     }
 
     #[test]

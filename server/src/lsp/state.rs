@@ -36,7 +36,7 @@ use crate::lsp::capabilities::{ClientFacts, server_capabilities};
 use crate::lsp::commands::{self, CommandCall, ReportFormat};
 use crate::lsp::nudges;
 use crate::lsp::settings::{self, Settings};
-use crate::lsp::uri::file_path;
+use crate::lsp::uri::{file_path, read_text_file};
 use crate::lsp::writer::{FileContent, WriteJob, Writer};
 use crate::store::calibration::{
     CalibrationChange, CalibrationError, CalibrationReply, CalibrationStatus, SessionEdit,
@@ -556,14 +556,12 @@ impl State {
             if self.engine.line_map(&uri).is_none() {
                 continue;
             }
-            let text = match std::fs::read(&path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => text,
-                    Err(_) => {
-                        tracing::info!("{} is not UTF-8 text; not re-anchored", path.display());
-                        continue;
-                    }
-                },
+            let text = match read_text_file(&path) {
+                Ok(text) => text,
+                Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+                    tracing::info!("{}: {error}; not re-anchored", path.display());
+                    continue;
+                }
                 Err(error) => {
                     tracing::warn!(
                         "cannot read {} after it changed on disk: {error}",
@@ -857,7 +855,7 @@ impl State {
     async fn record_explanation_document(&mut self, document_uri: &str, text: Option<String>) {
         let text = match text {
             Some(text) => text,
-            None => match file_path(document_uri).map(std::fs::read_to_string) {
+            None => match file_path(document_uri).map(|path| read_text_file(&path)) {
                 Some(Ok(text)) => text,
                 _ => {
                     tracing::warn!("cannot read the saved explanation document {document_uri}");
@@ -1577,9 +1575,11 @@ impl State {
         }
     }
 
-    /// A string prefix test: this runs on every keystroke, so no URI parsing.
+    /// A string test: this runs on every keystroke, so no URI parsing. Only a document directly
+    /// in the folder and named as whetstone names them counts: `../` must not reach elsewhere.
     fn is_explanation_document(&self, uri: &str) -> bool {
-        uri.starts_with(&self.explanations_uri_prefix)
+        uri.strip_prefix(&self.explanations_uri_prefix)
+            .is_some_and(explanation::is_file_name)
     }
 
     fn set_explanations_folder(&mut self, folder: PathBuf) {

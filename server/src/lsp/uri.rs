@@ -1,7 +1,8 @@
-//! `file:` URIs and paths. Everything else (`untitled:`, `vscode-notebook-cell:`) is tracked in
-//! memory only and never touches the disk.
+//! `file:` URIs and paths, and reading the files they name. Everything else (`untitled:`,
+//! `vscode-notebook-cell:`) is tracked in memory only and never touches the disk.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use tower_lsp_server::ls_types::Uri;
@@ -20,6 +21,31 @@ pub fn file_uri(path: &std::path::Path) -> Option<String> {
     Uri::from_file_path(path).map(|uri| uri.as_str().to_string())
 }
 
+/// Files larger than this are not read: no editor could send such a document either (see
+/// `framing::MAX_MESSAGE_BYTES`).
+pub const MAX_READ_BYTES: u64 = crate::lsp::framing::MAX_MESSAGE_BYTES as u64;
+
+/// The text of a regular file the client named. A FIFO or a device (`/dev/zero`) would block
+/// the server or fill its memory, so only regular files are read, and only up to
+/// [`MAX_READ_BYTES`]. Not UTF-8, or too large: `InvalidData`.
+pub fn read_text_file(path: &Path) -> std::io::Result<String> {
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+    // Looked at before it is opened: opening a FIFO waits for a writer.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(invalid("not a regular file".to_string()));
+    }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(invalid("not a regular file".to_string()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_READ_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_READ_BYTES {
+        return Err(invalid(format!("larger than {MAX_READ_BYTES} bytes")));
+    }
+    String::from_utf8(bytes).map_err(|_| invalid("not UTF-8 text".to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +61,21 @@ mod tests {
         let _ = file_path("file://%%%");
         let path = PathBuf::from("/tmp/x y/é.rs");
         assert_eq!(file_path(&file_uri(&path).unwrap()), Some(path));
+    }
+
+    /// Regression: a file the client said changed on disk was read whatever it was, so a FIFO
+    /// blocked the server for good and `/dev/zero` filled its memory.
+    #[test]
+    fn only_regular_text_files_are_read() {
+        let folder = tempfile::tempdir().unwrap();
+        let text = folder.path().join("a.rs");
+        std::fs::write(&text, "fn main() {}\n").unwrap();
+        assert_eq!(read_text_file(&text).unwrap(), "fn main() {}\n");
+        let binary = folder.path().join("b.bin");
+        std::fs::write(&binary, b"\xff\xfe").unwrap();
+        for path in [binary.as_path(), Path::new("/dev/zero"), folder.path()] {
+            let error = read_text_file(path).expect_err("refused");
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "{path:?}");
+        }
     }
 }

@@ -1,0 +1,1005 @@
+//! Bad input on every edge of `whetstone lsp`: malformed frames, messages of the wrong shape,
+//! wild ranges, huge and binary documents, URIs that are not files, hostile command arguments.
+//!
+//! Each test first records a verdict (a pasted function, classified as core), then sends the bad
+//! input, then checks that the server still answers a request and still reports the verdict. The
+//! server runs in a sandbox (its HOME, TMPDIR, XDG folders, working directory, store and workspace
+//! all in one temporary folder), and every test ends by checking that the server wrote nothing
+//! there outside its store.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use whetstone_tests::lsp::{
+    LspClient, change, code_lens_params, did_change, did_close, did_open, did_save, encode_frame,
+    file_uri, hover_params, vscode_like_capabilities, whole_document_change,
+};
+
+/// The file every test starts from.
+const SOURCE: &str = "\
+//! A small module.
+
+pub struct Counter {
+    count: u64,
+}
+
+";
+
+/// Where the paste lands: the empty last line.
+const PASTE_LINE: u32 = 6;
+const PASTED_LINES: u64 = 8;
+
+/// A pasted function of eight distinct lines: one chunk.
+const PASTED_FUNCTION: &str = "\
+impl Counter {
+    pub fn add_twice(&mut self, amount: u64) -> u64 {
+        let doubled = amount.saturating_mul(2);
+        self.count = self.count.saturating_add(doubled);
+        tracing_hook(\"counter\", self.count);
+        self.count
+    }
+}
+";
+
+/// A notification any server accepts and ignores.
+const HARMLESS_NOTIFICATION: &str =
+    r#"{"jsonrpc":"2.0","method":"$/setTrace","params":{"value":"off"}}"#;
+
+/// Everything the server may see or touch, in one temporary folder.
+struct Sandbox {
+    root: TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let root = tempfile::tempdir().expect("a temporary sandbox");
+        for folder in ["home", "tmp", "cwd", "store", "workspace/src"] {
+            fs::create_dir_all(root.path().join(folder)).expect("a sandbox folder");
+        }
+        fs::write(root.path().join("workspace/src/lib.rs"), SOURCE).expect("the source file");
+        Sandbox { root }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root.path().join(relative)
+    }
+
+    fn workspace(&self) -> PathBuf {
+        self.path("workspace")
+    }
+
+    fn store(&self) -> PathBuf {
+        self.path("store")
+    }
+
+    /// `whetstone lsp` with every folder it could write to pointed into the sandbox.
+    fn start(&self) -> LspClient {
+        let binary = whetstone_tests::whetstone_binary();
+        let path = |relative: &str| self.path(relative).to_string_lossy().into_owned();
+        let (home, tmp, store) = (path("home"), path("tmp"), path("store"));
+        let (data, config, cache, state) = (
+            path("home/.local/share"),
+            path("home/.config"),
+            path("home/.cache"),
+            path("home/.local/state"),
+        );
+        let mut client = LspClient::start_in(
+            &binary,
+            &["lsp"],
+            &[
+                ("HOME", &home),
+                ("TMPDIR", &tmp),
+                ("XDG_DATA_HOME", &data),
+                ("XDG_CONFIG_HOME", &config),
+                ("XDG_CACHE_HOME", &cache),
+                ("XDG_STATE_HOME", &state),
+                ("WHETSTONE_HOME", &store),
+                ("WHETSTONE_LOG", "debug"),
+            ],
+            Some(&self.path("cwd")),
+        );
+        client.initialize(&self.workspace(), vscode_like_capabilities(), json!({}));
+        client
+    }
+
+    /// Files in the sandbox outside the store, other than the source file the test wrote.
+    fn files_outside_the_store(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut stack = vec![self.root.path().to_path_buf()];
+        while let Some(folder) = stack.pop() {
+            if folder == self.store() {
+                continue;
+            }
+            for entry in fs::read_dir(&folder).expect("a readable sandbox folder") {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path != self.path("workspace/src/lib.rs") {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A server in a sandbox with one recorded verdict: a pasted function classified as core.
+struct Session {
+    sandbox: Sandbox,
+    client: LspClient,
+    uri: String,
+    chunk: u64,
+    version: i32,
+}
+
+impl Session {
+    fn start() -> Session {
+        let sandbox = Sandbox::new();
+        let mut client = sandbox.start();
+        let uri = file_uri(&sandbox.path("workspace/src/lib.rs"));
+        client.notify("textDocument/didOpen", did_open(&uri, SOURCE, 1));
+        client.notify(
+            "textDocument/didChange",
+            did_change(
+                &uri,
+                2,
+                vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
+            ),
+        );
+        let report = execute(&mut client, "whetstone.chunks", json!({"uri": uri}));
+        let chunk = match report["chunks"].as_array().map(Vec::as_slice) {
+            Some([chunk]) => chunk["id"].as_u64().expect("a chunk id"),
+            _ => panic!(
+                "{}",
+                client.failure(&format!("expected one chunk: {report:#}"))
+            ),
+        };
+        execute(
+            &mut client,
+            "whetstone.classify",
+            json!({"uri": uri, "chunk": chunk, "class": "core"}),
+        );
+        Session {
+            sandbox,
+            client,
+            uri,
+            chunk,
+            version: 2,
+        }
+    }
+
+    fn next_version(&mut self) -> i32 {
+        self.version += 1;
+        self.version
+    }
+
+    fn change(&mut self, changes: Vec<Value>) {
+        let version = self.next_version();
+        self.client.notify(
+            "textDocument/didChange",
+            did_change(&self.uri, version, changes),
+        );
+    }
+
+    /// The server answers `whetstone.chunks` and a code lens request, and still reports the
+    /// core chunk recorded at the start, whole (edits above it may have moved it).
+    fn assert_still_serving(&mut self, after: &str) {
+        let report = match self
+            .client
+            .execute_command("whetstone.chunks", json!({"uri": self.uri}))
+        {
+            Ok(report) => report,
+            Err(error) => panic!(
+                "{}",
+                self.client
+                    .failure(&format!("after {after}: whetstone.chunks failed: {error}"))
+            ),
+        };
+        let recorded = report["chunks"].as_array().and_then(|chunks| {
+            chunks
+                .iter()
+                .find(|chunk| chunk["id"].as_u64() == Some(self.chunk))
+        });
+        let Some(recorded) = recorded else {
+            panic!(
+                "{}",
+                self.client.failure(&format!(
+                    "after {after}: the recorded chunk is gone: {report:#}"
+                ))
+            );
+        };
+        assert_eq!(recorded["class"], "core", "after {after}: {report:#}");
+        assert_eq!(recorded["lines"], PASTED_LINES, "after {after}: {report:#}");
+        match self
+            .client
+            .request("textDocument/codeLens", code_lens_params(&self.uri))
+        {
+            Ok(Value::Array(lenses)) => assert!(
+                lenses
+                    .iter()
+                    .any(|lens| lens["command"]["command"] == "whetstone.explain"),
+                "after {after}: a core chunk keeps its Explain lens: {lenses:#?}"
+            ),
+            other => panic!(
+                "{}",
+                self.client
+                    .failure(&format!("after {after}: code lens answered {other:?}"))
+            ),
+        }
+        assert!(
+            self.client.is_running(),
+            "{}",
+            self.client
+                .failure(&format!("after {after}: the server died"))
+        );
+    }
+
+    /// Shuts the server down cleanly and checks it wrote nothing outside its store.
+    fn finish(self) {
+        let Session {
+            sandbox, client, ..
+        } = self;
+        let status = client.shutdown();
+        assert!(status.success(), "whetstone lsp exited with {status}");
+        let strays = sandbox.files_outside_the_store();
+        assert!(
+            strays.is_empty(),
+            "the server wrote outside its store: {strays:#?}"
+        );
+    }
+}
+
+fn execute(client: &mut LspClient, command: &str, argument: Value) -> Value {
+    match client.execute_command(command, argument.clone()) {
+        Ok(result) => result,
+        Err(error) => panic!(
+            "{}",
+            client.failure(&format!("{command} {argument} failed: {error}"))
+        ),
+    }
+}
+
+fn raw_frame(body: &[u8]) -> Vec<u8> {
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(body);
+    frame
+}
+
+fn message_frame(message: Value) -> Vec<u8> {
+    encode_frame(&message)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn malformed_frames_cost_at_most_their_own_message() {
+    let mut session = Session::start();
+    let body = HARMLESS_NOTIFICATION.as_bytes();
+    let uri = session.uri.clone();
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","method":"$/x","params":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "a body that is not JSON",
+            b"Content-Length: 9\r\n\r\n{\"oops\": ".to_vec(),
+        ),
+        (
+            "no Content-Length",
+            [
+                b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n".as_slice(),
+                body,
+            ]
+            .concat(),
+        ),
+        (
+            "a Content-Length that is a word",
+            [b"Content-Length: twelve\r\n\r\n".as_slice(), body].concat(),
+        ),
+        (
+            "a negative Content-Length",
+            [b"Content-Length: -64\r\n\r\n".as_slice(), body].concat(),
+        ),
+        (
+            "an absurd Content-Length",
+            [b"Content-Length: 99999999999999\r\n\r\n".as_slice(), body].concat(),
+        ),
+        (
+            "a Content-Length beyond 64 bits",
+            [
+                b"Content-Length: 99999999999999999999999999999\r\n\r\n".as_slice(),
+                body,
+            ]
+            .concat(),
+        ),
+        (
+            "a Content-Length larger than the body",
+            b"Content-Length: 4000\r\n\r\n{}".to_vec(),
+        ),
+        (
+            "a Content-Length of zero",
+            b"Content-Length: 0\r\n\r\n".to_vec(),
+        ),
+        (
+            "a header block without its blank line",
+            [
+                format!("Content-Length: {}\r\n", body.len()).as_bytes(),
+                body,
+            ]
+            .concat(),
+        ),
+        (
+            "a header that is not UTF-8",
+            [b"Content-\xff\xfeLength: 5\r\n\r\n".as_slice(), body].concat(),
+        ),
+        (
+            "a header line of 100 KB",
+            [
+                format!("X-Padding: {}\r\n", "a".repeat(100_000)).as_bytes(),
+                &raw_frame(body),
+            ]
+            .concat(),
+        ),
+        ("text between frames", b"hello, server\r\n\r\n\r\n".to_vec()),
+        (
+            "a body that is not UTF-8",
+            raw_frame(b"{\"jsonrpc\":\"2.0\",\"method\":\"$/x\",\"params\":\"\xff\xfe\"}"),
+        ),
+        (
+            "a lone surrogate escape",
+            raw_frame(br#"{"jsonrpc":"2.0","method":"$/x","params":"\ud800"}"#),
+        ),
+        (
+            "a number out of range",
+            raw_frame(br#"{"jsonrpc":"2.0","method":"$/x","params":[1e999]}"#),
+        ),
+        ("JSON nested 100,000 deep", raw_frame(deep.as_bytes())),
+        (
+            "no jsonrpc version",
+            raw_frame(br#"{"method":"textDocument/codeLens","id":5,"params":{}}"#),
+        ),
+        (
+            "a batch",
+            raw_frame(format!("[{HARMLESS_NOTIFICATION}]").as_bytes()),
+        ),
+        ("a bare number", raw_frame(b"42")),
+        (
+            "an id that is an object",
+            message_frame(
+                json!({"jsonrpc": "2.0", "id": {"x": 1}, "method": "textDocument/codeLens", "params": code_lens_params(&uri)}),
+            ),
+        ),
+        (
+            "an id that is a fraction",
+            message_frame(
+                json!({"jsonrpc": "2.0", "id": 1.5, "method": "textDocument/codeLens", "params": code_lens_params(&uri)}),
+            ),
+        ),
+        (
+            "a method that is a number",
+            message_frame(json!({"jsonrpc": "2.0", "id": 900, "method": 7})),
+        ),
+        (
+            "params that are a string",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": "hello"}),
+            ),
+        ),
+        (
+            "a request whose params are a string",
+            message_frame(
+                json!({"jsonrpc": "2.0", "id": 901, "method": "workspace/executeCommand", "params": "whetstone.chunks"}),
+            ),
+        ),
+        (
+            "didChange without textDocument",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"contentChanges": [{"text": "x"}]}}),
+            ),
+        ),
+        (
+            "didOpen without text",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "rust", "version": 1}}}),
+            ),
+        ),
+        (
+            "a negative position",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": 50}, "contentChanges": [{"range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": -5}}, "text": "x"}]}}),
+            ),
+        ),
+        (
+            "positions that are strings",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": 51}, "contentChanges": [{"range": {"start": {"line": "0", "character": "0"}, "end": {"line": "0", "character": "1"}}, "text": "x"}]}}),
+            ),
+        ),
+        (
+            "a hover at a negative position",
+            message_frame(
+                json!({"jsonrpc": "2.0", "id": 902, "method": "textDocument/hover", "params": {"textDocument": {"uri": uri}, "position": {"line": -3, "character": 2}}}),
+            ),
+        ),
+        (
+            "an unknown request",
+            message_frame(
+                json!({"jsonrpc": "2.0", "id": 903, "method": "whetstone/noSuchThing", "params": {}}),
+            ),
+        ),
+        (
+            "an unknown notification",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "whetstone/noSuchThing", "params": [1, 2, 3]}),
+            ),
+        ),
+        (
+            "an editOrigin of the wrong shape",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "whetstone/editOrigin", "params": {"uri": 5, "origin": ["paste"]}}),
+            ),
+        ),
+        (
+            "an editOrigin with an unknown origin",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "whetstone/editOrigin", "params": {"uri": uri, "origin": "telepathy"}}),
+            ),
+        ),
+        (
+            "a response nobody asked for",
+            message_frame(json!({"jsonrpc": "2.0", "id": 777, "result": {"anything": true}})),
+        ),
+        (
+            "an error response nobody asked for",
+            message_frame(
+                json!({"jsonrpc": "2.0", "id": "abc", "error": {"code": -1, "message": "no"}}),
+            ),
+        ),
+        (
+            "a second initialize",
+            message_frame(
+                json!({"jsonrpc": "2.0", "id": 904, "method": "initialize", "params": {"capabilities": {}}}),
+            ),
+        ),
+        (
+            "a cancel of nothing",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 123_456}}),
+            ),
+        ),
+        (
+            "configuration of the wrong shape",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration", "params": {"settings": {"whetstone": {"detection": {"minLines": "many", "minChars": -4}, "nudges": 7, "storePath": ["x"]}}}}),
+            ),
+        ),
+        (
+            "watched files of the wrong shape",
+            message_frame(
+                json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {"changes": [{"uri": uri, "type": 99}]}}),
+            ),
+        ),
+    ];
+    for (name, bytes) in cases {
+        session.client.send_raw(&bytes);
+        session.assert_still_serving(name);
+    }
+    // A request that gets an error still gets its answer.
+    let error = session
+        .client
+        .request("whetstone/noSuchThing", json!({}))
+        .expect_err("an unknown method is an error");
+    assert_eq!(error["code"], -32601, "{error}");
+    session.finish();
+}
+
+#[test]
+fn wild_ranges_and_versions_are_clamped_and_ignored_where_they_make_no_sense() {
+    let mut session = Session::start();
+    let uri = session.uri.clone();
+    let far = 1_000_000_000;
+    let cases: Vec<(&str, Vec<Value>)> = vec![
+        (
+            "a line a billion lines down",
+            vec![change((far, 0), (far, 0), "// far away\n")],
+        ),
+        (
+            "a column at u32::MAX",
+            vec![change((0, u32::MAX), (0, u32::MAX), "!")],
+        ),
+        ("an end before its start", vec![change((0, 9), (0, 3), "x")]),
+        (
+            "an end before its start across lines",
+            vec![change((2, 4), (1, 0), "")],
+        ),
+        (
+            "both ends past the end",
+            vec![change((far, u32::MAX), (u32::MAX, u32::MAX), "tail\n")],
+        ),
+        (
+            "two changes, the second reversed and past the line's end",
+            vec![
+                change((0, 0), (0, 0), "// head\n"),
+                change((2, u32::MAX), (1, 2), ""),
+            ],
+        ),
+    ];
+    for (name, changes) in cases {
+        session.change(changes);
+        session.assert_still_serving(name);
+    }
+    // Versions going backwards, repeating, or absurd are not the server's business to refuse.
+    for version in [1, 1, -5, i32::MIN, i32::MAX, 3] {
+        session.client.notify(
+            "textDocument/didChange",
+            did_change(&uri, version, vec![change((0, 0), (0, 0), "")]),
+        );
+        session.assert_still_serving(&format!("version {version}"));
+    }
+    // Changes, saves, closes and requests for documents that were never opened.
+    let never_opened = file_uri(&session.sandbox.path("workspace/src/never_opened.rs"));
+    session.client.notify(
+        "textDocument/didChange",
+        did_change(
+            &never_opened,
+            2,
+            vec![change((far, 0), (0, 0), PASTED_FUNCTION)],
+        ),
+    );
+    session
+        .client
+        .notify("textDocument/didSave", did_save(&never_opened, Some("x")));
+    session
+        .client
+        .notify("textDocument/didClose", did_close(&never_opened));
+    let report = execute(
+        &mut session.client,
+        "whetstone.chunks",
+        json!({"uri": never_opened}),
+    );
+    assert_eq!(report["known"], false, "{report:#}");
+    for (line, character) in [(0, 0), (far, u32::MAX)] {
+        let _ = session.client.request(
+            "textDocument/hover",
+            hover_params(&never_opened, line, character),
+        );
+        let _ = session
+            .client
+            .request("textDocument/hover", hover_params(&uri, line, character));
+    }
+    let actions = session.client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": far, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
+    );
+    assert!(actions.is_ok(), "{actions:?}");
+    session.assert_still_serving("requests for a document never opened");
+
+    // Opening the same document twice, and closing it twice, are survived too; the verdict
+    // comes back with the text.
+    let text = format!(
+        "{}{PASTED_FUNCTION}",
+        SOURCE
+            .lines()
+            .take(PASTE_LINE as usize)
+            .map(|line| format!("{line}\n"))
+            .collect::<String>()
+    );
+    session
+        .client
+        .notify("textDocument/didClose", did_close(&uri));
+    session
+        .client
+        .notify("textDocument/didClose", did_close(&uri));
+    session
+        .client
+        .notify("textDocument/didOpen", did_open(&uri, &text, 1));
+    session
+        .client
+        .notify("textDocument/didOpen", did_open(&uri, &text, 1));
+    session.version = 1;
+    session.assert_still_serving("closing and opening twice");
+    session.finish();
+}
+
+/// A 50 MB paste: tracked as one pasted chunk, and the server answers within seconds.
+#[test]
+fn a_fifty_megabyte_paste_is_handled_in_seconds() {
+    let mut session = Session::start();
+    let line = "    let value = compute(input, 42) + other_function(alpha, beta); // padding\n";
+    let lines = 50_000_000 / line.len();
+    let pasted = line.repeat(lines);
+    let end = PASTE_LINE + PASTED_LINES as u32;
+    let started = Instant::now();
+    session.change(vec![change((end, 0), (end, 0), &pasted)]);
+    let report = execute(
+        &mut session.client,
+        "whetstone.chunks",
+        json!({"uri": session.uri}),
+    );
+    let elapsed = started.elapsed();
+    let big = report["chunks"]
+        .as_array()
+        .and_then(|chunks| chunks.iter().find(|chunk| chunk["id"] != session.chunk));
+    assert_eq!(
+        big.map(|chunk| (chunk["origin"].clone(), chunk["lines"].clone())),
+        Some((json!("pasted"), json!(lines))),
+        "{}",
+        session.client.failure("the paste is one pasted chunk")
+    );
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+    session.assert_still_serving("a 50 MB paste");
+    // Typing next to it stays quick.
+    let started = Instant::now();
+    session.change(vec![change((1, 0), (1, 0), "x")]);
+    session.assert_still_serving("a keystroke after the paste");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    session.finish();
+}
+
+/// A message over the 64 MiB limit is dropped whole, with a warning, and the next one is read.
+#[test]
+fn a_message_over_the_limit_is_dropped_and_the_next_one_read() {
+    let mut session = Session::start();
+    let huge = "x".repeat(70 << 20);
+    let version = session.next_version();
+    session.client.notify(
+        "textDocument/didChange",
+        did_change(&session.uri, version, vec![whole_document_change(&huge)]),
+    );
+    drop(huge);
+    session.assert_still_serving("a 70 MB message");
+    assert!(
+        session
+            .client
+            .stderr()
+            .contains("whetstone reads messages of at most 67108864 bytes"),
+        "{}",
+        session
+            .client
+            .failure("no warning about the dropped message")
+    );
+    session.finish();
+}
+
+/// Documents that are not text: NUL bytes, replacement characters where invalid UTF-8 was,
+/// control characters, a 2 MB line, lone carriage returns; edits inside them, hovers on them.
+#[test]
+fn binary_looking_documents_are_tracked_like_any_other() {
+    let mut session = Session::start();
+    let binary_uri = file_uri(&session.sandbox.path("workspace/assets/logo.png"));
+    let mut binary = String::from("\u{89}PNG\r\n\u{1a}\n\0\0\0\rIHDR\0\0\u{1}\0");
+    for index in 0..2_000u32 {
+        binary.push(char::from_u32(index % 0xd7ff).unwrap_or('\u{fffd}'));
+        binary.push_str("\u{fffd}\u{fffd}\0\u{7}\u{1b}[0m\r");
+    }
+    let long_line = format!("{}\n", "\u{fffd}\0x".repeat(700_000));
+    session
+        .client
+        .notify("textDocument/didOpen", did_open(&binary_uri, &binary, 1));
+    session.client.notify(
+        "textDocument/didChange",
+        did_change(
+            &binary_uri,
+            2,
+            vec![
+                change((0, 3), (0, 3), &long_line),
+                change((1, 100_000), (1, 100_007), "\0\0\0"),
+                change((3, 0), (3, 0), &"\0\u{fffd}\n".repeat(50)),
+            ],
+        ),
+    );
+    session.client.notify(
+        "textDocument/didChange",
+        did_change(&binary_uri, 3, vec![change((1, 5), (1, 5), "a")]),
+    );
+    let report = execute(
+        &mut session.client,
+        "whetstone.chunks",
+        json!({"uri": binary_uri}),
+    );
+    assert_eq!(report["known"], true, "{report:#}");
+    assert!(
+        !report["chunks"]
+            .as_array()
+            .expect("a chunk list")
+            .is_empty(),
+        "the inserted lines are a chunk: {report:#}"
+    );
+    for (line, character) in [(0, 0), (1, 700_000), (2, 3), (60, 1)] {
+        let hover = session.client.request(
+            "textDocument/hover",
+            hover_params(&binary_uri, line, character),
+        );
+        assert!(hover.is_ok(), "{hover:?}");
+    }
+    let lenses = session
+        .client
+        .request("textDocument/codeLens", code_lens_params(&binary_uri));
+    assert!(matches!(lenses, Ok(Value::Array(_))), "{lenses:?}");
+    session.assert_still_serving("a binary document");
+    session.finish();
+}
+
+/// URIs that are not local files, or not URIs at all, and file paths outside the workspace or
+/// with `..` in them: tracked in memory (or refused by the protocol layer), never a crash, and
+/// never a file written anywhere but the store.
+#[test]
+fn documents_that_are_not_workspace_files() {
+    let mut session = Session::start();
+    let outside = session.sandbox.path("elsewhere");
+    fs::create_dir_all(&outside).expect("a folder outside the workspace");
+    let uris = [
+        "untitled:Untitled-1".to_string(),
+        "vscode-notebook-cell:/home/me/notebook.ipynb#W0sZmlsZQ%3D%3D".to_string(),
+        "http://example.com/src/lib.rs".to_string(),
+        "git:/home/me/src/lib.rs?%7B%22ref%22%3A%22HEAD%22%7D".to_string(),
+        format!(
+            "{}/../../../../../etc/passwd",
+            file_uri(&session.sandbox.workspace())
+        ),
+        format!(
+            "{}/src/../../elsewhere/escape.rs",
+            file_uri(&session.sandbox.workspace())
+        ),
+        file_uri(&outside.join("outside.rs")),
+        "file:///".to_string(),
+        "file://remote-host/share/lib.rs".to_string(),
+    ];
+    for (index, uri) in uris.iter().enumerate() {
+        session
+            .client
+            .notify("textDocument/didOpen", did_open(uri, SOURCE, 1));
+        session.client.notify(
+            "textDocument/didChange",
+            did_change(
+                uri,
+                2,
+                vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
+            ),
+        );
+        let report = execute(&mut session.client, "whetstone.chunks", json!({"uri": uri}));
+        let chunk = report["chunks"][0]["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{uri}: the paste is a chunk: {report:#}"));
+        execute(
+            &mut session.client,
+            "whetstone.classify",
+            json!({"uri": uri, "chunk": chunk, "class": "repeatable"}),
+        );
+        // An explanation document is written for any of them, in the store.
+        let explained = execute(
+            &mut session.client,
+            "whetstone.explain",
+            json!({"uri": uri, "chunk": chunk}),
+        );
+        let path = PathBuf::from(explained["path"].as_str().expect("a path"));
+        assert!(
+            path.starts_with(session.sandbox.store()),
+            "{uri}: the document is in the store: {explained}"
+        );
+        session.client.notify(
+            "textDocument/didSave",
+            did_save(uri, Some(&format!("saved {index}"))),
+        );
+        session
+            .client
+            .notify("textDocument/didClose", did_close(uri));
+        session.assert_still_serving(uri);
+    }
+    // Strings that are not URIs at all are refused by the protocol layer.
+    for garbage in [
+        "not a uri",
+        "",
+        "file://%%%",
+        "\u{0}\u{1}",
+        "::::",
+        "C:\\Users\\me\\lib.rs",
+    ] {
+        session
+            .client
+            .notify("textDocument/didOpen", did_open(garbage, SOURCE, 1));
+        let _ = session
+            .client
+            .request("textDocument/codeLens", code_lens_params(garbage));
+        let answer = session
+            .client
+            .execute_command("whetstone.chunks", json!({"uri": garbage}));
+        assert!(
+            answer.is_ok() || garbage.is_empty(),
+            "{garbage:?}: {answer:?}"
+        );
+        session.assert_still_serving(&format!("the uri {garbage:?}"));
+    }
+    session.finish();
+}
+
+/// Command arguments meant to steer a file write: chunk ids that are paths, huge or negative,
+/// URIs that climb out of the workspace, every report format. Explanation documents and reports
+/// land in the store's own folders, named by number, and nowhere else.
+#[test]
+fn command_arguments_cannot_steer_where_files_are_written() {
+    let mut session = Session::start();
+    let uri = session.uri.clone();
+    let hostile_chunks = [
+        json!("../../../../tmp/owned"),
+        json!("/etc/passwd"),
+        json!("1/../../x"),
+        json!(-1),
+        json!(1.5),
+        json!(u64::MAX),
+        json!("18446744073709551616"),
+        json!({"id": 1}),
+        json!(null),
+    ];
+    for chunk in hostile_chunks {
+        for uri in [
+            uri.clone(),
+            "file:///../../../../tmp/owned.rs".to_string(),
+            format!("{uri}/../../../../../tmp/owned"),
+        ] {
+            let answer = session
+                .client
+                .execute_command("whetstone.explain", json!({"uri": uri, "chunk": chunk}));
+            assert!(answer.is_err(), "{uri} {chunk}: {answer:?}");
+        }
+    }
+    for arguments in [
+        json!([]),
+        json!([null]),
+        json!(["../x"]),
+        json!([{"uri": uri, "chunk": session.chunk}, {"uri": "file:///tmp/x"}]),
+    ] {
+        let answer = session.client.request(
+            "workspace/executeCommand",
+            json!({"command": "whetstone.explain", "arguments": arguments}),
+        );
+        assert!(answer.is_err(), "{arguments}: {answer:?}");
+    }
+    for format in ["html", "json", "markdown", "../../html", "/tmp/report.html"] {
+        let _ = session.client.execute_command(
+            "whetstone.report",
+            json!({"format": format, "sinceDays": 36_500}),
+        );
+    }
+    let explained = execute(
+        &mut session.client,
+        "whetstone.explain",
+        json!({"uri": uri, "chunk": session.chunk}),
+    );
+    let path = PathBuf::from(explained["path"].as_str().expect("a path"));
+    assert_eq!(
+        path,
+        session
+            .sandbox
+            .store()
+            .join(format!("explanations/chunk-{}.md", session.chunk))
+    );
+    session.assert_still_serving("hostile command arguments");
+    session.finish();
+}
+
+/// Saving a document whose URI starts like the explanations folder but climbs out of it (or
+/// names something other than an explanation document) must not be read as an explanation.
+#[test]
+fn only_documents_directly_in_the_explanations_folder_are_explanations() {
+    let mut session = Session::start();
+    let folder = file_uri(&session.sandbox.store().join("explanations"));
+    let marker = format!(
+        "<!-- whetstone explanation · chunk {} · {} · keep this line -->\n## What does it do?\n\nPlanted words.\n",
+        session.chunk, session.uri
+    );
+    let planted = session.sandbox.path("workspace/planted.md");
+    fs::write(&planted, &marker).expect("a planted file");
+    for document in [
+        format!("{folder}/../../workspace/planted.md"),
+        format!("{folder}/sub/chunk-{}.md", session.chunk),
+        format!("{folder}/chunk-{}.md.rs", session.chunk),
+    ] {
+        session
+            .client
+            .notify("textDocument/didSave", did_save(&document, None));
+        session
+            .client
+            .notify("textDocument/didSave", did_save(&document, Some(&marker)));
+    }
+    let report = execute(
+        &mut session.client,
+        "whetstone.chunks",
+        json!({"uri": session.uri}),
+    );
+    assert_eq!(
+        report["chunks"][0]["explanation"],
+        Value::Null,
+        "{report:#}"
+    );
+    fs::remove_file(&planted).expect("the planted file");
+    session.assert_still_serving("saves of look-alike explanation documents");
+    session.finish();
+}
+
+/// A file the client says changed on disk may be a FIFO or a device that never ends: reading it
+/// must neither block the server nor fill its memory.
+#[test]
+fn a_watched_file_that_is_not_a_regular_file_is_not_read() {
+    let mut session = Session::start();
+    let fifo = session.sandbox.path("workspace/src/pipe.rs");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for path in [fifo.clone(), PathBuf::from("/dev/zero")] {
+        let uri = file_uri(&path);
+        session
+            .client
+            .notify("textDocument/didOpen", did_open(&uri, SOURCE, 1));
+        session.client.notify(
+            "textDocument/didChange",
+            did_change(
+                &uri,
+                2,
+                vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
+            ),
+        );
+        session
+            .client
+            .notify("textDocument/didClose", did_close(&uri));
+        session.client.notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": uri, "type": 2}]}),
+        );
+        session.assert_still_serving(&format!("a watched {}", path.display()));
+    }
+    fs::remove_file(&fifo).expect("the fifo");
+    session.finish();
+}
+
+/// A relative storePath would put the store wherever the editor happened to start the server.
+#[test]
+fn a_relative_store_path_is_refused() {
+    let sandbox = Sandbox::new();
+    let binary = whetstone_tests::whetstone_binary();
+    let store = sandbox.store().to_string_lossy().into_owned();
+    let mut client = LspClient::start_in(
+        &binary,
+        &["lsp"],
+        &[("WHETSTONE_HOME", &store), ("WHETSTONE_LOG", "debug")],
+        Some(&sandbox.path("cwd")),
+    );
+    client.initialize(
+        &sandbox.workspace(),
+        vscode_like_capabilities(),
+        json!({"storePath": "relative/store"}),
+    );
+    let warning =
+        client.wait_for_notification("window/logMessage", Duration::from_secs(10), |params| {
+            params["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("storePath"))
+        });
+    assert!(
+        warning.is_some(),
+        "{}",
+        client.failure("no warning about storePath")
+    );
+    let status = client.shutdown();
+    assert!(status.success(), "whetstone lsp exited with {status}");
+    assert!(
+        fs::read_dir(sandbox.store())
+            .expect("the store folder")
+            .next()
+            .is_some(),
+        "the store stays in WHETSTONE_HOME"
+    );
+    let strays = sandbox.files_outside_the_store();
+    assert!(strays.is_empty(), "written outside the store: {strays:#?}");
+}
