@@ -26,6 +26,7 @@ fn fragment() -> impl Strategy<Value = String> {
         4 => "[a-z_(){};=é🦀 ]{0,6}",
         2 => Just("\n".to_string()),
         1 => Just("\r\n".to_string()),
+        1 => Just("\r".to_string()),
         1 => Just("    ".to_string()),
         1 => (1usize..12).prop_map(|lines| {
             (0..lines).map(|index| format!("    let pasted_{index} = compute(input, {index});\n")).collect()
@@ -90,6 +91,9 @@ fn check_invariants(engine: &mut Engine) -> Result<(), TestCaseError> {
             engine.chunk(*id).is_some(),
             "every chunk on a line is known"
         );
+    }
+    if let Err(broken) = engine.check_invariants(FILE) {
+        prop_assert!(false, "{}", broken);
     }
     let document = engine.document(FILE).expect("open").clone();
     for view in engine.chunks_in(FILE) {

@@ -25,7 +25,7 @@ use crate::core::carry::match_lines;
 use crate::core::chunk::ChunkId;
 use crate::core::document::{Document, PositionEncoding, Range as TextRange, line_without_break};
 use crate::core::line_map::{BatchEdit, LineMap, LineState};
-use crate::core::text::{LineKey, common_prefix_and_suffix, non_whitespace_chars};
+use crate::core::text::{LineKey, common_prefix_and_suffix, non_whitespace_chars, split_lines};
 
 /// Old lines `start..old_end` became new lines `start..new_end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,8 +131,8 @@ impl AppliedChange {
         if self.inserted.is_empty() {
             return lines.start..lines.start;
         }
-        let skip_first = usize::from(self.inserted.starts_with('\n') && lines.len() > 1);
-        let skip_last = usize::from(self.inserted.ends_with('\n') && lines.len() > 1);
+        let skip_first = usize::from(self.inserted.starts_with(['\n', '\r']) && lines.len() > 1);
+        let skip_last = usize::from(self.inserted.ends_with(['\n', '\r']) && lines.len() > 1);
         (lines.start + skip_first)..(lines.end - skip_last).max(lines.start + skip_first)
     }
 
@@ -167,15 +167,33 @@ pub fn apply_change(
     let (prefix, suffix) = common_prefix_and_suffix(&replaced, text);
     let deleted = char_slice(&replaced, prefix, suffix).to_string();
     let inserted = char_slice(text, prefix, suffix).to_string();
-    let start = start + prefix;
-    let end = end - suffix;
+    let mut start = start + prefix;
+    let mut end = end - suffix;
+    let (mut deleted, mut inserted) = (deleted, inserted);
     if deleted.is_empty() && inserted.is_empty() {
         return AppliedChange::nothing(whole_document);
+    }
+    // A lone CR just before the edit and a LF just after what it leaves, or a CR ending the
+    // inserted text and a LF just after the edit, become one CRLF break in the rope: the edit is
+    // widened over both characters, so that its lines are counted as the rope counts them.
+    let char_at = |index: usize| document.rope().get_char(index);
+    if start > 0
+        && char_at(start - 1) == Some('\r')
+        && (inserted.starts_with('\n') || (inserted.is_empty() && char_at(end) == Some('\n')))
+    {
+        start -= 1;
+        deleted.insert(0, '\r');
+        inserted.insert(0, '\r');
+    }
+    if char_at(end) == Some('\n') && inserted.ends_with('\r') {
+        end += 1;
+        deleted.push('\n');
+        inserted.push('\n');
     }
 
     let first_line = document.char_to_line(start);
     let last_line = document.char_to_line(end);
-    if first_line == last_line && !inserted.contains('\n') {
+    if first_line == last_line && !has_line_break(&inserted) {
         return apply_within_line(
             document,
             map,
@@ -198,11 +216,11 @@ pub fn apply_change(
     // The new lines' text, as it will read after the change.
     let new_line_texts: Vec<String> = {
         let joined = format!("{text_before}{inserted}{text_after}");
-        joined.split('\n').map(str::to_string).collect()
+        split_lines(&joined).map(str::to_string).collect()
     };
     let added_lines = new_line_texts.len();
 
-    let multi_line_both_sides = deleted.contains('\n') && inserted.contains('\n');
+    let multi_line_both_sides = has_line_break(&deleted) && has_line_break(&inserted);
     let (new_lines, rewrite): (Vec<NewLine>, bool) = if multi_line_both_sides {
         let old_keys: Vec<LineKey> = (first_line..=last_line)
             .map(|line| LineKey::of(&document.line_text(line)))
@@ -262,7 +280,7 @@ pub fn apply_change(
     let deleted_line_states = if deleted.is_empty() {
         Vec::new()
     } else {
-        let deleted_lines = deleted.split('\n').count();
+        let deleted_lines = split_lines(&deleted).count();
         let mut states = map.states(first_line..first_line + deleted_lines);
         let last = states
             .last()
@@ -383,6 +401,11 @@ fn apply_within_line(
     }
 }
 
+/// Whether `text` holds a line break as LSP (and the rope) count them: `\n`, `\r\n` or `\r`.
+fn has_line_break(text: &str) -> bool {
+    text.contains(['\n', '\r'])
+}
+
 /// Where a line after the change comes from.
 #[derive(Debug, Clone, Copy)]
 enum NewLine {
@@ -436,7 +459,7 @@ fn surviving_line_states(
         (0, first_old, kept)
     } else if kept_after > 0 {
         (last, last_old, kept_after)
-    } else if last > 0 && non_whitespace_chars(inserted.rsplit('\n').next().unwrap_or("")) == 0 {
+    } else if last > 0 && non_whitespace_chars(split_lines(inserted).last().unwrap_or("")) == 0 {
         // Nothing of the old line is left; the inserted text ends with a line break, so the
         // line after it holds the old line's (empty) remainder: that is the old line.
         (last, last_old, 0)
@@ -448,9 +471,9 @@ fn surviving_line_states(
     };
     // How much of the inserted text lands on the surviving line.
     let inserted_segment = if survivor == 0 {
-        inserted.split('\n').next().unwrap_or("")
+        split_lines(inserted).next().unwrap_or("")
     } else {
-        inserted.rsplit('\n').next().unwrap_or("")
+        split_lines(inserted).last().unwrap_or("")
     };
     let inserted_on_survivor = non_whitespace_chars(inserted_segment);
     states[survivor] = if inserted_on_survivor <= kept || inserted.is_empty() {
@@ -588,6 +611,20 @@ mod tests {
         check("a\nb", "t t", ((1, 0), (1, 0)), "l1\nl2\nl3\n", "t n n n t");
         check("let x = ;", "t", ((0, 8), (0, 8)), &"y".repeat(30), "n");
         check("let x = ;", "t", ((0, 8), (0, 8)), "y", "t");
+    }
+
+    /// Regression (found by the engine fuzz target): a lone `\r` is a line break to LSP and the
+    /// rope but not to the line splitting, so the map lost count of the document's lines; and a
+    /// lone CR meeting a LF across an edit merges two breaks into one CRLF.
+    #[test]
+    fn lone_carriage_returns_are_line_breaks() {
+        check("abc", "p1", ((0, 3), (0, 3)), "x\ry", "p1 n");
+        check("abc\ndef", "t p1", ((0, 1), (0, 1)), "\r", "t n p1");
+        check("alpha\rxyz\nbravo", "t p1 p2", ((1, 0), (1, 3)), "", "t p2");
+        check("alpha\rbravo", "t p1", ((1, 0), (1, 0)), "\n", "t p1");
+        check("alpha\nbravo", "p1 t", ((0, 5), (0, 5)), "x\r", "n t");
+        check("a\r\nb", "t t", ((0, 1), (0, 1)), "\r", "t n t");
+        check("a\r\nb\rc", "t p1 t", ((1, 0), (2, 1)), "x\r\n", "t n n");
     }
 
     #[test]

@@ -657,6 +657,80 @@ impl Engine {
         &self.dismissals
     }
 
+    /// The invariants ARCHITECTURE.md states for a file, checked (for property tests and fuzz
+    /// targets): its map covers exactly its lines; each chunk on it is one contiguous run of known
+    /// lines belonging to this file, inside the document, starting and ending on a non-blank line;
+    /// chunks do not overlap; the counts by origin add up to the lines a person counts. Returns
+    /// the first broken one.
+    pub fn check_invariants(&mut self, uri: &str) -> Result<(), String> {
+        let Some(map) = self.line_map(uri) else {
+            return Ok(());
+        };
+        let map_lines = map.len();
+        let runs = map.chunk_runs();
+        let mut seen = HashSet::new();
+        for (id, range) in &runs {
+            if !seen.insert(*id) {
+                return Err(format!("chunk {} is in more than one run", id.0));
+            }
+            match self.chunks.get(id) {
+                None => return Err(format!("chunk {} on lines {range:?} is unknown", id.0)),
+                Some(chunk) if chunk.uri != uri => {
+                    return Err(format!("chunk {} belongs to {}", id.0, chunk.uri));
+                }
+                Some(_) => {}
+            }
+        }
+        let Some(document) = self.document(uri).cloned() else {
+            // A closed file: its map must cover the lines it was closed with.
+            return match self.closed.get(uri) {
+                Some(snapshot) if snapshot.line_keys.len() != map_lines => Err(format!(
+                    "a closed map of {map_lines} lines for {} lines",
+                    snapshot.line_keys.len()
+                )),
+                _ => Ok(()),
+            };
+        };
+        if map_lines != document.len_lines() {
+            return Err(format!(
+                "the map has {map_lines} lines, the document {}",
+                document.len_lines()
+            ));
+        }
+        let mut previous_end = 0;
+        for view in self.chunks_in(uri) {
+            if view.start_line >= view.end_line || view.end_line > document.len_lines() {
+                return Err(format!(
+                    "chunk {} on lines {}..{} of {}",
+                    view.chunk.id.0,
+                    view.start_line,
+                    view.end_line,
+                    document.len_lines()
+                ));
+            }
+            if view.start_line < previous_end {
+                return Err(format!("chunk {} overlaps the one before", view.chunk.id.0));
+            }
+            previous_end = view.end_line;
+            for line in [view.start_line, view.end_line - 1] {
+                if document.line_text(line).trim().is_empty() {
+                    return Err(format!(
+                        "chunk {} has a blank edge at line {line}",
+                        view.chunk.id.0
+                    ));
+                }
+            }
+        }
+        let counted: usize = self.origin_counts(uri).iter().sum();
+        if counted != document.counted_lines() {
+            return Err(format!(
+                "the counts by origin add up to {counted}, the document has {} lines",
+                document.counted_lines()
+            ));
+        }
+        Ok(())
+    }
+
     // ---- classification ---------------------------------------------------------------------
 
     fn judge(

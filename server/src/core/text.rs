@@ -54,9 +54,33 @@ impl LineKey {
     }
 }
 
-/// Keys of every line of a text split on `\n` (a `\r` before it is whitespace and drops out).
+/// Keys of every line of a text, split as the rope splits it (see [`split_lines`]).
 pub fn line_keys(text: &str) -> Vec<LineKey> {
-    text.split('\n').map(LineKey::of).collect()
+    split_lines(text).map(LineKey::of).collect()
+}
+
+/// The lines of `text` without their breaks, split as the rope splits them: on `\r\n`, `\n` and
+/// a lone `\r`. Text after the last break is one more line, empty or not.
+pub fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\n', '\r']) {
+            Some(index) => {
+                let break_length = if current[index..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
+                rest = Some(&current[index + break_length..]);
+                Some(&current[..index])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// How many chars two strings share at the start and, after that, at the end.
@@ -104,6 +128,16 @@ mod tests {
     }
 
     /// Stored maps depend on these exact values: changing the hash needs a new record version.
+    #[test]
+    fn lines_split_as_the_rope_splits_them() {
+        assert_eq!(
+            split_lines("a\r\nb\rc\n\r").collect::<Vec<_>>(),
+            ["a", "b", "c", "", ""]
+        );
+        assert_eq!(split_lines("").collect::<Vec<_>>(), [""]);
+        assert_eq!(line_keys("x\ry").len(), 2);
+    }
+
     #[test]
     fn keys_are_stable_across_releases() {
         assert_eq!(LineKey::of("").hash, 0xcbf2_9ce4_8422_2325);

@@ -137,6 +137,9 @@ pub struct FrameDecoder {
     garbage: usize,
     /// How far the body being received was searched for a header line.
     body_scanned: usize,
+    /// Set after garbage: the next `Content-Length` is looked for before anything is parsed, so
+    /// that what is dropped does not depend on how the input arrived.
+    resyncing: bool,
 }
 
 impl Default for FrameDecoder {
@@ -154,6 +157,7 @@ impl FrameDecoder {
             body_length: None,
             garbage: 0,
             body_scanned: 0,
+            resyncing: false,
         }
     }
 
@@ -180,7 +184,7 @@ impl FrameDecoder {
                     .iter()
                     .filter(|byte| !byte.is_ascii_whitespace())
                     .count();
-                if leftover > 0 {
+                if leftover > 0 || self.resyncing {
                     self.garbage += self.buffer.len();
                 }
             }
@@ -243,8 +247,9 @@ impl FrameDecoder {
         };
         decoded.push(Decoded::Dropped(problem));
         // A length larger than the body it stands for swallows the next frame's header: look
-        // for it inside, and decode from there.
-        if let Some(start) = find_content_length(&body, 1) {
+        // for it inside, and decode from there (what `header_line_in_partial_body` finds when
+        // the body arrives in pieces).
+        if let LengthLine::At(start) = find_length_line(&body, 0) {
             self.garbage += start;
             let mut again = body[start..].to_vec();
             again.extend_from_slice(&self.buffer);
@@ -254,6 +259,9 @@ impl FrameDecoder {
     }
 
     fn step_headers(&mut self, decoded: &mut Vec<Decoded>) -> bool {
+        if self.resyncing {
+            return self.resync();
+        }
         let mut line_start = 0;
         let mut length: Result<Option<u64>, Problem> = Ok(None);
         loop {
@@ -263,7 +271,7 @@ impl FrameDecoder {
                 .position(|&byte| byte == b'\n')
             else {
                 if self.buffer.len() >= MAX_HEADER_BYTES {
-                    self.skip_garbage(searched_end);
+                    self.skip_garbage();
                     return true;
                 }
                 return false;
@@ -294,7 +302,7 @@ impl FrameDecoder {
                 return true;
             }
             let Some((name, value)) = header_line(line) else {
-                self.skip_garbage(line_end);
+                self.skip_garbage();
                 return true;
             };
             if name.eq_ignore_ascii_case(CONTENT_LENGTH) {
@@ -313,46 +321,49 @@ impl FrameDecoder {
     /// Where a complete `Content-Length` header line starts in the body received so far. Each
     /// byte is looked at about once however the body arrives.
     fn header_line_in_partial_body(&mut self) -> Option<usize> {
-        let mut from = self.body_scanned;
-        while let Some(start) = find_content_length(&self.buffer, from) {
-            let line_end = self.buffer.len().min(start + MAX_LENGTH_LINE_BYTES);
-            let Some(newline) = self.buffer[start..line_end]
-                .iter()
-                .position(|&byte| byte == b'\n')
-            else {
-                if line_end < start + MAX_LENGTH_LINE_BYTES {
-                    // The line is not complete yet: look at it again when more arrives.
-                    self.body_scanned = start;
-                    return None;
-                }
-                from = start + 1;
-                continue;
-            };
-            let line = trim_line_break(&self.buffer[start..start + newline + 1]);
-            if header_line(line).is_some_and(|(_, value)| parse_length(value).is_ok()) {
-                return Some(start);
+        match find_length_line(&self.buffer, self.body_scanned) {
+            LengthLine::At(start) => Some(start),
+            LengthLine::Incomplete(start) => {
+                // Looked at again when more arrives.
+                self.body_scanned = start;
+                None
             }
-            from = start + 1;
+            LengthLine::Nowhere => {
+                self.body_scanned = self
+                    .buffer
+                    .len()
+                    .saturating_sub(CONTENT_LENGTH.len() - 1)
+                    .max(self.body_scanned);
+                None
+            }
         }
-        self.body_scanned = self
-            .buffer
-            .len()
-            .saturating_sub(CONTENT_LENGTH.len() - 1)
-            .max(from);
-        None
     }
 
-    /// The bytes from the start of the buffer are not a header block: drops them up to the next
-    /// `Content-Length` (keeping a tail that may be the start of one), at least `at_least` bytes.
-    fn skip_garbage(&mut self, at_least: usize) {
-        let skip = match find_content_length(&self.buffer, 1) {
-            Some(start) => start,
-            None => at_least.max(self.buffer.len().saturating_sub(CONTENT_LENGTH.len() - 1)),
+    /// The bytes from the start of the buffer are not a header block: the first is dropped, and
+    /// the rest up to the next `Content-Length` as it arrives.
+    fn skip_garbage(&mut self) {
+        self.garbage += 1;
+        self.buffer.drain(..1);
+        self.resyncing = true;
+    }
+
+    /// Drops bytes up to the next `Content-Length`, keeping a tail that may be the start of one;
+    /// true once it is found.
+    fn resync(&mut self) -> bool {
+        match find_content_length(&self.buffer, 0) {
+            Some(start) => {
+                self.garbage += start;
+                self.buffer.drain(..start);
+                self.resyncing = false;
+                true
+            }
+            None => {
+                let skip = self.buffer.len().saturating_sub(CONTENT_LENGTH.len() - 1);
+                self.garbage += skip;
+                self.buffer.drain(..skip);
+                false
+            }
         }
-        .max(1)
-        .min(self.buffer.len());
-        self.garbage += skip;
-        self.buffer.drain(..skip);
     }
 
     fn report_garbage(&mut self, decoded: &mut Vec<Decoded>) {
@@ -433,6 +444,40 @@ fn find_content_length(bytes: &[u8], from: usize) -> Option<usize> {
         bytes[start].eq_ignore_ascii_case(&CONTENT_LENGTH[0])
             && bytes[start..start + CONTENT_LENGTH.len()].eq_ignore_ascii_case(CONTENT_LENGTH)
     })
+}
+
+/// Where a `Content-Length: <digits>` line ending in a line break starts.
+enum LengthLine {
+    At(usize),
+    /// One may start here; its end has not arrived yet.
+    Incomplete(usize),
+    Nowhere,
+}
+
+/// The first `Content-Length` header line with a whole-number value in `bytes`, from `from` on.
+/// Inside a JSON body there is none: a raw line break cannot stand in a JSON string, nor
+/// `Content-Length` outside one.
+fn find_length_line(bytes: &[u8], mut from: usize) -> LengthLine {
+    while let Some(start) = find_content_length(bytes, from) {
+        let line_end = bytes.len().min(start + MAX_LENGTH_LINE_BYTES);
+        match bytes[start..line_end]
+            .iter()
+            .position(|&byte| byte == b'\n')
+        {
+            Some(newline) => {
+                let line = trim_line_break(&bytes[start..start + newline + 1]);
+                if header_line(line).is_some_and(|(_, value)| parse_length(value).is_ok()) {
+                    return LengthLine::At(start);
+                }
+            }
+            None if line_end < start + MAX_LENGTH_LINE_BYTES => {
+                return LengthLine::Incomplete(start);
+            }
+            None => {}
+        }
+        from = start + 1;
+    }
+    LengthLine::Nowhere
 }
 
 fn trim_line_break(line: &[u8]) -> &[u8] {
@@ -696,6 +741,33 @@ mod tests {
         decoded.extend(decoder.push(GOOD.as_bytes()));
         assert_eq!(decoded.len(), 2, "{decoded:?}");
         assert_eq!(decoded[1], Decoded::Message(GOOD.into()));
+    }
+
+    /// Regression (found by the lsp_frames fuzz target): after garbage, a decoder fed a byte at
+    /// a time resumed at the next line and read a junk header line that ran into the next
+    /// frame's header as a header, losing that frame; fed all at once it skipped to the frame.
+    #[test]
+    fn messages_do_not_depend_on_how_the_input_is_read() {
+        let input = format!(
+            "\u{b7}H\r{{\n.0Content-Lengt:2 h5\r!<{}{}",
+            framed(GOOD),
+            framed(GOOD)
+        );
+        let messages = |piece: usize| {
+            let mut decoder = FrameDecoder::default();
+            let mut decoded = Vec::new();
+            for bytes in input.as_bytes().chunks(piece) {
+                decoded.extend(decoder.push(bytes));
+            }
+            decoded.extend(decoder.finish());
+            decoded
+                .into_iter()
+                .filter(|item| matches!(item, Decoded::Message(_)))
+                .count()
+        };
+        assert_eq!(messages(input.len()), 2);
+        assert_eq!(messages(1), 2);
+        assert_eq!(messages(7), 2);
     }
 
     #[test]
