@@ -129,8 +129,10 @@ enum Incoming {
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_message_bytes: usize,
-    /// Bytes received and not yet decoded.
+    /// Bytes received; those from `start` on are not decoded yet. A cursor rather than draining
+    /// each message off the front, which moved the whole read (64 KiB) once per message.
     buffer: Vec<u8>,
+    start: usize,
     /// `Some(length)` once a header block announced a body of that length.
     body_length: Option<usize>,
     /// Garbage skipped since the last report.
@@ -154,6 +156,7 @@ impl FrameDecoder {
         FrameDecoder {
             max_message_bytes: max_message_bytes.max(1),
             buffer: Vec::new(),
+            start: 0,
             body_length: None,
             garbage: 0,
             body_scanned: 0,
@@ -166,6 +169,9 @@ impl FrameDecoder {
         self.buffer.extend_from_slice(bytes);
         let mut decoded = Vec::new();
         while self.step(&mut decoded) {}
+        // Only what is not decoded yet stays: at most a message, or a header block, in progress.
+        self.buffer.drain(..self.start);
+        self.start = 0;
         decoded
     }
 
@@ -176,16 +182,16 @@ impl FrameDecoder {
         match self.body_length {
             Some(length) => decoded.push(Decoded::Dropped(Problem::Truncated {
                 length,
-                received: self.buffer.len(),
+                received: self.pending().len(),
             })),
             None => {
                 let leftover = self
-                    .buffer
+                    .pending()
                     .iter()
                     .filter(|byte| !byte.is_ascii_whitespace())
                     .count();
                 if leftover > 0 || self.resyncing {
-                    self.garbage += self.buffer.len();
+                    self.garbage += self.pending().len();
                 }
             }
         }
@@ -198,6 +204,11 @@ impl FrameDecoder {
         self.buffer.len()
     }
 
+    /// The bytes not decoded yet.
+    fn pending(&self) -> &[u8] {
+        &self.buffer[self.start..]
+    }
+
     /// Decodes one thing if it can; false when it needs more input.
     fn step(&mut self, decoded: &mut Vec<Decoded>) -> bool {
         match self.body_length {
@@ -207,7 +218,7 @@ impl FrameDecoder {
     }
 
     fn step_body(&mut self, length: usize, decoded: &mut Vec<Decoded>) -> bool {
-        if self.buffer.len() < length {
+        if self.pending().len() < length {
             // A length larger than its body would hold back the next messages until enough bytes
             // arrive. A header line inside the body proves it is not JSON (a raw line break
             // cannot sit inside a JSON string, nor `Content-Length` outside one): it ends there.
@@ -220,13 +231,14 @@ impl FrameDecoder {
                 length,
                 received: start,
             }));
-            self.buffer.drain(..start);
+            self.start += start;
             return true;
         }
         self.body_length = None;
         self.body_scanned = 0;
-        let rest = self.buffer.split_off(length);
-        let body = std::mem::replace(&mut self.buffer, rest);
+        let body_start = self.start;
+        let body = self.pending()[..length].to_vec();
+        self.start += length;
         let problem = match std::str::from_utf8(&body) {
             Err(_) => Problem::NotUtf8 { length },
             Ok(text) => match serde_json::from_str::<Incoming>(text) {
@@ -251,9 +263,7 @@ impl FrameDecoder {
         // the body arrives in pieces).
         if let LengthLine::At(start) = find_length_line(&body, 0) {
             self.garbage += start;
-            let mut again = body[start..].to_vec();
-            again.extend_from_slice(&self.buffer);
-            self.buffer = again;
+            self.start = body_start + start;
         }
         true
     }
@@ -265,26 +275,27 @@ impl FrameDecoder {
         let mut line_start = 0;
         let mut length: Result<Option<u64>, Problem> = Ok(None);
         loop {
-            let searched_end = self.buffer.len().min(MAX_HEADER_BYTES);
-            let Some(newline) = self.buffer[line_start..searched_end]
+            let pending = self.pending();
+            let searched_end = pending.len().min(MAX_HEADER_BYTES);
+            let Some(newline) = pending[line_start..searched_end]
                 .iter()
                 .position(|&byte| byte == b'\n')
             else {
-                if self.buffer.len() >= MAX_HEADER_BYTES {
+                if pending.len() >= MAX_HEADER_BYTES {
                     self.skip_garbage();
                     return true;
                 }
                 return false;
             };
             let line_end = line_start + newline + 1;
-            let line = trim_line_break(&self.buffer[line_start..line_end]);
+            let line = trim_line_break(&pending[line_start..line_end]);
             if line.trim_ascii().is_empty() {
                 if line_start == 0 {
                     // A stray line break between messages.
-                    self.buffer.drain(..line_end);
+                    self.start += line_end;
                     return true;
                 }
-                self.buffer.drain(..line_end);
+                self.start += line_end;
                 self.report_garbage(decoded);
                 match length {
                     Ok(Some(length)) => match usize::try_from(length) {
@@ -321,7 +332,7 @@ impl FrameDecoder {
     /// Where a complete `Content-Length` header line starts in the body received so far. Each
     /// byte is looked at about once however the body arrives.
     fn header_line_in_partial_body(&mut self) -> Option<usize> {
-        match find_length_line(&self.buffer, self.body_scanned) {
+        match find_length_line(self.pending(), self.body_scanned) {
             LengthLine::At(start) => Some(start),
             LengthLine::Incomplete(start) => {
                 // Looked at again when more arrives.
@@ -330,7 +341,7 @@ impl FrameDecoder {
             }
             LengthLine::Nowhere => {
                 self.body_scanned = self
-                    .buffer
+                    .pending()
                     .len()
                     .saturating_sub(CONTENT_LENGTH.len() - 1)
                     .max(self.body_scanned);
@@ -343,24 +354,27 @@ impl FrameDecoder {
     /// the rest up to the next `Content-Length` as it arrives.
     fn skip_garbage(&mut self) {
         self.garbage += 1;
-        self.buffer.drain(..1);
+        self.start += 1;
         self.resyncing = true;
     }
 
     /// Drops bytes up to the next `Content-Length`, keeping a tail that may be the start of one;
     /// true once it is found.
     fn resync(&mut self) -> bool {
-        match find_content_length(&self.buffer, 0) {
+        match find_content_length(self.pending(), 0) {
             Some(start) => {
                 self.garbage += start;
-                self.buffer.drain(..start);
+                self.start += start;
                 self.resyncing = false;
                 true
             }
             None => {
-                let skip = self.buffer.len().saturating_sub(CONTENT_LENGTH.len() - 1);
+                let skip = self
+                    .pending()
+                    .len()
+                    .saturating_sub(CONTENT_LENGTH.len() - 1);
                 self.garbage += skip;
-                self.buffer.drain(..skip);
+                self.start += skip;
                 false
             }
         }
