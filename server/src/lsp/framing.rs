@@ -125,6 +125,169 @@ enum Incoming {
     Request(jsonrpc::Request),
 }
 
+/// Whether `text` is a plain request or notification that tower-lsp-server's reader accepts,
+/// checked without building anything: an object with `"jsonrpc": "2.0"`, a string method, an id
+/// that is a whole number, a string or null, and every other value strict JSON (numbers in
+/// range, no lone surrogate, nesting within serde_json's limit), each key once. False means
+/// "not sure": the exact check ([`is_json_rpc`]) decides. This keeps the typing path from
+/// parsing every message twice into values.
+pub fn is_plain_message(text: &str) -> bool {
+    serde_json::from_str::<PlainMessage>(text).is_ok()
+}
+
+/// Whether tower-lsp-server's reader accepts `text` as a message: the exact check.
+pub fn is_json_rpc(text: &str) -> bool {
+    serde_json::from_str::<Incoming>(text).is_ok()
+}
+
+/// See [`is_plain_message`]; deserializing it is the check.
+struct PlainMessage;
+
+impl<'de> Deserialize<'de> for PlainMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(PlainMessageVisitor)
+    }
+}
+
+struct PlainMessageVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PlainMessageVisitor {
+    type Value = PlainMessage;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON-RPC request or notification")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<PlainMessage, A::Error> {
+        use serde::de::Error;
+        let mut seen: Vec<&'de str> = Vec::with_capacity(4);
+        let mut version = false;
+        let mut method = false;
+        while let Some(key) = map.next_key::<&'de str>()? {
+            if seen.contains(&key) {
+                return Err(A::Error::custom("a key twice"));
+            }
+            seen.push(key);
+            match key {
+                "jsonrpc" => version = map.next_value::<&'de str>()? == "2.0",
+                "method" => {
+                    map.next_value::<&'de str>()?;
+                    method = true;
+                }
+                "id" => {
+                    map.next_value::<PlainId>()?;
+                }
+                _ => {
+                    map.next_value::<StrictJson>()?;
+                }
+            }
+        }
+        if version && method {
+            Ok(PlainMessage)
+        } else {
+            Err(A::Error::custom("not a plain request or notification"))
+        }
+    }
+}
+
+/// An id as tower-lsp-server reads one: a whole number that fits an i64, a string, or null.
+struct PlainId;
+
+impl<'de> Deserialize<'de> for PlainId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = PlainId;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a whole number, a string or null")
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<PlainId, E> {
+                Ok(PlainId)
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<PlainId, E> {
+                i64::try_from(value)
+                    .map(|_| PlainId)
+                    .map_err(|_| E::custom("an id beyond i64"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<PlainId, E> {
+                Ok(PlainId)
+            }
+            fn visit_unit<E>(self) -> Result<PlainId, E> {
+                Ok(PlainId)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// Any JSON value, read as strictly as into a `serde_json::Value` (through `deserialize_any`,
+/// which checks numbers, escapes and depth), without keeping any of it.
+struct StrictJson;
+
+impl<'de> Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = StrictJson;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("JSON")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_unit<E>(self) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<StrictJson, A::Error> {
+                while seq.next_element::<StrictJson>()?.is_some() {}
+                Ok(StrictJson)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StrictJson, A::Error> {
+                while map.next_entry::<StrictKey, StrictJson>()?.is_some() {}
+                Ok(StrictJson)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// An object's key, read as a string strictly (escapes checked).
+struct StrictKey;
+
+impl<'de> Deserialize<'de> for StrictKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = StrictKey;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a key")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<StrictKey, E> {
+                Ok(StrictKey)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
 /// Turns a byte stream into good message bodies and reports of what was dropped.
 #[derive(Debug)]
 pub struct FrameDecoder {
@@ -241,6 +404,10 @@ impl FrameDecoder {
         self.start += length;
         let problem = match std::str::from_utf8(&body) {
             Err(_) => Problem::NotUtf8 { length },
+            Ok(text) if is_plain_message(text) => {
+                decoded.push(Decoded::Message(body));
+                return true;
+            }
             Ok(text) => match serde_json::from_str::<Incoming>(text) {
                 Ok(_) => {
                     decoded.push(Decoded::Message(body));
@@ -655,7 +822,10 @@ mod tests {
     /// passed the guard and ended the server's input all the same.
     #[test]
     fn json_that_is_not_json_rpc_is_dropped() {
-        let bodies: [&[u8]; 8] = [
+        let bodies: [&[u8]; 11] = [
+            br#"{"jsonrpc":"2.0","jsonrpc":"2.0","method":"initialized"}"#,
+            br#"{"jsonrpc":"2.0","method":"x","params":{"a":"\ud800"}}"#,
+            br#"{"jsonrpc":"2.0","method":"x","extra":1e400}"#,
             br#"{"jsonrpc":"2.0","id":{"a":1},"method":"shutdown"}"#,
             br#"{"id":1,"method":"shutdown"}"#,
             br#"{"jsonrpc":"1.0","method":"initialized"}"#,
@@ -679,6 +849,27 @@ mod tests {
             "{decoded:#?}"
         );
         assert_eq!(decoded[bodies.len()], Decoded::Message(GOOD.into()));
+    }
+
+    /// The quick check never says yes where the exact one says no.
+    #[test]
+    fn the_quick_check_is_never_laxer_than_the_exact_one() {
+        let bodies = [
+            r#"{"jsonrpc":"2.0","method":"x","params":[1,"a",null,{"b":[true]}]}"#,
+            r#"{"jsonrpc":"2.0","id":-4,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":"s","method":"x","result":null}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":"\ud83e\udd80"}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":"\ud800"}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":[1e400]}"#,
+            r#"{"jsonrpc":"2.0","method":"x","method":"y"}"#,
+            r#"{"json\u0072pc":"2.0","method":"x"}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":{"a":1,"a":2}}"#,
+        ];
+        for body in bodies {
+            assert!(!is_plain_message(body) || is_json_rpc(body), "{body}");
+        }
+        assert!(is_plain_message(bodies[0]) && is_plain_message(bodies[9]));
     }
 
     #[test]
