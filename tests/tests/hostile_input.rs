@@ -616,11 +616,16 @@ fn a_fifty_megabyte_paste_is_handled_in_seconds() {
     let end = PASTE_LINE + PASTED_LINES as u32;
     let started = Instant::now();
     session.change(vec![change((end, 0), (end, 0), &pasted)]);
-    let report = execute(
-        &mut session.client,
-        "whetstone.chunks",
-        json!({"uri": session.uri}),
-    );
+    // About 15 s in a debug build on a quiet machine, a few in release; the tests of this file
+    // run side by side, so the bounds leave room for a loaded machine.
+    let report = session
+        .client
+        .request_with_timeout(
+            "workspace/executeCommand",
+            json!({"command": "whetstone.chunks", "arguments": [{"uri": session.uri}]}),
+            Duration::from_secs(180),
+        )
+        .unwrap_or_else(|error| panic!("whetstone.chunks failed: {error}"));
     let elapsed = started.elapsed();
     let big = report["chunks"]
         .as_array()
@@ -631,7 +636,7 @@ fn a_fifty_megabyte_paste_is_handled_in_seconds() {
         "{}",
         session.client.failure("the paste is one pasted chunk")
     );
-    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(120), "took {elapsed:?}");
     session.assert_still_serving("a 50 MB paste");
     // Typing next to it stays quick.
     let started = Instant::now();

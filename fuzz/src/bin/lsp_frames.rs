@@ -1,7 +1,7 @@
 //! Fuzz target `lsp_frames`: arbitrary bytes, delivered in arbitrary pieces, go through the frame
 //! guard's decoder (`lsp::framing::FrameDecoder`). Every message it passes on must be what
 //! tower-lsp-server's reader accepts (UTF-8 JSON, a JSON-RPC object, within the size limit) and
-//! decode again to itself; the bytes it holds stay bounded by the limit; no single allocation
+//! decode again to itself; the guard's quick check never accepts a body its exact check refuses; the bytes it holds stay bounded by the limit; no single allocation
 //! exceeds what the input could justify; and the messages do not depend on how the input was cut
 //! into reads.
 
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use whetstone::lsp::framing::{Decoded, FrameDecoder, MAX_HEADER_BYTES, frame};
+use whetstone::lsp::framing::{self, Decoded, FrameDecoder, MAX_HEADER_BYTES, frame};
 
 /// Small, so that messages over the limit are common.
 const LIMIT: usize = 512;
@@ -50,6 +50,10 @@ fuzz_target!(|data: &[u8]| {
     let piece = 1 + usize::from(cut);
     LARGEST_ALLOCATION.store(0, Ordering::Relaxed);
 
+    // The guard's quick check of a body never accepts what the exact check refuses.
+    if let Ok(text) = std::str::from_utf8(input) {
+        assert!(!framing::is_plain_message(text) || framing::is_json_rpc(text));
+    }
     let whole = messages(decode(input, input.len().max(1), LIMIT));
     let pieces = messages(decode(input, piece, LIMIT));
     assert_eq!(
@@ -98,6 +102,7 @@ fn messages(decoded: Vec<Decoded>) -> Vec<Vec<u8>> {
 fn check_message(body: &[u8]) {
     assert!(body.len() <= LIMIT);
     let text = std::str::from_utf8(body).expect("a message is UTF-8");
+    assert!(framing::is_json_rpc(text), "tower-lsp-server reads it");
     let value: Value = serde_json::from_str(text).expect("a message is JSON");
     assert_eq!(
         value["jsonrpc"], "2.0",

@@ -125,12 +125,177 @@ enum Incoming {
     Request(jsonrpc::Request),
 }
 
+/// Whether `text` is a plain request or notification that tower-lsp-server's reader accepts,
+/// checked without building anything: an object with `"jsonrpc": "2.0"`, a string method, an id
+/// that is a whole number, a string or null, and every other value strict JSON (numbers in
+/// range, no lone surrogate, nesting within serde_json's limit), each key once. False means
+/// "not sure": the exact check ([`is_json_rpc`]) decides. This keeps the typing path from
+/// parsing every message twice into values.
+pub fn is_plain_message(text: &str) -> bool {
+    serde_json::from_str::<PlainMessage>(text).is_ok()
+}
+
+/// Whether tower-lsp-server's reader accepts `text` as a message: the exact check.
+pub fn is_json_rpc(text: &str) -> bool {
+    serde_json::from_str::<Incoming>(text).is_ok()
+}
+
+/// See [`is_plain_message`]; deserializing it is the check.
+struct PlainMessage;
+
+impl<'de> Deserialize<'de> for PlainMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(PlainMessageVisitor)
+    }
+}
+
+struct PlainMessageVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PlainMessageVisitor {
+    type Value = PlainMessage;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON-RPC request or notification")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<PlainMessage, A::Error> {
+        use serde::de::Error;
+        let mut seen: Vec<&'de str> = Vec::with_capacity(4);
+        let mut version = false;
+        let mut method = false;
+        while let Some(key) = map.next_key::<&'de str>()? {
+            if seen.contains(&key) {
+                return Err(A::Error::custom("a key twice"));
+            }
+            seen.push(key);
+            match key {
+                "jsonrpc" => version = map.next_value::<&'de str>()? == "2.0",
+                "method" => {
+                    map.next_value::<&'de str>()?;
+                    method = true;
+                }
+                "id" => {
+                    map.next_value::<PlainId>()?;
+                }
+                _ => {
+                    map.next_value::<StrictJson>()?;
+                }
+            }
+        }
+        if version && method {
+            Ok(PlainMessage)
+        } else {
+            Err(A::Error::custom("not a plain request or notification"))
+        }
+    }
+}
+
+/// An id as tower-lsp-server reads one: a whole number that fits an i64, a string, or null.
+struct PlainId;
+
+impl<'de> Deserialize<'de> for PlainId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = PlainId;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a whole number, a string or null")
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<PlainId, E> {
+                Ok(PlainId)
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<PlainId, E> {
+                i64::try_from(value)
+                    .map(|_| PlainId)
+                    .map_err(|_| E::custom("an id beyond i64"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<PlainId, E> {
+                Ok(PlainId)
+            }
+            fn visit_unit<E>(self) -> Result<PlainId, E> {
+                Ok(PlainId)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// Any JSON value, read as strictly as into a `serde_json::Value` (through `deserialize_any`,
+/// which checks numbers, escapes and depth), without keeping any of it.
+struct StrictJson;
+
+impl<'de> Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = StrictJson;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("JSON")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_unit<E>(self) -> Result<StrictJson, E> {
+                Ok(StrictJson)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<StrictJson, A::Error> {
+                while seq.next_element::<StrictJson>()?.is_some() {}
+                Ok(StrictJson)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StrictJson, A::Error> {
+                while map.next_entry::<StrictKey, StrictJson>()?.is_some() {}
+                Ok(StrictJson)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// An object's key, read as a string strictly (escapes checked).
+struct StrictKey;
+
+impl<'de> Deserialize<'de> for StrictKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = StrictKey;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a key")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<StrictKey, E> {
+                Ok(StrictKey)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
 /// Turns a byte stream into good message bodies and reports of what was dropped.
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_message_bytes: usize,
-    /// Bytes received and not yet decoded.
+    /// Bytes received; those from `start` on are not decoded yet. A cursor rather than draining
+    /// each message off the front, which moved the whole read (64 KiB) once per message.
     buffer: Vec<u8>,
+    start: usize,
     /// `Some(length)` once a header block announced a body of that length.
     body_length: Option<usize>,
     /// Garbage skipped since the last report.
@@ -154,6 +319,7 @@ impl FrameDecoder {
         FrameDecoder {
             max_message_bytes: max_message_bytes.max(1),
             buffer: Vec::new(),
+            start: 0,
             body_length: None,
             garbage: 0,
             body_scanned: 0,
@@ -166,6 +332,9 @@ impl FrameDecoder {
         self.buffer.extend_from_slice(bytes);
         let mut decoded = Vec::new();
         while self.step(&mut decoded) {}
+        // Only what is not decoded yet stays: at most a message, or a header block, in progress.
+        self.buffer.drain(..self.start);
+        self.start = 0;
         decoded
     }
 
@@ -176,16 +345,16 @@ impl FrameDecoder {
         match self.body_length {
             Some(length) => decoded.push(Decoded::Dropped(Problem::Truncated {
                 length,
-                received: self.buffer.len(),
+                received: self.pending().len(),
             })),
             None => {
                 let leftover = self
-                    .buffer
+                    .pending()
                     .iter()
                     .filter(|byte| !byte.is_ascii_whitespace())
                     .count();
                 if leftover > 0 || self.resyncing {
-                    self.garbage += self.buffer.len();
+                    self.garbage += self.pending().len();
                 }
             }
         }
@@ -198,6 +367,11 @@ impl FrameDecoder {
         self.buffer.len()
     }
 
+    /// The bytes not decoded yet.
+    fn pending(&self) -> &[u8] {
+        &self.buffer[self.start..]
+    }
+
     /// Decodes one thing if it can; false when it needs more input.
     fn step(&mut self, decoded: &mut Vec<Decoded>) -> bool {
         match self.body_length {
@@ -207,7 +381,7 @@ impl FrameDecoder {
     }
 
     fn step_body(&mut self, length: usize, decoded: &mut Vec<Decoded>) -> bool {
-        if self.buffer.len() < length {
+        if self.pending().len() < length {
             // A length larger than its body would hold back the next messages until enough bytes
             // arrive. A header line inside the body proves it is not JSON (a raw line break
             // cannot sit inside a JSON string, nor `Content-Length` outside one): it ends there.
@@ -220,15 +394,20 @@ impl FrameDecoder {
                 length,
                 received: start,
             }));
-            self.buffer.drain(..start);
+            self.start += start;
             return true;
         }
         self.body_length = None;
         self.body_scanned = 0;
-        let rest = self.buffer.split_off(length);
-        let body = std::mem::replace(&mut self.buffer, rest);
+        let body_start = self.start;
+        let body = self.pending()[..length].to_vec();
+        self.start += length;
         let problem = match std::str::from_utf8(&body) {
             Err(_) => Problem::NotUtf8 { length },
+            Ok(text) if is_plain_message(text) => {
+                decoded.push(Decoded::Message(body));
+                return true;
+            }
             Ok(text) => match serde_json::from_str::<Incoming>(text) {
                 Ok(_) => {
                     decoded.push(Decoded::Message(body));
@@ -251,9 +430,7 @@ impl FrameDecoder {
         // the body arrives in pieces).
         if let LengthLine::At(start) = find_length_line(&body, 0) {
             self.garbage += start;
-            let mut again = body[start..].to_vec();
-            again.extend_from_slice(&self.buffer);
-            self.buffer = again;
+            self.start = body_start + start;
         }
         true
     }
@@ -265,26 +442,27 @@ impl FrameDecoder {
         let mut line_start = 0;
         let mut length: Result<Option<u64>, Problem> = Ok(None);
         loop {
-            let searched_end = self.buffer.len().min(MAX_HEADER_BYTES);
-            let Some(newline) = self.buffer[line_start..searched_end]
+            let pending = self.pending();
+            let searched_end = pending.len().min(MAX_HEADER_BYTES);
+            let Some(newline) = pending[line_start..searched_end]
                 .iter()
                 .position(|&byte| byte == b'\n')
             else {
-                if self.buffer.len() >= MAX_HEADER_BYTES {
+                if pending.len() >= MAX_HEADER_BYTES {
                     self.skip_garbage();
                     return true;
                 }
                 return false;
             };
             let line_end = line_start + newline + 1;
-            let line = trim_line_break(&self.buffer[line_start..line_end]);
+            let line = trim_line_break(&pending[line_start..line_end]);
             if line.trim_ascii().is_empty() {
                 if line_start == 0 {
                     // A stray line break between messages.
-                    self.buffer.drain(..line_end);
+                    self.start += line_end;
                     return true;
                 }
-                self.buffer.drain(..line_end);
+                self.start += line_end;
                 self.report_garbage(decoded);
                 match length {
                     Ok(Some(length)) => match usize::try_from(length) {
@@ -321,7 +499,7 @@ impl FrameDecoder {
     /// Where a complete `Content-Length` header line starts in the body received so far. Each
     /// byte is looked at about once however the body arrives.
     fn header_line_in_partial_body(&mut self) -> Option<usize> {
-        match find_length_line(&self.buffer, self.body_scanned) {
+        match find_length_line(self.pending(), self.body_scanned) {
             LengthLine::At(start) => Some(start),
             LengthLine::Incomplete(start) => {
                 // Looked at again when more arrives.
@@ -330,7 +508,7 @@ impl FrameDecoder {
             }
             LengthLine::Nowhere => {
                 self.body_scanned = self
-                    .buffer
+                    .pending()
                     .len()
                     .saturating_sub(CONTENT_LENGTH.len() - 1)
                     .max(self.body_scanned);
@@ -343,24 +521,27 @@ impl FrameDecoder {
     /// the rest up to the next `Content-Length` as it arrives.
     fn skip_garbage(&mut self) {
         self.garbage += 1;
-        self.buffer.drain(..1);
+        self.start += 1;
         self.resyncing = true;
     }
 
     /// Drops bytes up to the next `Content-Length`, keeping a tail that may be the start of one;
     /// true once it is found.
     fn resync(&mut self) -> bool {
-        match find_content_length(&self.buffer, 0) {
+        match find_content_length(self.pending(), 0) {
             Some(start) => {
                 self.garbage += start;
-                self.buffer.drain(..start);
+                self.start += start;
                 self.resyncing = false;
                 true
             }
             None => {
-                let skip = self.buffer.len().saturating_sub(CONTENT_LENGTH.len() - 1);
+                let skip = self
+                    .pending()
+                    .len()
+                    .saturating_sub(CONTENT_LENGTH.len() - 1);
                 self.garbage += skip;
-                self.buffer.drain(..skip);
+                self.start += skip;
                 false
             }
         }
@@ -641,7 +822,10 @@ mod tests {
     /// passed the guard and ended the server's input all the same.
     #[test]
     fn json_that_is_not_json_rpc_is_dropped() {
-        let bodies: [&[u8]; 8] = [
+        let bodies: [&[u8]; 11] = [
+            br#"{"jsonrpc":"2.0","jsonrpc":"2.0","method":"initialized"}"#,
+            br#"{"jsonrpc":"2.0","method":"x","params":{"a":"\ud800"}}"#,
+            br#"{"jsonrpc":"2.0","method":"x","extra":1e400}"#,
             br#"{"jsonrpc":"2.0","id":{"a":1},"method":"shutdown"}"#,
             br#"{"id":1,"method":"shutdown"}"#,
             br#"{"jsonrpc":"1.0","method":"initialized"}"#,
@@ -665,6 +849,27 @@ mod tests {
             "{decoded:#?}"
         );
         assert_eq!(decoded[bodies.len()], Decoded::Message(GOOD.into()));
+    }
+
+    /// The quick check never says yes where the exact one says no.
+    #[test]
+    fn the_quick_check_is_never_laxer_than_the_exact_one() {
+        let bodies = [
+            r#"{"jsonrpc":"2.0","method":"x","params":[1,"a",null,{"b":[true]}]}"#,
+            r#"{"jsonrpc":"2.0","id":-4,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":"s","method":"x","result":null}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":"\ud83e\udd80"}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":"\ud800"}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":[1e400]}"#,
+            r#"{"jsonrpc":"2.0","method":"x","method":"y"}"#,
+            r#"{"json\u0072pc":"2.0","method":"x"}"#,
+            r#"{"jsonrpc":"2.0","method":"x","params":{"a":1,"a":2}}"#,
+        ];
+        for body in bodies {
+            assert!(!is_plain_message(body) || is_json_rpc(body), "{body}");
+        }
+        assert!(is_plain_message(bodies[0]) && is_plain_message(bodies[9]));
     }
 
     #[test]
