@@ -869,6 +869,57 @@ mod tests {
     }
 
     #[test]
+    fn between_holders_writes_wait_and_reads_are_refused() {
+        let mut pending = Pending::default();
+        let save = |lines: usize| Request::SaveFile {
+            key: (&key("/w", "a.rs")).into(),
+            record: records::to_record(&record_with_chunk(lines, 7)),
+        };
+        assert_eq!(
+            queue_or_refuse(&mut pending, save(4)).ok(),
+            Some(Reply::Done)
+        );
+        assert_eq!(
+            queue_or_refuse(&mut pending, save(5)).ok(),
+            Some(Reply::Done)
+        );
+        let progress = Request::ChangeCalibration {
+            change: CalibrationChange::Progress {
+                started_ms: 1,
+                edits: Vec::new(),
+                breaches: Vec::new(),
+            },
+        };
+        assert_eq!(
+            queue_or_refuse(&mut pending, progress.clone()).ok(),
+            Some(Reply::Done)
+        );
+        // A later save of the same file replaces the earlier one; progress adds up, so it stays.
+        assert_eq!(pending.writes, vec![save(5), progress]);
+        for refused in [
+            Request::Files,
+            Request::Flush,
+            Request::ClaimChunkIds { count: 8 },
+            Request::ChangeCalibration {
+                change: CalibrationChange::Start {
+                    label: None,
+                    minutes: None,
+                    at_ms: 1,
+                },
+            },
+        ] {
+            assert!(
+                matches!(
+                    queue_or_refuse(&mut pending, refused.clone()),
+                    Err(StoreError::Unavailable(_))
+                ),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(pending.writes.len(), 2);
+    }
+
+    #[test]
     fn a_long_store_path_gets_a_short_socket() {
         let long = PathBuf::from("/tmp").join("x".repeat(150));
         let socket = socket_path(&long);
