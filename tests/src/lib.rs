@@ -1,5 +1,6 @@
 //! Helpers shared by the end-to-end tests: finding and running the built `whetstone` binary,
-//! and (in `lsp`) a synchronous client that talks to it as a language server.
+//! and (in `lsp`) a synchronous client that talks to it as a language server; and two small
+//! helpers of the measuring binaries in src/bin.
 
 pub mod lsp;
 
@@ -60,4 +61,22 @@ fn build_and_locate() -> PathBuf {
         binary.display()
     );
     binary
+}
+
+/// A positive count from the command line (`20_000` is allowed), or why not.
+pub fn parse_count(name: &str, text: &str) -> Result<usize, String> {
+    match text.replace('_', "").parse::<usize>() {
+        Ok(count) if count > 0 => Ok(count),
+        _ => Err(format!(
+            "{name} wants a positive whole number, not {text:?}"
+        )),
+    }
+}
+
+/// The binary `name` in the same folder as the running program (the measuring binaries run the
+/// release builds beside them).
+pub fn sibling_binary(name: &str) -> Result<PathBuf, String> {
+    let this = env::current_exe()
+        .map_err(|error| format!("cannot find this program's own path: {error}"))?;
+    Ok(this.with_file_name(format!("{name}{}", env::consts::EXE_SUFFIX)))
 }

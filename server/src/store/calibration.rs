@@ -162,46 +162,53 @@ pub fn apply<S: Store + ?Sized>(
             breaches,
         } => progress(store, *started_ms, edits, breaches)?,
         CalibrationChange::Look { at_ms } => {
-            let running_before = store
-                .calibration_sessions()
-                .ok()
-                .and_then(|sessions| sessions.into_iter().rev().find(|s| s.is_running()));
-            let sessions = sessions_now(store, *at_ms)?;
-            let mut status = status_of(&sessions);
-            status.ended_now = running_before.and_then(|before| {
-                sessions
-                    .iter()
-                    .find(|session| {
-                        session.started_ms == before.started_ms && !session.is_running()
-                    })
-                    .cloned()
-            });
-            CalibrationReply::Status(status)
+            let mut sessions = stored_sessions(store)?;
+            let ended_now = end_timed_out(store, &mut sessions, *at_ms)?;
+            CalibrationReply::Status(CalibrationStatus {
+                ended_now,
+                ..status_of(&sessions)
+            })
         }
     };
     store.flush()?;
     Ok(reply)
 }
 
-/// Every stored session, oldest first, after ending (as time-up, saved) each running one whose
-/// planned minutes ran out by `now_ms`. A damaged session is moved aside and reported once by the
-/// store; the second read lists the rest.
-fn sessions_now<S: Store + ?Sized>(
+/// Every stored session, oldest first. A damaged session is moved aside and reported once by
+/// the store; the second read lists the rest.
+fn stored_sessions<S: Store + ?Sized>(store: &S) -> Result<Vec<CalibrationSession>, StoreError> {
+    match store.calibration_sessions() {
+        Err(StoreError::Damaged { .. }) => store.calibration_sessions(),
+        read => read,
+    }
+}
+
+/// Ends (as time-up, saved) each running session whose planned minutes ran out by `now_ms`;
+/// returns the last one it ended.
+fn end_timed_out<S: Store + ?Sized>(
     store: &S,
+    sessions: &mut [CalibrationSession],
     now_ms: u64,
-) -> Result<Vec<CalibrationSession>, StoreError> {
-    let mut sessions = match store.calibration_sessions() {
-        Ok(sessions) => sessions,
-        Err(StoreError::Damaged { .. }) => store.calibration_sessions()?,
-        Err(error) => return Err(error),
-    };
+) -> Result<Option<CalibrationSession>, StoreError> {
+    let mut ended = None;
     for session in sessions
         .iter_mut()
         .filter(|session| session.time_is_up(now_ms))
     {
         session.end(now_ms, EndReason::TimeUp);
         store.save_calibration_session(session)?;
+        ended = Some(session.clone());
     }
+    Ok(ended)
+}
+
+/// Every stored session, oldest first, after ending those whose time was up by `now_ms`.
+fn sessions_now<S: Store + ?Sized>(
+    store: &S,
+    now_ms: u64,
+) -> Result<Vec<CalibrationSession>, StoreError> {
+    let mut sessions = stored_sessions(store)?;
+    end_timed_out(store, &mut sessions, now_ms)?;
     Ok(sessions)
 }
 
@@ -326,12 +333,7 @@ fn progress<S: Store + ?Sized>(
     edits: &[SessionEdit],
     breaches: &[BreachV1],
 ) -> Result<CalibrationReply, CalibrationError> {
-    let sessions = match store.calibration_sessions() {
-        Ok(sessions) => sessions,
-        Err(StoreError::Damaged { .. }) => store.calibration_sessions()?,
-        Err(error) => return Err(error.into()),
-    };
-    let Some(mut session) = sessions
+    let Some(mut session) = stored_sessions(store)?
         .into_iter()
         .find(|session| session.started_ms == started_ms)
     else {

@@ -146,8 +146,8 @@ impl From<WireKey> for FileKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
-    /// The answer to [`Request::Hello`]. `read_only` carries the holder's notice when the store
-    /// was written by a newer whetstone.
+    /// The answer to [`Request::Hello`]. `notice` is the holder's message when the store was
+    /// written by a newer whetstone (and is read-only).
     Welcome {
         pid: u32,
         notice: Option<String>,

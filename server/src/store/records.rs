@@ -381,7 +381,7 @@ pub fn check_record(record: &FileRecordV1) -> Result<(), String> {
     Ok(())
 }
 
-fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
+pub fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
     ChunkV1 {
         id: chunk.id.0,
         origin: chunk.origin.as_str().to_string(),

@@ -60,8 +60,12 @@ enum Role {
     },
     /// Another process holds it; calls go over `link`.
     Client { link: UnixStream, pending: Pending },
-    /// No holder could be reached: writes wait here.
-    Between { pending: Pending, tried: Instant },
+    /// No holder could be reached: writes wait here. `tried` is the last look for one (None: look
+    /// at the next call).
+    Between {
+        pending: Pending,
+        tried: Option<Instant>,
+    },
     /// Only while a role is being replaced.
     Replacing,
 }
@@ -138,7 +142,7 @@ impl SharedStore {
         matches!(*lock(&self.role), Role::Holder { .. })
     }
 
-    /// The pid of the holder this client talks to, or this process's.
+    /// Who holds the store, in words for the log.
     pub fn describe(&self) -> String {
         match &*lock(&self.role) {
             Role::Holder { .. } => "this process holds the store".to_string(),
@@ -191,15 +195,7 @@ impl SharedStore {
     /// The holder closed our listening connection: replace it.
     fn holder_lost(&self) {
         let mut role = lock(&self.role);
-        if let Role::Client { .. } = &*role {
-            let pending = match std::mem::replace(&mut *role, Role::Replacing) {
-                Role::Client { pending, .. } => pending,
-                _ => unreachable!("checked just above"),
-            };
-            *role = Role::Between {
-                pending,
-                tried: Instant::now() - FIND_HOLDER_FOR,
-            };
+        if lose_holder(&mut role, None) {
             tracing::info!("the process holding the store is gone; finding the next one");
             drop(role);
             self.failover(FIND_HOLDER_FOR);
@@ -263,7 +259,7 @@ impl SharedStore {
                             );
                             **role = Role::Between {
                                 pending,
-                                tried: Instant::now(),
+                                tried: Some(Instant::now()),
                             };
                         }
                     }
@@ -271,7 +267,7 @@ impl SharedStore {
                 Err(Failure::Open(failure)) => {
                     tracing::warn!("cannot take over the store: {failure}");
                     if let Role::Between { tried, .. } = &mut **role {
-                        *tried = Instant::now();
+                        *tried = Some(Instant::now());
                     }
                     return None;
                 }
@@ -279,7 +275,7 @@ impl SharedStore {
             }
             if Instant::now() >= deadline {
                 if let Role::Between { tried, .. } = &mut **role {
-                    *tried = Instant::now();
+                    *tried = Some(Instant::now());
                 }
                 return None;
             }
@@ -318,27 +314,17 @@ impl SharedStore {
                     }
                     Err(error) => {
                         tracing::warn!("the store's holder did not answer: {error}");
-                        let Role::Client { mut pending, .. } =
-                            std::mem::replace(&mut *role, Role::Replacing)
-                        else {
-                            unreachable!("matched above");
-                        };
                         // Sent without an answer: an additive write is sent again (it may count
                         // twice, never zero times); a kept one is already pending.
-                        if request.is_additive_write() {
-                            pending.push(request.clone());
-                        }
-                        *role = Role::Between {
-                            pending,
-                            tried: Instant::now() - FIND_HOLDER_FOR,
-                        };
+                        let resend = request.is_additive_write().then(|| request.clone());
+                        lose_holder(&mut role, resend);
                         drop(role);
                         self.after_failover(request, keep)
                     }
                 }
             }
             Role::Between { pending, tried } => {
-                if tried.elapsed() < RETRY_EVERY * 10 {
+                if tried.is_some_and(|tried| tried.elapsed() < RETRY_EVERY * 10) {
                     return queue_or_refuse(pending, request);
                 }
                 drop(role);
@@ -380,21 +366,41 @@ impl SharedStore {
         }
     }
 
+    /// Sends `request` and reads its reply with `decode`, whose last arm turns any other reply
+    /// (a failure included) into its error with [`Reply::into_error`].
     fn remote<T>(
         &self,
         request: Request,
-        decode: impl FnOnce(Reply) -> Option<Result<T, StoreError>>,
+        decode: impl FnOnce(Reply) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let reply = self.call(request)?;
-        match reply {
-            Reply::Failed { .. } => Err(reply.into_error()),
-            reply => decode(reply.clone()).unwrap_or_else(|| Err(reply.into_error())),
-        }
+        decode(self.call(request)?)
     }
 
     fn remote_done(&self, request: Request) -> Result<(), StoreError> {
-        self.remote(request, |reply| (reply == Reply::Done).then_some(Ok(())))
+        self.remote(request, |reply| match reply {
+            Reply::Done => Ok(()),
+            other => Err(other.into_error()),
+        })
     }
+}
+
+/// A client's holder is gone: its pending writes (and `resend`) wait for the next one. False when
+/// `role` was not a client.
+fn lose_holder(role: &mut Role, resend: Option<Request>) -> bool {
+    let Role::Client { .. } = role else {
+        return false;
+    };
+    let Role::Client { mut pending, .. } = std::mem::replace(role, Role::Replacing) else {
+        unreachable!("checked just above");
+    };
+    if let Some(request) = resend {
+        pending.push(request);
+    }
+    *role = Role::Between {
+        pending,
+        tried: None,
+    };
+    true
 }
 
 /// Queues a write while no holder is there; everything else must wait for one.
@@ -576,13 +582,11 @@ impl Store for SharedStore {
             return served.store.load_file(key);
         }
         self.remote(Request::LoadFile { key: key.into() }, |reply| match reply {
-            Reply::File { record } => Some(
-                record
-                    .map(records::from_record)
-                    .transpose()
-                    .map_err(|reason| bad_record("file record", reason)),
-            ),
-            _ => None,
+            Reply::File { record } => record
+                .map(records::from_record)
+                .transpose()
+                .map_err(|reason| bad_record("file record", reason)),
+            other => Err(other.into_error()),
         })
     }
 
@@ -608,8 +612,8 @@ impl Store for SharedStore {
             return served.store.files();
         }
         self.remote(Request::Files, |reply| match reply {
-            Reply::Files { keys } => Some(Ok(keys.into_iter().map(FileKey::from).collect())),
-            _ => None,
+            Reply::Files { keys } => Ok(keys.into_iter().map(FileKey::from).collect()),
+            other => Err(other.into_error()),
         })
     }
 
@@ -628,17 +632,15 @@ impl Store for SharedStore {
             return served.store.dismissals();
         }
         self.remote(Request::Dismissals, |reply| match reply {
-            Reply::Dismissals { dismissals } => Some(
-                dismissals
-                    .into_iter()
-                    .map(|(key, dismissal)| {
-                        records::dismissal_from_record(dismissal)
-                            .map(|dismissal| (FileKey::from(key), dismissal))
-                            .map_err(|reason| bad_record("dismissal", reason))
-                    })
-                    .collect(),
-            ),
-            _ => None,
+            Reply::Dismissals { dismissals } => dismissals
+                .into_iter()
+                .map(|(key, dismissal)| {
+                    records::dismissal_from_record(dismissal)
+                        .map(|dismissal| (FileKey::from(key), dismissal))
+                        .map_err(|reason| bad_record("dismissal", reason))
+                })
+                .collect(),
+            other => Err(other.into_error()),
         })
     }
 
@@ -654,16 +656,14 @@ impl Store for SharedStore {
             return served.store.calibration_sessions();
         }
         self.remote(Request::CalibrationSessions, |reply| match reply {
-            Reply::Sessions { sessions } => Some(
-                sessions
-                    .into_iter()
-                    .map(|session| {
-                        records::calibration_session_from_record(session)
-                            .map_err(|reason| bad_record("calibration session", reason))
-                    })
-                    .collect(),
-            ),
-            _ => None,
+            Reply::Sessions { sessions } => sessions
+                .into_iter()
+                .map(|session| {
+                    records::calibration_session_from_record(session)
+                        .map_err(|reason| bad_record("calibration session", reason))
+                })
+                .collect(),
+            other => Err(other.into_error()),
         })
     }
 
@@ -690,15 +690,14 @@ impl Store for SharedStore {
             return served.store.activity(since_day);
         }
         self.remote(Request::Activity { since_day }, |reply| match reply {
-            Reply::Days { days } => Some(
-                days.into_iter()
-                    .map(|day| {
-                        records::day_activity_from_record(day)
-                            .map_err(|reason| bad_record("day of activity", reason))
-                    })
-                    .collect(),
-            ),
-            _ => None,
+            Reply::Days { days } => days
+                .into_iter()
+                .map(|day| {
+                    records::day_activity_from_record(day)
+                        .map_err(|reason| bad_record("day of activity", reason))
+                })
+                .collect(),
+            other => Err(other.into_error()),
         })
     }
 
@@ -711,8 +710,8 @@ impl Store for SharedStore {
                 name: name.to_string(),
             },
             |reply| match reply {
-                Reply::Setting { value } => Some(Ok(value)),
-                _ => None,
+                Reply::Setting { value } => Ok(value),
+                other => Err(other.into_error()),
             },
         )
     }
@@ -759,10 +758,10 @@ impl Store for SharedStore {
     }
 }
 
-fn number(reply: Reply) -> Option<Result<u64, StoreError>> {
+fn number(reply: Reply) -> Result<u64, StoreError> {
     match reply {
-        Reply::Number { value } => Some(Ok(value)),
-        _ => None,
+        Reply::Number { value } => Ok(value),
+        other => Err(other.into_error()),
     }
 }
 

@@ -499,12 +499,10 @@ impl Store for SledStore {
                         Decoded::Current(earlier) => {
                             let mut chunks = record.chunks.clone();
                             if super::keep_newer_judgements(&earlier.chunks, &mut chunks) {
-                                let mut with_judgements = records::to_record(record);
-                                with_judgements.chunks = records::to_record(&FileRecord {
-                                    snapshot: record.snapshot.clone(),
-                                    chunks,
-                                })
-                                .chunks;
+                                let with_judgements = records::FileRecordV1 {
+                                    chunks: chunks.iter().map(records::chunk_to_record).collect(),
+                                    ..stored.clone()
+                                };
                                 merged = records::encode_file_record(&with_judgements).ok();
                             }
                         }

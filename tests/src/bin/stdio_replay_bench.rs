@@ -37,6 +37,7 @@ use serde_json::{Value, json};
 use whetstone_tests::lsp::{
     did_open, encode_frame, file_uri, read_frame, text_fingerprint, vscode_like_capabilities,
 };
+use whetstone_tests::{parse_count, sibling_binary};
 
 const USAGE: &str = "\
 usage: stdio_replay_bench [--runs N] [--keys N] [--whetstone PATH] [--bare PATH]
@@ -135,29 +136,15 @@ impl Options {
     }
 }
 
-fn parse_count(name: &str, text: &str) -> Result<usize, String> {
-    match text.replace('_', "").parse::<usize>() {
-        Ok(count) if count > 0 => Ok(count),
-        _ => Err(format!(
-            "{name} wants a positive whole number, not {text:?}"
-        )),
-    }
-}
-
 fn run(options: &Options) -> Result<(), String> {
-    let release_dir = std::env::current_exe()
-        .map_err(|error| format!("cannot find this program's own path: {error}"))?
-        .parent()
-        .map(Path::to_path_buf)
-        .ok_or("this program's path has no parent directory")?;
-    let whetstone = options
-        .whetstone
-        .clone()
-        .unwrap_or_else(|| release_dir.join(format!("whetstone{}", std::env::consts::EXE_SUFFIX)));
-    let bare = options
-        .bare
-        .clone()
-        .unwrap_or_else(|| release_dir.join(format!("bare_lsp{}", std::env::consts::EXE_SUFFIX)));
+    let whetstone = match &options.whetstone {
+        Some(path) => path.clone(),
+        None => sibling_binary("whetstone")?,
+    };
+    let bare = match &options.bare {
+        Some(path) => path.clone(),
+        None => sibling_binary("bare_lsp")?,
+    };
     if !whetstone.is_file() {
         return Err(format!(
             "{} does not exist: build it first with `cargo build --release -p whetstone` \

@@ -52,6 +52,7 @@ use serde_json::{Value, json};
 use whetstone_tests::lsp::{
     LspClient, change, did_change, did_open, file_uri, vscode_like_capabilities,
 };
+use whetstone_tests::{parse_count, sibling_binary};
 
 const USAGE: &str = "\
 usage: store_stress [--servers N] [--keystrokes N] [--paste-every N] [--whetstone PATH]
@@ -175,15 +176,6 @@ impl Options {
     }
 }
 
-fn parse_count(name: &str, text: &str) -> Result<usize, String> {
-    match text.replace('_', "").parse::<usize>() {
-        Ok(count) if count > 0 => Ok(count),
-        _ => Err(format!(
-            "{name} wants a positive whole number, not {text:?}"
-        )),
-    }
-}
-
 enum Verdict {
     NothingLost,
     Lost,
@@ -192,9 +184,7 @@ enum Verdict {
 fn run(options: &Options) -> Result<Verdict, String> {
     let whetstone = match &options.whetstone {
         Some(path) => path.clone(),
-        None => std::env::current_exe()
-            .map_err(|error| format!("cannot find this program's own path: {error}"))?
-            .with_file_name(format!("whetstone{}", std::env::consts::EXE_SUFFIX)),
+        None => sibling_binary("whetstone")?,
     };
     if !whetstone.is_file() {
         return Err(format!(
