@@ -11,6 +11,7 @@
 pub mod calibration;
 pub mod protocol;
 pub mod records;
+mod repair;
 pub mod serve;
 pub mod shared;
 mod sled_store;
@@ -592,6 +593,9 @@ pub struct Opened {
 /// read-only. Both come with a notice for the user.
 pub fn open(folder: &Path) -> Result<Opened, OpenFailure> {
     prepare_folder(folder)?;
+    if let Err(error) = repair::clear_crash_leftovers(&folder.join(DATABASE_FOLDER)) {
+        tracing::warn!("cannot look for crash leftovers in the store database: {error}");
+    }
     match SledStore::open_in(folder) {
         Ok(store) => {
             let notice = store

@@ -349,13 +349,19 @@ impl SharedStore {
     }
 
     fn after_failover_or_queue(&self, request: Request) -> Result<Reply, StoreError> {
-        match self.failover(Duration::ZERO) {
-            Some(_) => self.call(request),
-            None => match &mut *lock(&self.role) {
-                Role::Between { pending, .. } => queue_or_refuse(pending, request),
-                _ => self.call(request),
-            },
+        if self.failover(Duration::ZERO).is_some() {
+            return self.call(request);
         }
+        // The role lock is released before calling again: `call` takes it itself, and another
+        // thread may have found a holder meanwhile (holding it here deadlocked for good).
+        let request = {
+            let mut role = lock(&self.role);
+            match &mut *role {
+                Role::Between { pending, .. } => return queue_or_refuse(pending, request),
+                _ => request,
+            }
+        };
+        self.call(request)
     }
 
     /// The store this process holds, for calls that need not go through a request.
@@ -865,6 +871,52 @@ mod tests {
             third.files().expect("files"),
             vec![key("/w", "a.rs"), key("/w", "b.rs")]
         );
+    }
+
+    /// A failover that failed while another thread of the process found the holder again took
+    /// the role lock twice (`after_failover_or_queue` held it into `call`): that process never
+    /// answered again. Threads call while sled's lock is held by a process that does not serve,
+    /// for longer than a failover looks (so that calls look again one by one), then the lock is
+    /// freed; every call must return.
+    #[test]
+    fn calls_while_the_holder_comes_back_never_deadlock() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let (holder, _) = connect(folder.path());
+        let (client, _) = connect(folder.path());
+        drop(holder);
+        // Takes sled's lock without serving, so that the client's looks for a holder fail.
+        let silent = loop {
+            match sled::open(folder.path().join(crate::store::DATABASE_FOLDER)) {
+                Ok(database) => break database,
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        let until = Instant::now() + FIND_HOLDER_FOR + Duration::from_secs(3);
+        let (finished, finishing) = mpsc::channel();
+        for thread in 0..6u64 {
+            let client = client.clone();
+            let finished = finished.clone();
+            std::thread::spawn(move || {
+                let mut call = 0;
+                while Instant::now() < until {
+                    call += 1;
+                    let file = key("/w", &format!("t{thread}-{}.rs", call % 5));
+                    let _ = client.save_file(&file, &record_with_chunk(2, 1 + thread));
+                    let _ = client.files();
+                    std::thread::sleep(Duration::from_millis(40 + 45 * thread));
+                }
+                let _ = finished.send(thread);
+            });
+        }
+        std::thread::sleep(FIND_HOLDER_FOR + Duration::from_millis(500));
+        drop(silent);
+        for _ in 0..6 {
+            assert!(
+                finishing.recv_timeout(Duration::from_secs(60)).is_ok(),
+                "a call never returned: the client deadlocked"
+            );
+        }
+        client.flush().expect("a holder again");
     }
 
     #[test]

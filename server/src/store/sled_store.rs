@@ -1257,6 +1257,37 @@ mod tests {
         assert!(moved[0].path().join("conf").exists(), "moved untouched");
     }
 
+    /// A holder killed while sled wrote a snapshot left an empty `snap.*.generating`; sled then
+    /// refused to open, and the whole store was moved aside as damaged although nothing was lost.
+    #[test]
+    fn an_unfinished_snapshot_left_by_a_killed_holder_keeps_the_store() {
+        let folder = temporary();
+        {
+            let opened = crate::store::open(folder.path()).expect("opens");
+            opened
+                .store
+                .save_file(&key("/w", "kept.rs"), &record_with_chunk(4, 9))
+                .expect("save");
+            opened.store.flush().expect("flush");
+        }
+        let database = folder.path().join(DATABASE_FOLDER);
+        // Past every real snapshot, so that sled would read it first.
+        std::fs::write(database.join("snap.7FFFFFFFFFFFFFFF.generating"), b"").expect("plant");
+        let opened = crate::store::open(folder.path()).expect("opens");
+        assert_eq!(opened.notice, None, "nothing to tell: nothing was lost");
+        assert_eq!(
+            opened.store.load_file(&key("/w", "kept.rs")).expect("load"),
+            Some(record_with_chunk(4, 9))
+        );
+        assert!(!database.join("snap.7FFFFFFFFFFFFFFF.generating").exists());
+        let moved = std::fs::read_dir(folder.path())
+            .expect("list")
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with("damaged-"))
+            .count();
+        assert_eq!(moved, 0, "the store was not moved aside");
+    }
+
     #[test]
     fn a_damaged_record_is_moved_aside_and_reported() {
         let folder = temporary();
