@@ -9,6 +9,8 @@
 //! tree, and each is reported.
 
 pub mod calibration;
+pub mod fold;
+pub mod journal;
 pub mod protocol;
 pub mod records;
 mod repair;
@@ -177,6 +179,9 @@ pub enum StoreError {
          until whetstone is updated"
     )]
     ReadOnly,
+    /// The journal could not be written or read (a full disk, something in its way).
+    #[error("the store's journal could not be written: {0}")]
+    Journal(String),
 }
 
 /// Why the store could not be opened. Every `path` is the store folder (the one the user
@@ -340,6 +345,21 @@ pub trait Store: Send + Sync {
     /// Hands out `count` chunk ids no other process has: the first of them is returned. Flushed:
     /// an id handed out is never handed out again, even after a crash.
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError>;
+    /// Appends `entries` to the store's journal and returns once they are on disk, without
+    /// waiting for the process that holds the database ([`journal`]). A store without a folder
+    /// keeps nothing and says so with `Ok(false)`.
+    fn journal(&self, entries: &[journal::Entry]) -> Result<bool, StoreError> {
+        match self.location() {
+            Some(folder) => journal::Journal::in_store(folder)
+                .append(entries)
+                .map(|_| true)
+                .map_err(|error| StoreError::Journal(error.to_string())),
+            None => {
+                let _ = entries;
+                Ok(false)
+            }
+        }
+    }
     /// Applies a change to the calibration sessions by their rules ([`calibration`]), saved and
     /// flushed. Atomic with respect to every other change in every process using the store.
     fn change_calibration(
@@ -588,19 +608,31 @@ pub struct Opened {
     pub notice: Option<String>,
 }
 
-/// Opens (creating with mode 0700 if missing) the store in `folder`. A damaged database is moved
-/// aside to a dated folder and a fresh one started; a store of a newer schema is opened
-/// read-only. Both come with a notice for the user.
+/// Opens (creating with mode 0700 if missing) the store in `folder`, and folds the journal into
+/// it ([`fold`]). Crash leftovers are cleared first ([`repair`]). A damaged database is moved
+/// aside to a dated folder, a fresh one started with everything still readable from the damaged
+/// copy and from the journal; a store of a newer schema is opened read-only. Both come with a
+/// notice for the user, as does a database found to have lost confirmed changes. A repair is
+/// said again to every process that opens the store for a day after it happened.
 pub fn open(folder: &Path) -> Result<Opened, OpenFailure> {
     prepare_folder(folder)?;
     if let Err(error) = repair::clear_crash_leftovers(&folder.join(DATABASE_FOLDER)) {
         tracing::warn!("cannot look for crash leftovers in the store database: {error}");
     }
+    let journal = journal::Journal::in_store(folder);
     match SledStore::open_in(folder) {
         Ok(store) => {
-            let notice = store
-                .newer_schema()
-                .map(|found| newer_schema_notice(folder, found));
+            if let Some(found) = store.newer_schema() {
+                let notice = Some(newer_schema_notice(folder, found));
+                return Ok(Opened { store, notice });
+            }
+            let notice = match fold_journal(&store, &journal).and_then(|f| f.notice(folder)) {
+                Some(notice) => {
+                    remember_repair(&store, &notice);
+                    Some(notice)
+                }
+                None => recent_repair(&store),
+            };
             Ok(Opened { store, notice })
         }
         Err(OpenFailure::Damaged {
@@ -609,14 +641,27 @@ pub fn open(folder: &Path) -> Result<Opened, OpenFailure> {
             reason,
         }) => {
             let store = SledStore::open_in(folder)?;
+            let salvaged = sled_store::salvage(&moved_to, &store);
+            let restored = fold_journal(&store, &journal).map_or(0, |folded| folded.restored);
+            let unreadable = match &salvaged.stopped {
+                Some(why) => format!(" (the rest of it could not be read: {why})"),
+                None => String::new(),
+            };
             let notice = format!(
                 "The whetstone store in {} was damaged and could not be read ({reason}). It was \
-                 moved, untouched, to {}, and whetstone started a fresh store: what you record \
-                 from now on is kept.",
+                 moved, untouched, to {}, and whetstone started a fresh store with what could \
+                 still be read: from the damaged copy {} files, {} calibration sessions, {} \
+                 dismissals and {} days of activity{unreadable}; from its journal {restored} \
+                 classifications, explanations, dismissals and sessions.",
                 path.display(),
-                moved_to.display()
+                moved_to.display(),
+                salvaged.files,
+                salvaged.sessions,
+                salvaged.dismissals,
+                salvaged.days,
             );
             tracing::warn!("{notice}");
+            remember_repair(&store, &notice);
             Ok(Opened {
                 store,
                 notice: Some(notice),
@@ -624,6 +669,46 @@ pub fn open(folder: &Path) -> Result<Opened, OpenFailure> {
         }
         Err(failure) => Err(failure),
     }
+}
+
+/// The store setting holding the last repair: its moment and what was said.
+const LAST_REPAIR_SETTING: &str = "last_repair";
+/// A repair is said to every process that opens the store for this long.
+const REPAIR_SAID_FOR_MS: u64 = 24 * 3_600_000;
+
+fn fold_journal(store: &SledStore, journal: &journal::Journal) -> Option<fold::Folded> {
+    match fold::fold(store, journal) {
+        Ok(folded) => Some(folded),
+        Err(error) => {
+            tracing::warn!("cannot fold the journal into the store: {error}");
+            None
+        }
+    }
+}
+
+fn remember_repair(store: &SledStore, notice: &str) {
+    let value = format!("{} {notice}", now_ms());
+    if let Err(error) = store
+        .set_setting(LAST_REPAIR_SETTING, &value)
+        .and_then(|()| store.flush())
+    {
+        tracing::warn!("cannot remember the store's repair: {error}");
+    }
+}
+
+fn recent_repair(store: &SledStore) -> Option<String> {
+    let value = store.setting(LAST_REPAIR_SETTING).ok()??;
+    let (at_ms, notice) = value.split_once(' ')?;
+    let at_ms: u64 = at_ms.parse().ok()?;
+    (now_ms().saturating_sub(at_ms) < REPAIR_SAID_FOR_MS).then(|| notice.to_string())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 fn newer_schema_notice(folder: &Path, found: u32) -> String {

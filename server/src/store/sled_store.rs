@@ -790,6 +790,119 @@ impl Store for SledStore {
     }
 }
 
+/// What [`salvage`] brought from a damaged database into a fresh store.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Salvaged {
+    pub files: usize,
+    pub dismissals: usize,
+    pub sessions: usize,
+    pub days: usize,
+    /// Why the damaged database could not be read at all, or stopped being readable.
+    pub stopped: Option<String>,
+}
+
+/// Copies every record still readable in the damaged sled database `damaged` (a folder moved
+/// aside, which no process holds) into `into`. Records that do not decode are left where they
+/// are; the database itself is only read (sled may replay its log into its own files, which
+/// are a copy the user can delete).
+pub(crate) fn salvage(damaged: &Path, into: &dyn Store) -> Salvaged {
+    let mut salvaged = Salvaged::default();
+    if let Err(error) = super::repair::clear_crash_leftovers(damaged) {
+        tracing::warn!(
+            "cannot clear crash leftovers in {}: {error}",
+            damaged.display()
+        );
+    }
+    let database = match open_sled(damaged) {
+        Ok(database) => database,
+        Err(error) => {
+            salvaged.stopped = Some(match judge_open_error(error) {
+                OpenErrorKind::Damaged(reason) => reason,
+                OpenErrorKind::Io(error) => error.to_string(),
+                OpenErrorKind::Locked => "another process holds it".to_string(),
+            });
+            return salvaged;
+        }
+    };
+    let stop = |error: String| {
+        tracing::warn!("stopped salvaging {}: {error}", damaged.display());
+        error
+    };
+    let result = (|| -> Result<(), String> {
+        let tree = |name: &str| database.open_tree(name).map_err(|error| error.to_string());
+        for entry in tree(FILES_TREE)?.iter() {
+            let (raw_key, bytes) = entry.map_err(|error| error.to_string())?;
+            if let (Some(key), Decoded::Current(record)) = (
+                parse_file_key(&raw_key),
+                records::decode_file_record(&bytes),
+            ) && into.save_file(&key, &record).is_ok()
+            {
+                salvaged.files += 1;
+            }
+        }
+        for entry in tree(DISMISSALS_TREE)?.iter() {
+            let (raw_key, bytes) = entry.map_err(|error| error.to_string())?;
+            if let (Some(key), Decoded::Current(dismissal)) = (
+                parse_dismissal_key(&raw_key),
+                records::decode_dismissal(&bytes),
+            ) && into.record_dismissal(&key, &dismissal).is_ok()
+            {
+                salvaged.dismissals += 1;
+            }
+        }
+        for entry in tree(CALIBRATION_TREE)?.iter() {
+            let (raw_key, bytes) = entry.map_err(|error| error.to_string())?;
+            if let Some(started_ms) = calibration_started_ms(&raw_key)
+                && let Decoded::Current(session) = decode_session_at(started_ms, &bytes)
+                && into.save_calibration_session(&session).is_ok()
+            {
+                salvaged.sessions += 1;
+            }
+        }
+        for entry in tree(ACTIVITY_TREE)?.iter() {
+            let (raw_key, bytes) = entry.map_err(|error| error.to_string())?;
+            if let Some(day) = activity_day(&raw_key)
+                && let Decoded::Current(stored) = decode_day_at(day, &bytes)
+                && into.add_activity(&[stored]).is_ok()
+            {
+                salvaged.days += 1;
+            }
+        }
+        for entry in tree(SETTINGS_TREE)?.iter() {
+            let (name, value) = entry.map_err(|error| error.to_string())?;
+            // How far the damaged database held the journal says nothing of the fresh one.
+            if let (Ok(name), Ok(value)) = (std::str::from_utf8(&name), std::str::from_utf8(&value))
+                && name != super::fold::CHECKED_SETTING
+            {
+                let _ = into.set_setting(name, value);
+            }
+        }
+        // Ids handed out from the damaged store are never handed out again.
+        let stored_next = tree(META_TREE)?
+            .get(NEXT_CHUNK_ID_KEY)
+            .map_err(|error| error.to_string())?
+            .as_deref()
+            .and_then(parse_decimal)
+            .unwrap_or(1);
+        let mut next = into.next_chunk_id().map_err(|error| error.to_string())?;
+        while next < stored_next {
+            let count = (stored_next - next).min(1 << 16);
+            next = into
+                .claim_chunk_ids(count)
+                .map_err(|error| error.to_string())?
+                .saturating_add(count);
+        }
+        Ok(())
+    })();
+    if let Err(error) = result {
+        salvaged.stopped = Some(stop(error));
+    }
+    if let Err(error) = into.flush() {
+        salvaged.stopped.get_or_insert(error.to_string());
+    }
+    salvaged
+}
+
 fn database_error(action: &'static str, target: &str) -> impl FnOnce(sled::Error) -> StoreError {
     let target = target.to_string();
     move |source| StoreError::Database {
@@ -1255,6 +1368,115 @@ mod tests {
             .collect();
         assert_eq!(moved.len(), 1);
         assert!(moved[0].path().join("conf").exists(), "moved untouched");
+    }
+
+    /// What the server does for a classification: the journal first, then the database.
+    fn judge(store: &dyn Store, file: &FileKey, record: &FileRecord) {
+        let entry = crate::store::journal::Entry::File {
+            key: file.into(),
+            record: records::to_record(record),
+            judged: record.chunks.iter().map(|chunk| chunk.id.0).collect(),
+            removed: Vec::new(),
+        };
+        assert!(store.journal(&[entry]).expect("journal"));
+        store.save_file(file, record).expect("save");
+        store.flush().expect("flush");
+    }
+
+    fn judged_record(lines: usize, chunk: u64) -> FileRecord {
+        let mut record = record_with_chunk(lines, chunk);
+        record.chunks[0].class = Some(crate::core::Class::Core);
+        record.chunks[0].classified_ms = Some(1_000 + chunk);
+        record
+    }
+
+    fn moved_aside(folder: &Path) -> usize {
+        std::fs::read_dir(folder)
+            .expect("list")
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with("damaged-"))
+            .count()
+    }
+
+    /// A database sled cannot open is moved aside; what the user judged comes back from the
+    /// journal into the fresh store, and the user is told what was recovered.
+    #[test]
+    fn a_damaged_database_gets_its_judgements_back_from_the_journal() {
+        let folder = temporary();
+        {
+            let opened = crate::store::open(folder.path()).expect("opens");
+            judge(&opened.store, &key("/w", "a.rs"), &judged_record(6, 4));
+            judge(&opened.store, &key("/w", "b.rs"), &judged_record(3, 8));
+        }
+        std::fs::write(
+            folder.path().join(DATABASE_FOLDER).join("conf"),
+            random_bytes(64),
+        )
+        .expect("garbage");
+        let opened = crate::store::open(folder.path()).expect("a fresh store");
+        let notice = opened.notice.clone().expect("the user is told");
+        assert!(notice.contains("from its journal 2 "), "{notice}");
+        assert_eq!(moved_aside(folder.path()), 1);
+        for (file, record) in [("a.rs", judged_record(6, 4)), ("b.rs", judged_record(3, 8))] {
+            assert_eq!(
+                opened.store.load_file(&key("/w", file)).expect("load"),
+                Some(record)
+            );
+        }
+        assert!(opened.store.next_chunk_id().expect("next id") > 8);
+        drop(opened);
+        // Told again to the next process that opens the store, the same day.
+        let again = crate::store::open(folder.path()).expect("opens");
+        assert!(
+            again
+                .notice
+                .is_some_and(|said| said.contains("from its journal 2 "))
+        );
+    }
+
+    /// Cutting the database's log short (or overwriting its middle) made sled open a prefix of
+    /// its history without a word: the newest records were silently gone.
+    #[test]
+    fn a_database_cut_short_is_found_and_refilled_from_the_journal() {
+        let folder = temporary();
+        let files: Vec<(FileKey, FileRecord)> = (0..40)
+            .map(|index| {
+                (
+                    key("/w", &format!("f{index}.rs")),
+                    judged_record(200, 10 + index),
+                )
+            })
+            .collect();
+        {
+            let opened = crate::store::open(folder.path()).expect("opens");
+            for (file, record) in &files {
+                judge(&opened.store, file, record);
+            }
+            // The holder folds and confirms (as it does whenever the journal grows).
+            let folded = crate::store::fold::fold(
+                &opened.store,
+                &crate::store::journal::Journal::in_store(folder.path()),
+            )
+            .expect("fold");
+            assert!(!folded.lost_confirmed);
+        }
+        let log = folder.path().join(DATABASE_FOLDER).join("db");
+        let length = std::fs::metadata(&log).expect("log").len();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&log)
+            .expect("open the log");
+        file.set_len(length / 3).expect("truncate");
+        drop(file);
+        let opened = crate::store::open(folder.path()).expect("opens");
+        assert!(opened.notice.is_some(), "the damage is said");
+        for (file, record) in &files {
+            assert_eq!(
+                opened.store.load_file(file).expect("load").as_ref(),
+                Some(record),
+                "{file}"
+            );
+        }
     }
 
     /// A holder killed while sled wrote a snapshot left an empty `snap.*.generating`; sled then
