@@ -270,6 +270,9 @@ impl State {
             Event::Tick => self.tick(),
             Event::FeelChosen { started_ms, feel } => self.feel_chosen(started_ms, feel),
             Event::StoreNotice(Notice::CalibrationChanged) => self.calibration_changed_elsewhere(),
+            Event::StoreNotice(Notice::Message { message }) => {
+                self.show(MessageType::WARNING, message);
+            }
             Event::Shutdown { reply } => {
                 self.flush_everything().await;
                 let _ = reply.send(());

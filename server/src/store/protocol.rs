@@ -335,6 +335,8 @@ pub fn calibration_outcome(reply: Reply) -> Result<CalibrationReply, Calibration
 pub enum Notice {
     /// A session started, stopped or was rated: read the sessions again.
     CalibrationChanged,
+    /// Something the user must be told (the store was repaired), said to this process only.
+    Message { message: String },
 }
 
 /// Writes one frame.

@@ -4,20 +4,31 @@
 //! their calls ([`protocol`]). Which one holds is decided by sled's lock alone: whoever opens the
 //! database holds it, everyone else connects.
 //!
-//! When the holder exits or dies, its clients notice (their listening connection closes, or a
-//! call fails) and each tries again: the first to open the database becomes the new holder, the
-//! others connect to it. A client keeps every write that is safe to send twice until a flush of
-//! the holder acknowledged it, and sends them all again to the new holder, so nothing acknowledged
-//! is lost and nothing unacknowledged is lost either. A client with no holder at all (between
-//! two, for a moment) queues its writes and sends them when it is connected again; reads fail
-//! until then.
+//! No call waits on another, and none waits long on the holder:
+//!
+//! - The role lock is never held across a call to the holder or a search for one. A client keeps
+//!   a few connections; each call takes one (or opens one) for itself, so the language server's
+//!   loop never queues behind the writer thread's large save.
+//! - A holder that has not answered a call for a moment ([`stall_after`]) is taken as not
+//!   answering, whether it died or was stopped: the client becomes *between holders* and looks
+//!   for one in the background. Meanwhile writes wait in memory (judgements are already safe in
+//!   the journal, [`crate::store::journal`]) and reads fail at once, so a stalled holder can make
+//!   one call of a window wait at most [`answer_within`], never more.
+//! - The search runs on its own thread: the first process to open the database becomes the new
+//!   holder, the others connect to it; while writes wait, it goes on looking every second, so that
+//!   they reach a holder as soon as one answers again, without waiting for the next call.
+//!
+//! A client keeps every write that is safe to send twice until a flush of the holder acknowledged
+//! it, and sends them all again to the next holder, so nothing acknowledged is lost and nothing
+//! unacknowledged is lost either.
 //!
 //! [`serve`]: crate::store::serve
 
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::core::activity::DayActivity;
@@ -31,25 +42,59 @@ use crate::store::{FileKey, FileRecord, OpenFailure, Store, StoreError, records}
 /// The socket's name in the store folder.
 pub const SOCKET_NAME: &str = "store.sock";
 
-/// How long [`SharedStore::connect`] and a failover look for a holder before giving up.
+/// How long [`SharedStore::connect`] and each search look for a holder before pausing.
 const FIND_HOLDER_FOR: Duration = Duration::from_secs(5);
 /// Between two tries to find a holder.
 const RETRY_EVERY: Duration = Duration::from_millis(20);
+/// While writes wait for a holder, the search looks again this often.
+const SEARCH_AGAIN_AFTER: Duration = Duration::from_secs(1);
+/// A call finding no holder starts a search at most this often...
+const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(200);
+/// ...and a read waits this long for it (a holder that died is replaced within moments).
+const READ_WAITS_FOR_SEARCH: Duration = Duration::from_millis(500);
 /// A client with writes waiting for a flush asks for one after this long.
 const FLUSH_PENDING_AFTER: Duration = Duration::from_secs(1);
-/// A holder that takes longer than this to answer is taken for gone.
-const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+/// A holder must answer hello this soon: it answers from a fresh thread, at once.
+const HELLO_WITHIN: Duration = Duration::from_secs(3);
+/// Connections a client keeps open for its next calls.
+const IDLE_LINKS: usize = 4;
+
+/// The longest a call waits for its answer before the holder is taken as gone: long for the
+/// writer thread's saves and flushes (a huge record), short for everything else.
+fn answer_within(request: &Request) -> Duration {
+    match request {
+        Request::SaveFile { .. } | Request::Flush | Request::AddActivity { .. } => {
+            Duration::from_secs(60)
+        }
+        _ => Duration::from_secs(5),
+    }
+}
+
+/// How long a call may wait before every other call stops waiting for the holder.
+fn stall_after(request: &Request) -> Duration {
+    match request {
+        Request::SaveFile { .. } | Request::Flush => Duration::from_secs(10),
+        _ => Duration::from_secs(2),
+    }
+}
 
 /// The store shared by every process of the user; see the module comment.
 pub struct SharedStore {
     folder: PathBuf,
     socket: PathBuf,
     role: Mutex<Role>,
+    /// Told whenever a search ends, found or not.
+    searched: Condvar,
     hub: Arc<Hub>,
-    /// Set by [`SharedStore::connect`]: the listening thread reconnects through it.
+    /// Set by [`SharedStore::connect`]: the listening and searching threads reach the store
+    /// through it.
     this: Weak<SharedStore>,
     /// What the user must be told once (a fresh store after a damaged one, a read-only store).
     notice: Mutex<Option<String>>,
+    /// Numbers each client role, so that a call that outlived its role knows it.
+    generations: AtomicU64,
+    /// Numbers calls, to find one's place among those waiting.
+    calls: AtomicU64,
 }
 
 enum Role {
@@ -58,40 +103,107 @@ enum Role {
         served: Arc<Served>,
         _listener: Listener,
     },
-    /// Another process holds it; calls go over `link`.
-    Client { link: UnixStream, pending: Pending },
-    /// No holder could be reached: writes wait here. `tried` is the last look for one (None: look
-    /// at the next call).
+    /// Another process holds it.
+    Client(Client),
+    /// No holder is reachable: writes wait here. `searching` while a search runs; `tried` is
+    /// when the last one ended (None: search at the next call).
     Between {
         pending: Pending,
+        searching: bool,
         tried: Option<Instant>,
     },
-    /// Only while a role is being replaced.
-    Replacing,
 }
 
-/// Writes a client sent (or could not send yet) that no flush has acknowledged.
+struct Client {
+    /// Connections to the holder that no call uses now.
+    idle: Vec<UnixStream>,
+    pending: Pending,
+    /// The calls waiting for the holder now: their number, when sent, how long they may wait
+    /// before the holder counts as not answering.
+    waiting: Vec<(u64, Instant, Duration)>,
+    generation: u64,
+}
+
+impl Client {
+    fn stalled(&self) -> Option<Duration> {
+        self.waiting
+            .iter()
+            .map(|(_, sent, allowed)| (sent.elapsed(), *allowed))
+            .find(|(waited, allowed)| waited >= allowed)
+            .map(|(waited, _)| waited)
+    }
+}
+
+/// Writes a client sent (or could not send yet) that no flush has acknowledged, oldest first.
 #[derive(Default)]
 struct Pending {
-    writes: Vec<Request>,
-    oldest: Option<Instant>,
+    writes: Vec<Kept>,
+    next_sequence: u64,
+}
+
+struct Kept {
+    sequence: u64,
+    since: Instant,
+    request: Request,
+    /// The holder answered it: a flush sent after that covers it.
+    answered: bool,
 }
 
 impl Pending {
-    fn push(&mut self, request: Request) {
+    fn push(&mut self, request: Request) -> u64 {
         // A later save of the same file replaces an earlier one (they are whole records).
         if let Some(key) = request.replaced_file() {
             let key = key.clone();
             self.writes
-                .retain(|earlier| earlier.replaced_file() != Some(&key));
+                .retain(|earlier| earlier.request.replaced_file() != Some(&key));
         }
-        self.writes.push(request);
-        self.oldest.get_or_insert_with(Instant::now);
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.writes.push(Kept {
+            sequence,
+            since: Instant::now(),
+            request,
+            answered: false,
+        });
+        sequence
     }
 
-    fn acknowledged(&mut self) {
-        self.writes.clear();
-        self.oldest = None;
+    fn answered(&mut self, sequence: u64) {
+        if let Some(kept) = self
+            .writes
+            .iter_mut()
+            .find(|kept| kept.sequence == sequence)
+        {
+            kept.answered = true;
+        }
+    }
+
+    /// The writes a flush sent now covers.
+    fn covered_by_a_flush(&self) -> Vec<u64> {
+        self.writes
+            .iter()
+            .filter(|kept| kept.answered)
+            .map(|kept| kept.sequence)
+            .collect()
+    }
+
+    fn flushed(&mut self, covered: &[u64]) {
+        self.writes.retain(|kept| !covered.contains(&kept.sequence));
+    }
+
+    fn oldest(&self) -> Option<Instant> {
+        self.writes.iter().map(|kept| kept.since).min()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// `later` queued behind these.
+    fn extend(&mut self, later: Pending) {
+        for kept in later.writes {
+            self.push(kept.request);
+        }
     }
 }
 
@@ -107,7 +219,7 @@ impl SharedStore {
         let socket = socket_path(folder);
         let hub = Arc::new(Hub::new(Box::new(on_notice)));
         let deadline = Instant::now() + FIND_HOLDER_FOR;
-        let role = loop {
+        let found = loop {
             match find_holder(folder, &socket, &hub) {
                 Ok(found) => break found,
                 Err(Failure::Open(failure)) => return Err(failure),
@@ -120,16 +232,26 @@ impl SharedStore {
                 Err(Failure::NoHolder(_)) => std::thread::sleep(RETRY_EVERY),
             }
         };
-        let (role, notice) = role;
-        Ok(Arc::new_cyclic(|this| SharedStore {
+        let (found, notice) = found;
+        let store = Arc::new_cyclic(|this| SharedStore {
             folder: folder.to_path_buf(),
             socket,
-            role: Mutex::new(role),
+            role: Mutex::new(Role::Between {
+                pending: Pending::default(),
+                searching: true,
+                tried: None,
+            }),
+            searched: Condvar::new(),
             hub,
             this: this.clone(),
             notice: Mutex::new(notice),
-        }))
-        .inspect(|store| store.listen_if_client())
+            generations: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+        });
+        let role = store.adopt(found);
+        *lock(&store.role) = role;
+        store.listen_if_client();
+        Ok(store)
     }
 
     /// What the user must be told once, if anything.
@@ -146,18 +268,33 @@ impl SharedStore {
     pub fn describe(&self) -> String {
         match &*lock(&self.role) {
             Role::Holder { .. } => "this process holds the store".to_string(),
-            Role::Client { .. } => "another process holds the store".to_string(),
-            Role::Between { .. } | Role::Replacing => {
-                "looking for the process that holds the store".to_string()
-            }
+            Role::Client(_) => "another process holds the store".to_string(),
+            Role::Between { .. } => "looking for the process that holds the store".to_string(),
+        }
+    }
+
+    /// A role just found, made this store's: a client gets its generation.
+    fn adopt(&self, found: Found) -> Role {
+        match found {
+            Found::Holder { served, listener } => Role::Holder {
+                served,
+                _listener: listener,
+            },
+            Found::Client { link } => Role::Client(Client {
+                idle: vec![link],
+                pending: Pending::default(),
+                waiting: Vec::new(),
+                generation: self.generations.fetch_add(1, Ordering::SeqCst) + 1,
+            }),
         }
     }
 
     /// Starts the thread that hears the holder's notices (clients only).
     fn listen_if_client(&self) {
-        if !matches!(*lock(&self.role), Role::Client { .. }) {
-            return;
-        }
+        let generation = match &*lock(&self.role) {
+            Role::Client(client) => client.generation,
+            _ => return,
+        };
         let stream = match hello(&self.socket, true) {
             Ok((stream, _)) => stream,
             Err(error) => {
@@ -180,7 +317,7 @@ impl SharedStore {
                         // The holder is gone: find the next one now, not at the next call.
                         Ok(None) | Err(_) => {
                             if let Some(store) = this.upgrade() {
-                                store.holder_lost();
+                                store.holder_lost(generation);
                             }
                             return;
                         }
@@ -192,176 +329,296 @@ impl SharedStore {
         }
     }
 
-    /// The holder closed our listening connection: replace it.
-    fn holder_lost(&self) {
+    /// The holder of client role `generation` closed our listening connection: replace it.
+    fn holder_lost(&self, generation: u64) {
         let mut role = lock(&self.role);
-        if lose_holder(&mut role, None) {
+        if matches!(&*role, Role::Client(client) if client.generation == generation)
+            && lose_holder(&mut role, None)
+        {
             tracing::info!("the process holding the store is gone; finding the next one");
             drop(role);
-            self.failover(FIND_HOLDER_FOR);
+            self.search_in_background();
         }
     }
 
-    /// Tries to leave [`Role::Between`] for `within`: becomes the holder or connects to it, and
-    /// sends every pending write. Returns the replies to the pending writes, in order, when it
-    /// succeeded.
-    fn failover(&self, within: Duration) -> Option<Vec<Reply>> {
-        let mut role = lock(&self.role);
-        let replies = self.failover_locked(&mut role, within);
-        let became_client = replies.is_some() && matches!(*role, Role::Client { .. });
-        drop(role);
-        if replies.is_some() {
-            if became_client {
-                self.listen_if_client();
+    /// Starts a search for a holder on its own thread, unless one runs or no search is needed.
+    fn search_in_background(&self) {
+        {
+            let mut role = lock(&self.role);
+            let Role::Between { searching, .. } = &mut *role else {
+                return;
+            };
+            if *searching {
+                return;
             }
-            // Anything may have changed while no holder was there.
-            self.hub.tell_local(Notice::CalibrationChanged);
+            *searching = true;
         }
-        replies
+        let this = self.this.clone();
+        let spawned = std::thread::Builder::new()
+            .name("whetstone-store-search".to_string())
+            .spawn(move || search(&this));
+        if let Err(error) = spawned {
+            tracing::warn!("cannot look for the store's holder: {error}");
+            self.search_ended();
+        }
     }
 
-    fn failover_locked(
-        &self,
-        role: &mut MutexGuard<'_, Role>,
-        within: Duration,
-    ) -> Option<Vec<Reply>> {
-        let Role::Between { .. } = &**role else {
-            return Some(Vec::new());
+    /// Marks the search over without a holder; says whether writes still wait for one.
+    fn search_ended(&self) -> bool {
+        let mut role = lock(&self.role);
+        let waiting = match &mut *role {
+            Role::Between {
+                pending,
+                searching,
+                tried,
+            } => {
+                *searching = false;
+                *tried = Some(Instant::now());
+                !pending.is_empty()
+            }
+            _ => false,
         };
+        drop(role);
+        self.searched.notify_all();
+        waiting
+    }
+
+    /// Looks for a holder for `within`, without the role lock; true once one is this store's.
+    fn look(&self, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         loop {
             match find_holder(&self.folder, &self.socket, &self.hub) {
                 Ok((found, notice)) => {
-                    if notice.is_some() {
-                        *lock(&self.notice) = notice;
-                    }
-                    let Role::Between { mut pending, .. } =
-                        std::mem::replace(&mut **role, Role::Replacing)
-                    else {
-                        unreachable!("checked above");
-                    };
-                    let mut found = found;
-                    match replay(&mut found, &mut pending) {
-                        Ok(replies) => {
-                            tracing::info!(
-                                "the store is reachable again; {} waiting writes sent",
-                                replies.len()
-                            );
-                            if let Role::Client { pending: kept, .. } = &mut found {
-                                *kept = pending;
-                            }
-                            **role = found;
-                            return Some(replies);
-                        }
-                        Err(error) => {
-                            tracing::warn!(
-                                "the new store holder went away during a replay: {error}"
-                            );
-                            **role = Role::Between {
-                                pending,
-                                tried: Some(Instant::now()),
-                            };
-                        }
+                    if self.install(found) {
+                        self.after_install(notice);
+                        return true;
                     }
                 }
                 Err(Failure::Open(failure)) => {
                     tracing::warn!("cannot take over the store: {failure}");
-                    if let Role::Between { tried, .. } = &mut **role {
-                        *tried = Some(Instant::now());
-                    }
-                    return None;
+                    return false;
                 }
                 Err(Failure::NoHolder(_)) => {}
             }
             if Instant::now() >= deadline {
-                if let Role::Between { tried, .. } = &mut **role {
-                    *tried = Some(Instant::now());
-                }
-                return None;
+                return false;
             }
             std::thread::sleep(RETRY_EVERY);
         }
     }
 
+    /// Sends every waiting write to the role just found, then makes it this store's. Writes
+    /// queued while the others were sent go too. False when the role found went away meanwhile
+    /// (the writes wait again) or another thread installed one first.
+    fn install(&self, found: Found) -> bool {
+        let mut role = self.adopt(found);
+        let mut sent = 0;
+        loop {
+            let mut waiting = {
+                let mut current = lock(&self.role);
+                let Role::Between { pending, .. } = &mut *current else {
+                    return false;
+                };
+                if pending.is_empty() {
+                    if let Role::Client(client) = &mut role {
+                        client.pending = Pending::default();
+                    }
+                    *current = role;
+                    drop(current);
+                    self.searched.notify_all();
+                    tracing::info!("the store is reachable again; {sent} waiting writes sent");
+                    return true;
+                }
+                std::mem::take(pending)
+            };
+            match replay(&mut role, &waiting) {
+                Ok(count) => sent += count,
+                Err(error) => {
+                    tracing::warn!("the new store holder went away during a replay: {error}");
+                    let mut current = lock(&self.role);
+                    if let Role::Between { pending, .. } = &mut *current {
+                        waiting.extend(std::mem::take(pending));
+                        *pending = waiting;
+                    }
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Tells this process what changed while no holder was there.
+    fn after_install(&self, notice: Option<String>) {
+        self.listen_if_client();
+        // Anything may have changed while no holder was there.
+        self.hub.tell_local(Notice::CalibrationChanged);
+        if let Some(message) = notice {
+            self.hub.tell_local(Notice::Message { message });
+        }
+    }
+
     /// Sends `request` to the store and returns its reply; see the module comment for what
-    /// happens when the holder is gone.
+    /// happens when the holder is gone or does not answer.
     fn call(&self, request: Request) -> Result<Reply, StoreError> {
         let mut role = lock(&self.role);
-        match &mut *role {
+        let client = match &mut *role {
             Role::Holder { served, .. } => {
                 let served = served.clone();
                 drop(role);
-                Ok(served.answer(request))
+                return Ok(served.answer(request));
             }
-            Role::Client { link, pending } => {
-                let keep = request.is_idempotent_write();
-                if keep {
-                    pending.push(request.clone());
-                }
-                match exchange(link, &request) {
-                    Ok(reply) => {
-                        let flushed = matches!(request, Request::Flush) && reply == Reply::Done;
-                        let flush_due = pending
-                            .oldest
+            Role::Between { .. } => {
+                drop(role);
+                return self.call_between(request);
+            }
+            Role::Client(client) => client,
+        };
+        if let Some(waited) = client.stalled() {
+            tracing::warn!(
+                "the store's holder has not answered for {} s; going on without it",
+                waited.as_secs()
+            );
+            lose_holder(&mut role, None);
+            drop(role);
+            self.search_in_background();
+            return self.call_between(request);
+        }
+        let kept = request
+            .is_idempotent_write()
+            .then(|| client.pending.push(request.clone()));
+        let covered = match request {
+            Request::Flush => client.pending.covered_by_a_flush(),
+            _ => Vec::new(),
+        };
+        let link = client.idle.pop();
+        let number = self.calls.fetch_add(1, Ordering::SeqCst);
+        client
+            .waiting
+            .push((number, Instant::now(), stall_after(&request)));
+        let generation = client.generation;
+        drop(role);
+
+        let answer = self.exchange_on(link, &request);
+
+        let mut role = lock(&self.role);
+        let mut client = match &mut *role {
+            Role::Client(client) if client.generation == generation => Some(client),
+            _ => None,
+        };
+        if let Some(client) = client.as_mut()
+            && let Some(place) = client.waiting.iter().position(|(n, ..)| *n == number)
+        {
+            client.waiting.swap_remove(place);
+        }
+        match answer {
+            Ok((link, reply)) => {
+                let mut flush_due = false;
+                if let Some(client) = client {
+                    if let Some(sequence) = kept {
+                        client.pending.answered(sequence);
+                    }
+                    if reply == Reply::Done {
+                        client.pending.flushed(&covered);
+                    }
+                    if client.idle.len() < IDLE_LINKS {
+                        client.idle.push(link);
+                    }
+                    flush_due = !matches!(request, Request::Flush)
+                        && client
+                            .pending
+                            .oldest()
                             .is_some_and(|oldest| oldest.elapsed() >= FLUSH_PENDING_AFTER);
-                        if flushed
-                            || (flush_due
-                                && matches!(exchange(link, &Request::Flush), Ok(Reply::Done)))
-                        {
-                            pending.acknowledged();
-                        }
-                        Ok(reply)
-                    }
-                    Err(error) => {
-                        tracing::warn!("the store's holder did not answer: {error}");
-                        // Sent without an answer: an additive write is sent again (it may count
-                        // twice, never zero times); a kept one is already pending.
-                        let resend = request.is_additive_write().then(|| request.clone());
-                        lose_holder(&mut role, resend);
-                        drop(role);
-                        self.after_failover(request, keep)
-                    }
-                }
-            }
-            Role::Between { pending, tried } => {
-                if tried.is_some_and(|tried| tried.elapsed() < RETRY_EVERY * 10) {
-                    return queue_or_refuse(pending, request);
                 }
                 drop(role);
-                self.after_failover_or_queue(request)
+                if flush_due && let Err(error) = self.call(Request::Flush) {
+                    tracing::debug!("a flush of waiting writes failed: {error}");
+                }
+                Ok(reply)
             }
-            Role::Replacing => unreachable!("never left in place"),
+            Err(error) => {
+                tracing::warn!("the store's holder did not answer: {error}");
+                if client.is_some() {
+                    // Sent without an answer: an additive write is sent again (it may count
+                    // twice, never zero times); a kept one is already pending.
+                    let resend = request.is_additive_write().then(|| request.clone());
+                    lose_holder(&mut role, resend);
+                }
+                drop(role);
+                self.search_in_background();
+                self.after_loss(request, kept.is_some())
+            }
         }
     }
 
-    /// A call whose request went into `pending` (or not) before the holder was lost.
-    fn after_failover(&self, request: Request, already_pending: bool) -> Result<Reply, StoreError> {
-        let sent_again = already_pending || request.is_additive_write();
-        match self.failover(FIND_HOLDER_FOR) {
-            // The request was among those sent again: its reply is the last.
-            Some(mut replies) if sent_again => Ok(replies.pop().unwrap_or(Reply::Done)),
-            Some(_) => self.call(request),
-            None if sent_again => Ok(Reply::Done),
-            None => Err(StoreError::Unavailable(
-                "no process holds the store right now".to_string(),
-            )),
-        }
-    }
-
-    fn after_failover_or_queue(&self, request: Request) -> Result<Reply, StoreError> {
-        if self.failover(Duration::ZERO).is_some() {
-            return self.call(request);
-        }
-        // The role lock is released before calling again: `call` takes it itself, and another
-        // thread may have found a holder meanwhile (holding it here deadlocked for good).
-        let request = {
-            let mut role = lock(&self.role);
-            match &mut *role {
-                Role::Between { pending, .. } => return queue_or_refuse(pending, request),
-                _ => request,
-            }
+    /// One exchange on `link` (or on a new connection), with the request's own time limit.
+    fn exchange_on(
+        &self,
+        link: Option<UnixStream>,
+        request: &Request,
+    ) -> io::Result<(UnixStream, Reply)> {
+        let mut link = match link {
+            Some(link) => link,
+            None => hello(&self.socket, false)?.0,
         };
-        self.call(request)
+        link.set_read_timeout(Some(answer_within(request)))?;
+        link.set_write_timeout(Some(answer_within(request)))?;
+        let reply = exchange(&mut link, request)?;
+        Ok((link, reply))
+    }
+
+    /// A call while no holder is known: writes wait, a read waits a moment for a search.
+    fn call_between(&self, request: Request) -> Result<Reply, StoreError> {
+        let mut role = lock(&self.role);
+        let Role::Between {
+            pending,
+            searching,
+            tried,
+        } = &mut *role
+        else {
+            drop(role);
+            return self.call(request);
+        };
+        let look = !*searching && tried.is_none_or(|tried| tried.elapsed() >= LOOK_AGAIN_AFTER);
+        if !look && !*searching || queues(&request) {
+            let answer = queue_or_refuse(pending, request);
+            drop(role);
+            if look {
+                self.search_in_background();
+            }
+            return answer;
+        }
+        drop(role);
+        if look {
+            self.search_in_background();
+        }
+        let role = lock(&self.role);
+        let (mut role, _) = self
+            .searched
+            .wait_timeout_while(role, READ_WAITS_FOR_SEARCH, |role| {
+                matches!(
+                    role,
+                    Role::Between {
+                        searching: true,
+                        ..
+                    }
+                )
+            })
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &mut *role {
+            Role::Between { pending, .. } => queue_or_refuse(pending, request),
+            _ => {
+                drop(role);
+                self.call(request)
+            }
+        }
+    }
+
+    /// A call whose holder was lost while it waited.
+    fn after_loss(&self, request: Request, already_pending: bool) -> Result<Reply, StoreError> {
+        if already_pending || request.is_additive_write() {
+            // Kept, and sent again to the next holder.
+            return Ok(Reply::Done);
+        }
+        self.call_between(request)
     }
 
     /// The store this process holds, for calls that need not go through a request.
@@ -390,28 +647,73 @@ impl SharedStore {
     }
 }
 
+/// The searching thread: looks for a holder; while writes wait, goes on looking every
+/// [`SEARCH_AGAIN_AFTER`] for as long as the store is in use.
+fn search(this: &Weak<SharedStore>) {
+    loop {
+        let Some(store) = this.upgrade() else {
+            return;
+        };
+        if store.look(FIND_HOLDER_FOR) {
+            return;
+        }
+        if !store.search_ended() {
+            return;
+        }
+        drop(store);
+        std::thread::sleep(SEARCH_AGAIN_AFTER);
+        let Some(store) = this.upgrade() else {
+            return;
+        };
+        // Someone else may have started a search or found a holder meanwhile.
+        {
+            let mut role = lock(&store.role);
+            match &mut *role {
+                Role::Between {
+                    searching: searching @ false,
+                    pending,
+                    ..
+                } if !pending.is_empty() => *searching = true,
+                _ => return,
+            }
+        }
+    }
+}
+
 /// A client's holder is gone: its pending writes (and `resend`) wait for the next one. False when
 /// `role` was not a client.
 fn lose_holder(role: &mut Role, resend: Option<Request>) -> bool {
-    let Role::Client { .. } = role else {
+    let Role::Client(_) = role else {
         return false;
     };
-    let Role::Client { mut pending, .. } = std::mem::replace(role, Role::Replacing) else {
+    let between = Role::Between {
+        pending: Pending::default(),
+        searching: false,
+        tried: None,
+    };
+    let Role::Client(client) = std::mem::replace(role, between) else {
         unreachable!("checked just above");
     };
+    let mut pending = client.pending;
     if let Some(request) = resend {
         pending.push(request);
     }
-    *role = Role::Between {
-        pending,
-        tried: None,
-    };
+    // Kept writes were answered by a holder that is gone: they are sent again, answered or not.
+    for kept in &mut pending.writes {
+        kept.answered = false;
+    }
+    if let Role::Between {
+        pending: waiting, ..
+    } = role
+    {
+        *waiting = pending;
+    }
     true
 }
 
-/// Queues a write while no holder is there; everything else must wait for one.
-fn queue_or_refuse(pending: &mut Pending, request: Request) -> Result<Reply, StoreError> {
-    let queued = match &request {
+/// Whether a request waits in memory while no holder is there.
+fn queues(request: &Request) -> bool {
+    match request {
         // A calibration change is the user's answer to a command: it is not said to be done
         // before a holder did it.
         Request::ChangeCalibration {
@@ -419,46 +721,65 @@ fn queue_or_refuse(pending: &mut Pending, request: Request) -> Result<Reply, Sto
         } => true,
         Request::ChangeCalibration { .. } => false,
         request => request.is_idempotent_write() || request.is_additive_write(),
-    };
-    if queued {
+    }
+}
+
+/// Queues a write while no holder is there; everything else must wait for one.
+fn queue_or_refuse(pending: &mut Pending, request: Request) -> Result<Reply, StoreError> {
+    if queues(&request) {
         pending.push(request);
         Ok(Reply::Done)
     } else {
         Err(StoreError::Unavailable(
-            "no process holds the store right now; try again in a moment".to_string(),
+            "no process holds the store right now, or it does not answer; try again in a moment"
+                .to_string(),
         ))
     }
 }
 
-/// Sends every pending write to the role just found, in order.
-fn replay(role: &mut Role, pending: &mut Pending) -> io::Result<Vec<Reply>> {
-    let mut replies = Vec::with_capacity(pending.writes.len());
+/// Sends `waiting` writes to the role just found, in order, and makes them durable there.
+fn replay(role: &mut Role, waiting: &Pending) -> io::Result<usize> {
     match role {
         Role::Holder { served, .. } => {
-            for request in &pending.writes {
-                replies.push(served.answer(request.clone()));
+            for kept in &waiting.writes {
+                if let Reply::Failed { message, .. } = served.answer(kept.request.clone()) {
+                    tracing::warn!("a write sent again was refused: {message}");
+                }
             }
             if let Err(error) = served.store.flush() {
                 tracing::warn!("cannot flush the writes sent again: {error}");
             }
-            pending.acknowledged();
         }
-        Role::Client { link, .. } => {
-            for request in &pending.writes {
-                replies.push(exchange(link, request)?);
+        Role::Client(client) => {
+            let link = client
+                .idle
+                .first_mut()
+                .ok_or_else(|| io::Error::other("no connection to the new holder"))?;
+            link.set_read_timeout(Some(Duration::from_secs(60)))?;
+            for kept in &waiting.writes {
+                if let Reply::Failed { message, .. } = exchange(link, &kept.request)? {
+                    tracing::warn!("a write sent again was refused: {message}");
+                }
             }
-            if exchange(link, &Request::Flush)? == Reply::Done {
-                pending.acknowledged();
+            if exchange(link, &Request::Flush)? != Reply::Done {
+                // Not acknowledged: they stay with the client, to be sent again.
+                return Err(io::Error::other("the new holder could not flush"));
             }
         }
-        Role::Between { .. } | Role::Replacing => {}
+        Role::Between { .. } => {}
     }
-    for reply in &replies {
-        if let Reply::Failed { message, .. } = reply {
-            tracing::warn!("a write sent again was refused: {message}");
-        }
-    }
-    Ok(replies)
+    Ok(waiting.writes.len())
+}
+
+/// What [`find_holder`] found.
+enum Found {
+    Holder {
+        served: Arc<Served>,
+        listener: Listener,
+    },
+    Client {
+        link: UnixStream,
+    },
 }
 
 enum Failure {
@@ -473,7 +794,7 @@ fn find_holder(
     folder: &Path,
     socket: &Path,
     hub: &Arc<Hub>,
-) -> Result<(Role, Option<String>), Failure> {
+) -> Result<(Found, Option<String>), Failure> {
     match super::open(folder) {
         Ok(opened) => {
             let read_only = opened.store.newer_schema().is_some();
@@ -481,7 +802,8 @@ fn find_holder(
                 store: Arc::new(opened.store),
                 hub: hub.clone(),
                 calibration_lock: Mutex::new(()),
-                notice: opened.notice.clone().filter(|_| read_only),
+                // Every process that connects is told too: a read-only store, a repair.
+                notice: opened.notice.clone(),
             });
             let listener = Listener::start(socket, served.clone()).map_err(|error| {
                 Failure::Open(OpenFailure::Io {
@@ -492,34 +814,62 @@ fn find_holder(
                     ),
                 })
             })?;
+            if !read_only {
+                watch_journal(Arc::downgrade(&served), folder);
+            }
             tracing::info!("holding the store in {}", folder.display());
-            Ok((
-                Role::Holder {
-                    served,
-                    _listener: listener,
-                },
-                opened.notice,
-            ))
+            Ok((Found::Holder { served, listener }, opened.notice))
         }
         Err(OpenFailure::Locked { .. }) => match hello(socket, false) {
-            Ok((link, notice)) => Ok((
-                Role::Client {
-                    link,
-                    pending: Pending::default(),
-                },
-                notice,
-            )),
+            Ok((link, notice)) => Ok((Found::Client { link }, notice)),
             Err(error) => Err(Failure::NoHolder(error.to_string())),
         },
         Err(failure) => Err(Failure::Open(failure)),
     }
 }
 
+/// While this process holds the store: folds the journal into it whenever the log changed (a
+/// window that could not reach the holder wrote there, and may be gone since).
+fn watch_journal(served: Weak<Served>, folder: &Path) {
+    let journal = super::journal::Journal::in_store(folder);
+    let mut folded_bytes = journal.log_bytes();
+    let spawned = std::thread::Builder::new()
+        .name("whetstone-store-journal".to_string())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(JOURNAL_LOOKED_AT_EVERY);
+                let Some(served) = served.upgrade() else {
+                    return;
+                };
+                let bytes = journal.log_bytes();
+                if bytes == folded_bytes {
+                    continue;
+                }
+                match super::fold::fold(served.store.as_ref(), &journal) {
+                    Ok(folded) if folded.restored > 0 => tracing::info!(
+                        "brought {} judgements from the journal into the store",
+                        folded.restored
+                    ),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!("cannot fold the journal into the store: {error}"),
+                }
+                // The fold's own checkpoint grew the log: that is folded too.
+                folded_bytes = journal.log_bytes();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!("cannot watch the store's journal: {error}");
+    }
+}
+
+/// How often the holder looks at the journal's length.
+const JOURNAL_LOOKED_AT_EVERY: Duration = Duration::from_secs(1);
+
 /// Connects to the holder and says hello; returns the connection and the holder's notice.
 fn hello(socket: &Path, listen: bool) -> io::Result<(UnixStream, Option<String>)> {
     let mut link = UnixStream::connect(socket)?;
-    link.set_read_timeout(Some(ANSWER_WITHIN))?;
-    link.set_write_timeout(Some(ANSWER_WITHIN))?;
+    link.set_read_timeout(Some(HELLO_WITHIN))?;
+    link.set_write_timeout(Some(HELLO_WITHIN))?;
     let reply = exchange(
         &mut link,
         &Request::Hello {
@@ -946,7 +1296,12 @@ mod tests {
             Some(Reply::Done)
         );
         // A later save of the same file replaces the earlier one; progress adds up, so it stays.
-        assert_eq!(pending.writes, vec![save(5), progress]);
+        let requests: Vec<Request> = pending
+            .writes
+            .iter()
+            .map(|kept| kept.request.clone())
+            .collect();
+        assert_eq!(requests, vec![save(5), progress]);
         for refused in [
             Request::Files,
             Request::Flush,
