@@ -5,10 +5,12 @@
 //! ends its connection; a frame that does not decode gets [`Reply::Failed`] and the connection
 //! goes on.
 
+use std::collections::HashMap;
 use std::io;
+use std::net::Shutdown;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -50,6 +52,20 @@ impl Hub {
         listeners.retain_mut(|stream| protocol::write_frame(stream, &notice).is_ok());
     }
 
+    /// How many listeners are kept (closed ones included until they are noticed).
+    pub fn listener_count(&self) -> usize {
+        lock(&self.listeners).len()
+    }
+
+    /// Drops the listeners whose peer is gone, closing their descriptors. Nothing else is
+    /// announced through listeners for days on end, so they are looked at whenever a connection
+    /// comes in; skipped while a notice is being written, which must not hold up the accepting.
+    fn forget_closed_listeners(&self) {
+        if let Ok(mut listeners) = self.listeners.try_lock() {
+            listeners.retain(still_open);
+        }
+    }
+
     /// A listener that does not read its notices is dropped after a second, so that it cannot
     /// hold up the change being announced; past [`MAX_CONNECTIONS`] listeners, new ones are
     /// refused.
@@ -72,7 +88,7 @@ impl Hub {
     /// Closes every listener, so that each notices at once that this holder is gone.
     fn close_listeners(&self) {
         for stream in lock(&self.listeners).drain(..) {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+            let _ = stream.shutdown(Shutdown::Both);
         }
     }
 }
@@ -223,7 +239,9 @@ impl Served {
     }
 }
 
-/// Whether the peer of a listener is still there (it sends nothing, so end of input means gone).
+/// Whether the peer of a listener is still there. A listener sends nothing after its hello, so
+/// anything to read (the end of input, or bytes it should not have sent) means it is gone or
+/// misbehaving, and it is dropped: bytes waiting would otherwise make it look alive forever.
 fn still_open(stream: &UnixStream) -> bool {
     use std::os::fd::AsRawFd;
     let mut byte = 0u8;
@@ -237,8 +255,7 @@ fn still_open(stream: &UnixStream) -> bool {
         )
     };
     match read {
-        0 => false,
-        1.. => true,
+        0.. => false,
         _ => io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock,
     }
 }
@@ -261,7 +278,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Listener {
     path: PathBuf,
     stopped: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<UnixStream>>>,
+    connections: Arc<Mutex<Connections>>,
     threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
     served: Arc<Served>,
 }
@@ -284,14 +301,13 @@ impl Listener {
         let listener = UnixListener::bind(path)?;
         set_owner_only(path)?;
         let stopped = Arc::new(AtomicBool::new(false));
-        let connections = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(Mutex::new(Connections::default()));
         let threads = Arc::new(Mutex::new(Vec::new()));
         let accepting = Accepting {
             stopped: stopped.clone(),
             connections: connections.clone(),
             threads: threads.clone(),
             served: served.clone(),
-            open: Arc::new(AtomicUsize::new(0)),
         };
         let accept_thread = std::thread::Builder::new()
             .name("whetstone-store-socket".to_string())
@@ -323,14 +339,17 @@ impl Listener {
         if let Some(thread) = accept_thread {
             let _ = thread.join();
         }
-        for stream in lock(&self.connections).drain(..) {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
+        lock(&self.connections).shut_down_all();
         self.served.hub.close_listeners();
         let threads: Vec<_> = lock(&self.threads).drain(..).collect();
         for thread in threads {
             let _ = thread.join();
         }
+    }
+
+    /// How many connections are being answered (listeners not included), for tests and the log.
+    pub fn connection_count(&self) -> usize {
+        lock(&self.connections).open.len()
     }
 }
 
@@ -340,12 +359,76 @@ impl Drop for Listener {
     }
 }
 
+/// The connections being answered, each with a clone of its stream so that [`Listener::stop`]
+/// can shut it down from outside its thread. A connection's entry goes (and its clone is closed)
+/// when its thread ends, so a connection that is over keeps no descriptor open in the holder.
+#[derive(Default)]
+struct Connections {
+    open: HashMap<u64, OpenConnection>,
+    /// Counts up at every connection and every request: a connection's number says when it was
+    /// last active, and a new connection's number is its id.
+    clock: u64,
+}
+
+struct OpenConnection {
+    stream: UnixStream,
+    last_active: u64,
+}
+
+impl Connections {
+    /// Tracks `stream` (a clone of the one its thread answers on) and returns its id.
+    fn admit(&mut self, stream: UnixStream) -> u64 {
+        self.clock += 1;
+        let id = self.clock;
+        self.open.insert(
+            id,
+            OpenConnection {
+                stream,
+                last_active: id,
+            },
+        );
+        id
+    }
+
+    fn touch(&mut self, id: u64) {
+        self.clock += 1;
+        if let Some(connection) = self.open.get_mut(&id) {
+            connection.last_active = self.clock;
+        }
+    }
+
+    fn shut_down_all(&self) {
+        for connection in self.open.values() {
+            let _ = connection.stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// A connection's place in [`Connections`], held by its thread: dropping it (when the thread
+/// ends, however it ends) forgets the connection and closes the clone kept there.
+struct ConnectionSlot {
+    id: u64,
+    connections: Arc<Mutex<Connections>>,
+}
+
+impl ConnectionSlot {
+    /// Marks the connection as active now.
+    fn touch(&self) {
+        lock(&self.connections).touch(self.id);
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        lock(&self.connections).open.remove(&self.id);
+    }
+}
+
 struct Accepting {
     stopped: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<UnixStream>>>,
+    connections: Arc<Mutex<Connections>>,
     threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
     served: Arc<Served>,
-    open: Arc<AtomicUsize>,
 }
 
 impl Accepting {
@@ -373,43 +456,47 @@ impl Accepting {
                     continue;
                 }
             }
-            if self.open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            self.served.hub.forget_closed_listeners();
+            if lock(&self.connections).open.len() >= MAX_CONNECTIONS {
                 tracing::warn!("refused a store connection: {MAX_CONNECTIONS} are open already");
                 continue;
             }
-            if let Ok(clone) = stream.try_clone() {
-                let mut connections = lock(&self.connections);
-                connections.retain(|open| open.peer_addr().is_ok());
-                connections.push(clone);
-            }
+            // A connection that could not be shut down by `stop` is not answered at all.
+            let clone = match stream.try_clone() {
+                Ok(clone) => clone,
+                Err(error) => {
+                    tracing::warn!("refused a store connection that cannot be tracked: {error}");
+                    continue;
+                }
+            };
+            let slot = ConnectionSlot {
+                id: lock(&self.connections).admit(clone),
+                connections: self.connections.clone(),
+            };
             let served = self.served.clone();
-            let open = self.open.clone();
-            open.fetch_add(1, Ordering::SeqCst);
             let spawned = std::thread::Builder::new()
                 .name("whetstone-store-peer".to_string())
                 .spawn(move || {
-                    if let Err(error) = converse(stream, &served) {
+                    if let Err(error) = converse(stream, &served, &slot) {
                         tracing::debug!("a store connection ended: {error}");
                     }
-                    open.fetch_sub(1, Ordering::SeqCst);
                 });
+            // When the thread could not start, its closure (the stream and the slot) is dropped
+            // here, which closes the connection and forgets it.
             match spawned {
                 Ok(thread) => {
                     let mut threads = lock(&self.threads);
                     threads.retain(|thread| !thread.is_finished());
                     threads.push(thread);
                 }
-                Err(error) => {
-                    tracing::warn!("cannot serve a store connection: {error}");
-                    self.open.fetch_sub(1, Ordering::SeqCst);
-                }
+                Err(error) => tracing::warn!("cannot serve a store connection: {error}"),
             }
         }
     }
 }
 
 /// One connection: hello, then requests answered in order until the peer closes it.
-fn converse(mut stream: UnixStream, served: &Served) -> io::Result<()> {
+fn converse(mut stream: UnixStream, served: &Served, slot: &ConnectionSlot) -> io::Result<()> {
     stream.set_read_timeout(Some(HELLO_TIMEOUT))?;
     let Some(body) = protocol::read_frame(&mut stream)? else {
         return Ok(());
@@ -453,6 +540,7 @@ fn converse(mut stream: UnixStream, served: &Served) -> io::Result<()> {
         return Ok(());
     }
     while let Some(body) = protocol::read_frame(&mut stream)? {
+        slot.touch();
         let reply = match protocol::decode_request(&body) {
             Ok(request) => served.answer(request),
             Err(message) => {
@@ -518,4 +606,122 @@ fn peer_is_this_user(stream: &UnixStream) -> io::Result<bool> {
     }
     // SAFETY: geteuid cannot fail.
     Ok(uid == unsafe { libc::geteuid() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use std::time::Instant;
+
+    /// A holder's socket in a fresh folder, answering from memory.
+    fn serving() -> (tempfile::TempDir, PathBuf, Listener) {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let path = folder.path().join("store.sock");
+        let served = Arc::new(Served {
+            store: Arc::new(MemoryStore::new()),
+            hub: Arc::new(Hub::new(Box::new(|_| {}))),
+            calibration_lock: Mutex::new(()),
+            notice: None,
+        });
+        let listener = Listener::start(&path, served).expect("listens");
+        (folder, path, listener)
+    }
+
+    /// Connects and says hello; the holder's welcome has been read when this returns.
+    fn say_hello(path: &Path, listen: bool) -> UnixStream {
+        let mut stream = UnixStream::connect(path).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let hello = Request::Hello {
+            protocol: PROTOCOL_VERSION,
+            pid: 1,
+            listen,
+        };
+        protocol::write_frame(&mut stream, &hello).expect("hello");
+        let body = protocol::read_frame(&mut stream)
+            .expect("reads")
+            .expect("a welcome");
+        assert!(matches!(
+            protocol::decode_reply(&body),
+            Ok(Reply::Welcome { .. })
+        ));
+        stream
+    }
+
+    fn ask(stream: &mut UnixStream, request: &Request) -> io::Result<Reply> {
+        protocol::write_frame(stream, request)?;
+        let body = protocol::read_frame(stream)?
+            .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        protocol::decode_reply(&body).map_err(io::Error::other)
+    }
+
+    /// Waits (a few seconds at most) until `condition` holds.
+    fn eventually(what: &str, condition: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !condition() {
+            assert!(Instant::now() < deadline, "never happened: {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Every accepted stream used to stay in a list pruned by `peer_addr()`, which a Unix socket
+    /// answers long after its peer is gone: each connection kept a descriptor until the limit.
+    #[test]
+    fn a_connection_that_ended_keeps_no_descriptor() {
+        let (_folder, path, listener) = serving();
+        for _ in 0..300 {
+            let mut stream = say_hello(&path, false);
+            assert_eq!(
+                ask(&mut stream, &Request::Files).ok(),
+                Some(Reply::Files { keys: Vec::new() })
+            );
+        }
+        let mut garbage = UnixStream::connect(&path).expect("connects");
+        std::io::Write::write_all(&mut garbage, b"GET / HTTP/1.1\r\n\r\n").expect("writes");
+        drop(garbage);
+        eventually("every connection is forgotten", || {
+            listener.connection_count() == 0
+        });
+        // More than the limit of connections have come and gone, and a new one is answered.
+        let mut stream = say_hello(&path, false);
+        assert_eq!(
+            ask(&mut stream, &Request::NextChunkId).ok(),
+            Some(Reply::Number { value: 1 })
+        );
+    }
+
+    /// A listener that goes away sends nothing first, so it used to be noticed only when a notice
+    /// failed to reach it or another listener came; one that sent bytes was never noticed at all.
+    #[test]
+    fn listeners_that_went_away_are_forgotten() {
+        let (_folder, path, listener) = serving();
+        let kept = say_hello(&path, true);
+        for round in 0..20 {
+            let mut gone = say_hello(&path, true);
+            if round % 2 == 0 {
+                std::io::Write::write_all(&mut gone, b"unasked").expect("writes");
+            }
+        }
+        // The next connection to come in makes the holder look.
+        drop(say_hello(&path, false));
+        eventually("only the live listener is kept", || {
+            listener.served.hub.listener_count() == 1
+        });
+        drop(kept);
+    }
+
+    #[test]
+    fn stop_ends_every_live_connection() {
+        let (_folder, path, listener) = serving();
+        let mut asking = say_hello(&path, false);
+        let mut listening = say_hello(&path, true);
+        listener.stop();
+        for stream in [&mut asking, &mut listening] {
+            assert!(matches!(protocol::read_frame(stream), Ok(None) | Err(_)));
+        }
+        assert_eq!(listener.connection_count(), 0);
+        assert!(!path.exists());
+    }
 }
