@@ -1,9 +1,13 @@
 //! The holder's side of the store socket: the process that holds sled's lock listens on
 //! `<store folder>/store.sock` (mode 0600, in the 0700 store folder) and answers the other
 //! processes' [`Request`]s with the same [`Store`] every caller in this process uses. A
-//! connection from another user is closed unanswered; a frame that is too large or cut short
-//! ends its connection; a frame that does not decode gets [`Reply::Failed`] and the connection
-//! goes on.
+//! connection from another user is closed unanswered. A peer that breaks the protocol is closed
+//! too, so that it sees the end of its input: a first frame that is not a hello, a hello of
+//! another protocol (answered with [`Reply::Failed`] first), a frame that does not decode (also
+//! answered first) and a frame over the limit. A frame cut short ends its connection as well.
+//!
+//! The holder runs for as long as its editor, so nothing here grows with the connections it has
+//! seen: each connection is forgotten, and its descriptor closed, when its thread ends.
 
 use std::collections::HashMap;
 use std::io;
@@ -476,11 +480,7 @@ impl Accepting {
             let served = self.served.clone();
             let spawned = std::thread::Builder::new()
                 .name("whetstone-store-peer".to_string())
-                .spawn(move || {
-                    if let Err(error) = converse(stream, &served, &slot) {
-                        tracing::debug!("a store connection ended: {error}");
-                    }
-                });
+                .spawn(move || answer_connection(stream, &served, &slot));
             // When the thread could not start, its closure (the stream and the slot) is dropped
             // here, which closes the connection and forgets it.
             match spawned {
@@ -495,11 +495,54 @@ impl Accepting {
     }
 }
 
-/// One connection: hello, then requests answered in order until the peer closes it.
-fn converse(mut stream: UnixStream, served: &Served, slot: &ConnectionSlot) -> io::Result<()> {
+/// How a connection ended, when the peer did not simply close it between requests.
+enum Ending {
+    /// The peer broke the protocol: it is told nothing more, and the holder closes the
+    /// connection (see [`close_gently`]).
+    Misbehaved(String),
+    /// Reading or writing failed: the peer went away mid-frame, or was silent past a timeout.
+    Broken(io::Error),
+}
+
+impl From<io::Error> for Ending {
+    fn from(error: io::Error) -> Ending {
+        Ending::Broken(error)
+    }
+}
+
+/// What a connection became after its hello.
+enum Conversation {
+    /// The peer closed it between requests.
+    Over,
+    /// The peer listens for notices: the stream goes to the [`Hub`].
+    Listening,
+}
+
+/// Answers one connection in its own thread, and closes it when it ends.
+fn answer_connection(mut stream: UnixStream, served: &Served, slot: &ConnectionSlot) {
+    match converse(&mut stream, served, slot) {
+        Ok(Conversation::Over) => {}
+        Ok(Conversation::Listening) => served.hub.add_listener(stream),
+        Err(Ending::Misbehaved(reason)) => {
+            tracing::warn!("closed a store connection that {reason}");
+            close_gently(&mut stream);
+        }
+        Err(Ending::Broken(error)) => tracing::debug!("a store connection ended: {error}"),
+    }
+}
+
+/// One connection: hello, then requests answered in order until the peer closes it. A frame
+/// that is not a request is answered with [`Reply::Failed`] and then ends the connection: a peer
+/// that sends one is not speaking this protocol, and what it sends next cannot be trusted to be
+/// framed where it seems to be.
+fn converse(
+    stream: &mut UnixStream,
+    served: &Served,
+    slot: &ConnectionSlot,
+) -> Result<Conversation, Ending> {
     stream.set_read_timeout(Some(HELLO_TIMEOUT))?;
-    let Some(body) = protocol::read_frame(&mut stream)? else {
-        return Ok(());
+    let Some(body) = read_frame(stream)? else {
+        return Ok(Conversation::Over);
     };
     let listen = match protocol::decode_request(&body) {
         Ok(Request::Hello {
@@ -513,47 +556,84 @@ fn converse(mut stream: UnixStream, served: &Served, slot: &ConnectionSlot) -> i
                  whetstone in every editor"
             );
             protocol::write_frame(
-                &mut stream,
+                stream,
                 &Reply::Failed {
                     message,
                     read_only: false,
                 },
             )?;
-            return Ok(());
+            return Err(Ending::Misbehaved(format!(
+                "speaks protocol {protocol}, not {PROTOCOL_VERSION}"
+            )));
         }
-        _ => {
-            tracing::warn!("a store connection did not start with hello; closed");
-            return Ok(());
-        }
+        _ => return Err(Ending::Misbehaved("did not start with hello".to_string())),
     };
     stream.set_read_timeout(None)?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
     protocol::write_frame(
-        &mut stream,
+        stream,
         &Reply::Welcome {
             pid: std::process::id(),
             notice: served.notice.clone(),
         },
     )?;
     if listen {
-        served.hub.add_listener(stream);
-        return Ok(());
+        return Ok(Conversation::Listening);
     }
-    while let Some(body) = protocol::read_frame(&mut stream)? {
+    while let Some(body) = read_frame(stream)? {
         slot.touch();
-        let reply = match protocol::decode_request(&body) {
-            Ok(request) => served.answer(request),
+        let request = match protocol::decode_request(&body) {
+            Ok(request) => request,
             Err(message) => {
-                tracing::warn!("a store connection sent something unreadable: {message}");
-                Reply::Failed {
-                    message,
+                let reply = Reply::Failed {
+                    message: message.clone(),
                     read_only: false,
-                }
+                };
+                protocol::write_frame(stream, &reply)?;
+                return Err(Ending::Misbehaved(format!(
+                    "sent something unreadable: {message}"
+                )));
             }
         };
-        protocol::write_frame(&mut stream, &reply)?;
+        protocol::write_frame(stream, &served.answer(request))?;
+        slot.touch();
     }
-    Ok(())
+    Ok(Conversation::Over)
+}
+
+/// [`protocol::read_frame`], with a frame over the limit taken as misbehaviour.
+fn read_frame(stream: &mut UnixStream) -> Result<Option<Vec<u8>>, Ending> {
+    protocol::read_frame(stream).map_err(|error| match error.kind() {
+        io::ErrorKind::InvalidData => Ending::Misbehaved(format!("sent {error}")),
+        _ => Ending::Broken(error),
+    })
+}
+
+/// How long, and how much, a misbehaving peer's unread bytes are read and dropped at the end.
+const DRAIN_FOR: Duration = Duration::from_millis(100);
+const DRAIN_AT_MOST: usize = 1024 * 1024;
+
+/// Closes a connection so that its peer reads everything it was sent and then the end of input.
+/// Closing with the peer's bytes still unread would make its next read fail with "connection
+/// reset" instead, so what it still sends is read and dropped first, for a moment only: it may
+/// never stop sending.
+fn close_gently(stream: &mut UnixStream) {
+    use std::io::Read;
+    let _ = stream.shutdown(Shutdown::Write);
+    let deadline = std::time::Instant::now() + DRAIN_FOR;
+    let mut buffer = [0u8; 8 * 1024];
+    let mut drained = 0;
+    while drained < DRAIN_AT_MOST {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => drained += read,
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
 }
 
 #[cfg(unix)]
@@ -704,9 +784,10 @@ mod tests {
                 std::io::Write::write_all(&mut gone, b"unasked").expect("writes");
             }
         }
-        // The next connection to come in makes the holder look.
-        drop(say_hello(&path, false));
+        // The next connection to come in makes the holder look (the last listener may be handed
+        // to the hub just after its welcome, so look again until it was).
         eventually("only the live listener is kept", || {
+            drop(say_hello(&path, false));
             listener.served.hub.listener_count() == 1
         });
         drop(kept);
@@ -723,5 +804,103 @@ mod tests {
         }
         assert_eq!(listener.connection_count(), 0);
         assert!(!path.exists());
+    }
+
+    /// The frames of `bodies`, each as the protocol frames it, in one piece.
+    fn frames(bodies: &[&[u8]]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for body in bodies {
+            bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(body);
+        }
+        bytes
+    }
+
+    /// Everything the holder sends until it closes the connection; fails if it does not close
+    /// it within a few seconds, or resets it instead of closing it.
+    fn replies_until_closed(stream: &mut UnixStream) -> Vec<Reply> {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut replies = Vec::new();
+        loop {
+            match protocol::read_frame(stream) {
+                Ok(Some(body)) => replies.push(protocol::decode_reply(&body).expect("a reply")),
+                Ok(None) => return replies,
+                Err(error) => {
+                    panic!("the connection did not end cleanly: {error} after {replies:?}")
+                }
+            }
+        }
+    }
+
+    const HELLO: &[u8] = br#"{"request":"hello","protocol":1,"pid":1,"listen":false}"#;
+
+    /// An unreadable request used to get an error reply and the connection went on, so a peer
+    /// sending garbage kept a thread and a descriptor for as long as it liked.
+    #[test]
+    fn an_unreadable_request_is_answered_then_the_connection_closed() {
+        let (_folder, path, listener) = serving();
+        let mut stream = UnixStream::connect(&path).expect("connects");
+        let bytes = frames(&[
+            HELLO,
+            b"{\"request\":\"format_disk\"}",
+            b"{\"request\":\"files\"}",
+        ]);
+        std::io::Write::write_all(&mut stream, &bytes).expect("writes");
+        let replies = replies_until_closed(&mut stream);
+        assert!(matches!(replies[0], Reply::Welcome { .. }), "{replies:?}");
+        assert!(
+            matches!(&replies[1], Reply::Failed { message, .. } if message.contains("not a store request")),
+            "{replies:?}"
+        );
+        assert_eq!(
+            replies.len(),
+            2,
+            "nothing is answered after it: {replies:?}"
+        );
+        eventually("the connection is forgotten", || {
+            listener.connection_count() == 0
+        });
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_closes_the_connection() {
+        let (_folder, path, _listener) = serving();
+        let mut stream = UnixStream::connect(&path).expect("connects");
+        let mut bytes = frames(&[HELLO]);
+        bytes.extend_from_slice(&u32::MAX.to_be_bytes());
+        bytes.extend_from_slice(b"{\"request\":");
+        std::io::Write::write_all(&mut stream, &bytes).expect("writes");
+        let replies = replies_until_closed(&mut stream);
+        assert!(
+            matches!(replies[..], [Reply::Welcome { .. }]),
+            "{replies:?}"
+        );
+    }
+
+    #[test]
+    fn a_connection_that_does_not_start_with_hello_is_closed_unanswered() {
+        let (_folder, path, _listener) = serving();
+        let mut stream = UnixStream::connect(&path).expect("connects");
+        let bytes = frames(&[b"{\"request\":\"files\"}", HELLO]);
+        std::io::Write::write_all(&mut stream, &bytes).expect("writes");
+        assert_eq!(replies_until_closed(&mut stream), Vec::new());
+    }
+
+    #[test]
+    fn a_hello_of_another_protocol_is_answered_then_the_connection_closed() {
+        let (_folder, path, _listener) = serving();
+        let mut stream = UnixStream::connect(&path).expect("connects");
+        let bytes = frames(&[
+            br#"{"request":"hello","protocol":99,"pid":1,"listen":false}"#,
+            b"{\"request\":\"files\"}",
+        ]);
+        std::io::Write::write_all(&mut stream, &bytes).expect("writes");
+        let replies = replies_until_closed(&mut stream);
+        assert!(
+            matches!(&replies[..], [Reply::Failed { message, .. }] if message.contains("protocol 1, not 99")),
+            "{replies:?}"
+        );
     }
 }
