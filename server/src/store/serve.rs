@@ -25,7 +25,11 @@ use crate::store::protocol::{
 use crate::store::records;
 use crate::store::{FileKey, Store, StoreError};
 
-/// More connections than this at once are refused: every editor window takes two.
+/// The connections answered at once, and apart from them the listeners kept: every editor
+/// window takes one of each. A newcomer past either limit makes room by closing the connection
+/// that was idle longest (or the oldest listener) rather than being refused: refusing locked
+/// every new window out while idle connections held every place, and a client whose connection
+/// is closed finds the holder again at its next call.
 const MAX_CONNECTIONS: usize = 256;
 /// A connection must say hello this soon.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,8 +75,8 @@ impl Hub {
     }
 
     /// A listener that does not read its notices is dropped after a second, so that it cannot
-    /// hold up the change being announced; past [`MAX_CONNECTIONS`] listeners, new ones are
-    /// refused.
+    /// hold up the change being announced; at [`MAX_CONNECTIONS`] listeners, the oldest is closed
+    /// to make room (its process hears that and connects again).
     fn add_listener(&self, stream: UnixStream) {
         if stream
             .set_write_timeout(Some(Duration::from_secs(1)))
@@ -82,9 +86,13 @@ impl Hub {
         }
         let mut listeners = lock(&self.listeners);
         listeners.retain(still_open);
-        if listeners.len() >= MAX_CONNECTIONS {
-            tracing::warn!("refused a store listener: {MAX_CONNECTIONS} are listening already");
-            return;
+        while listeners.len() >= MAX_CONNECTIONS {
+            let oldest = listeners.remove(0);
+            let _ = oldest.shutdown(Shutdown::Both);
+            tracing::warn!(
+                "{MAX_CONNECTIONS} processes listen to the store: closed the oldest listener to \
+                 make room"
+            );
         }
         listeners.push(stream);
     }
@@ -380,8 +388,25 @@ struct OpenConnection {
 }
 
 impl Connections {
-    /// Tracks `stream` (a clone of the one its thread answers on) and returns its id.
+    /// Tracks `stream` (a clone of the one its thread answers on) and returns its id. At
+    /// [`MAX_CONNECTIONS`], the connection that was idle longest is shut down first (its thread
+    /// then ends, and forgets it).
     fn admit(&mut self, stream: UnixStream) -> u64 {
+        while self.open.len() >= MAX_CONNECTIONS {
+            let idlest = self
+                .open
+                .iter()
+                .min_by_key(|(_, connection)| connection.last_active)
+                .map(|(id, _)| *id);
+            let Some(closed) = idlest.and_then(|id| self.open.remove(&id)) else {
+                break;
+            };
+            let _ = closed.stream.shutdown(Shutdown::Both);
+            tracing::warn!(
+                "{MAX_CONNECTIONS} store connections are open: closed the one idle longest to \
+                 make room"
+            );
+        }
         self.clock += 1;
         let id = self.clock;
         self.open.insert(
@@ -461,10 +486,6 @@ impl Accepting {
                 }
             }
             self.served.hub.forget_closed_listeners();
-            if lock(&self.connections).open.len() >= MAX_CONNECTIONS {
-                tracing::warn!("refused a store connection: {MAX_CONNECTIONS} are open already");
-                continue;
-            }
             // A connection that could not be shut down by `stop` is not answered at all.
             let clone = match stream.try_clone() {
                 Ok(clone) => clone,
@@ -901,6 +922,81 @@ mod tests {
         assert!(
             matches!(&replies[..], [Reply::Failed { message, .. }] if message.contains("protocol 1, not 99")),
             "{replies:?}"
+        );
+    }
+
+    /// At the limit a newcomer used to be refused, so idle connections locked every new window
+    /// out: it ran in memory, told that only one process could use the store.
+    #[test]
+    fn at_the_limit_the_connection_idle_longest_makes_room() {
+        let (_folder, path, listener) = serving();
+        let mut idle: Vec<UnixStream> = (0..MAX_CONNECTIONS)
+            .map(|_| say_hello(&path, false))
+            .collect();
+        // The first is the oldest, but active just now: the second is the one idle longest.
+        assert!(ask(&mut idle[0], &Request::Files).is_ok());
+        let mut newcomer = say_hello(&path, false);
+        assert_eq!(
+            ask(&mut newcomer, &Request::NextChunkId).ok(),
+            Some(Reply::Number { value: 1 })
+        );
+        idle[1]
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        assert!(matches!(protocol::read_frame(&mut idle[1]), Ok(None)));
+        assert!(ask(&mut idle[0], &Request::Files).is_ok());
+        assert!(listener.connection_count() <= MAX_CONNECTIONS);
+    }
+
+    #[test]
+    fn at_the_limit_the_oldest_listener_makes_room() {
+        let (_folder, path, listener) = serving();
+        let mut listening: Vec<UnixStream> = (0..MAX_CONNECTIONS)
+            .map(|_| say_hello(&path, true))
+            .collect();
+        eventually("every listener is kept", || {
+            listener.served.hub.listener_count() == MAX_CONNECTIONS
+        });
+        let _newcomer = say_hello(&path, true);
+        listening[0]
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        assert!(matches!(protocol::read_frame(&mut listening[0]), Ok(None)));
+        assert_eq!(listener.served.hub.listener_count(), MAX_CONNECTIONS);
+    }
+
+    /// The client's half of making room: its connection closed, its next call finds the holder
+    /// again (a call that fails is taken for a lost holder), and a new window is not locked out.
+    #[test]
+    fn a_client_whose_idle_connection_made_room_is_answered_at_its_next_call() {
+        use crate::store::shared::{SharedStore, socket_path};
+        let folder = tempfile::tempdir().expect("tempdir");
+        let holder = SharedStore::connect(folder.path(), |_| {}).expect("holds");
+        let client = SharedStore::connect(folder.path(), |_| {}).expect("connects");
+        assert!(holder.is_holder() && !client.is_holder());
+        client.set_setting("kept", "yes").expect("set");
+        client.flush().expect("flush");
+        // The client's connection is now the one idle longest: every place after it is taken.
+        let socket = socket_path(folder.path());
+        let _idle: Vec<UnixStream> = (0..MAX_CONNECTIONS)
+            .map(|_| say_hello(&socket, false))
+            .collect();
+        let window = SharedStore::connect(folder.path(), |_| {}).expect("a new window connects");
+        assert!(!window.is_holder());
+        assert_eq!(
+            window.setting("kept").expect("read"),
+            Some("yes".to_string())
+        );
+        assert_eq!(
+            client.setting("kept").expect("read again"),
+            Some("yes".to_string())
+        );
+        client.set_setting("later", "also").expect("write again");
+        client.flush().expect("flush again");
+        assert!(!client.is_holder());
+        assert_eq!(
+            holder.setting("later").expect("read"),
+            Some("also".to_string())
         );
     }
 }
