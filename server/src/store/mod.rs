@@ -531,9 +531,21 @@ impl Store for MemoryStore {
     }
 
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
+        // Ids reach editors as JSON numbers, which JavaScript reads exactly below 2^53 only.
+        const FIRST_ID_TOO_LARGE: u64 = 1 << 53;
         let mut state = self.state();
         let first = state.next_chunk_id.max(1);
-        state.next_chunk_id = first.saturating_add(count);
+        let end = first
+            .checked_add(count)
+            .filter(|end| *end <= FIRST_ID_TOO_LARGE)
+            .ok_or_else(|| StoreError::InvalidRecord {
+                target: "the chunk id counter".to_string(),
+                reason: format!(
+                    "claiming {count} ids from {first} would hand out ids at or above 2^53, \
+                     which editors written in JavaScript cannot send back exactly"
+                ),
+            })?;
+        state.next_chunk_id = end;
         Ok(first)
     }
 

@@ -31,6 +31,9 @@ use crate::store::{FileKey, Store, StoreError};
 /// every new window out while idle connections held every place, and a client whose connection
 /// is closed finds the holder again at its next call.
 const MAX_CONNECTIONS: usize = 256;
+/// The most chunk ids one request may claim (a server claims 1,024 at a time). A claim of 2^64-1
+/// ids used to push the counter to its end, where every later chunk got the same id.
+const MAX_CHUNK_IDS_PER_CLAIM: u64 = 65_536;
 /// A connection must say hello this soon.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -186,6 +189,15 @@ impl Served {
                 Err(error) => Reply::failed(&error),
             },
             Request::NextChunkId => number(store.next_chunk_id()),
+            Request::ClaimChunkIds { count } if !(1..=MAX_CHUNK_IDS_PER_CLAIM).contains(&count) => {
+                Reply::Failed {
+                    message: format!(
+                        "refusing to claim {count} chunk ids: a claim is of 1 to \
+                         {MAX_CHUNK_IDS_PER_CLAIM} ids"
+                    ),
+                    read_only: false,
+                }
+            }
             Request::ClaimChunkIds { count } => number(store.claim_chunk_ids(count)),
             Request::CalibrationSessions => match store.calibration_sessions() {
                 Ok(sessions) => Reply::Sessions {
@@ -997,6 +1009,37 @@ mod tests {
         assert_eq!(
             holder.setting("later").expect("read"),
             Some("also".to_string())
+        );
+    }
+
+    /// A count of 2^64-1 pushed the counter to its end, and every later chunk shared one id.
+    #[test]
+    fn a_claim_of_chunk_ids_out_of_bounds_is_refused() {
+        let served = Served {
+            store: Arc::new(MemoryStore::new()),
+            hub: Arc::new(Hub::new(Box::new(|_| {}))),
+            calibration_lock: Mutex::new(()),
+            notice: None,
+        };
+        for count in [0, MAX_CHUNK_IDS_PER_CLAIM + 1, u64::MAX] {
+            let reply = served.answer(Request::ClaimChunkIds { count });
+            assert!(
+                matches!(&reply, Reply::Failed { message, .. }
+                    if message.contains(&format!("refusing to claim {count} chunk ids"))),
+                "{reply:?}"
+            );
+        }
+        assert_eq!(
+            served.answer(Request::ClaimChunkIds {
+                count: MAX_CHUNK_IDS_PER_CLAIM
+            }),
+            Reply::Number { value: 1 }
+        );
+        assert_eq!(
+            served.answer(Request::ClaimChunkIds { count: 1 }),
+            Reply::Number {
+                value: MAX_CHUNK_IDS_PER_CLAIM + 1
+            }
         );
     }
 }
