@@ -313,12 +313,7 @@ impl Listener {
     pub fn start(path: &Path, served: Arc<Served>) -> io::Result<Listener> {
         match std::fs::symlink_metadata(path) {
             Ok(metadata) if is_socket(&metadata) => std::fs::remove_file(path)?,
-            Ok(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is not a socket", path.display()),
-                ));
-            }
+            Ok(metadata) => return Err(not_a_socket(path, &metadata)),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(error) => return Err(error),
         }
@@ -667,6 +662,47 @@ fn close_gently(stream: &mut UnixStream) {
         }
     }
     let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// The error for something other than a socket at the socket's path, which is left alone: it
+/// says what is there and what to remove. The user reads it after "cannot serve the store on
+/// <path>: ", as the reason the store is kept in memory only.
+fn not_a_socket(path: &Path, metadata: &std::fs::Metadata) -> io::Error {
+    let file_type = metadata.file_type();
+    let (what, remove) = if file_type.is_symlink() {
+        let target = std::fs::read_link(path)
+            .map(|target| format!(" to {}", target.display()))
+            .unwrap_or_default();
+        (
+            format!("a symbolic link{target}"),
+            format!("remove the link {} (not what it points to)", path.display()),
+        )
+    } else if file_type.is_dir() {
+        (
+            "a folder".to_string(),
+            format!(
+                "move or remove the folder {} (look at what is in it first)",
+                path.display()
+            ),
+        )
+    } else if file_type.is_file() {
+        (
+            "a regular file".to_string(),
+            format!("remove the file {}", path.display()),
+        )
+    } else {
+        (
+            "a named pipe or a device".to_string(),
+            format!("remove {}", path.display()),
+        )
+    };
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{what} is there instead of the store's socket; whetstone did not put it there and \
+             leaves it alone: {remove}, then try again"
+        ),
+    )
 }
 
 #[cfg(unix)]
@@ -1041,5 +1077,87 @@ mod tests {
                 value: MAX_CHUNK_IDS_PER_CLAIM + 1
             }
         );
+    }
+
+    /// Something planted at the socket's path was refused with "exists and is not a socket",
+    /// which did not say what to do about it.
+    #[test]
+    fn something_else_at_the_socket_path_is_left_alone_and_named_with_what_to_remove() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let served = || {
+            Arc::new(Served {
+                store: Arc::new(MemoryStore::new()),
+                hub: Arc::new(Hub::new(Box::new(|_| {}))),
+                calibration_lock: Mutex::new(()),
+                notice: None,
+            })
+        };
+        let file = folder.path().join("file.sock");
+        std::fs::write(&file, b"mine").expect("write");
+        let link = folder.path().join("link.sock");
+        std::os::unix::fs::symlink(&file, &link).expect("symlink");
+        let directory = folder.path().join("folder.sock");
+        std::fs::create_dir(&directory).expect("mkdir");
+        let told = |what: &str, remove: String| {
+            format!(
+                "{what} is there instead of the store's socket; whetstone did not put it there \
+                 and leaves it alone: {remove}, then try again"
+            )
+        };
+        for (path, expected) in [
+            (
+                &file,
+                told(
+                    "a regular file",
+                    format!("remove the file {}", file.display()),
+                ),
+            ),
+            (
+                &link,
+                told(
+                    &format!("a symbolic link to {}", file.display()),
+                    format!("remove the link {} (not what it points to)", link.display()),
+                ),
+            ),
+            (
+                &directory,
+                told(
+                    "a folder",
+                    format!(
+                        "move or remove the folder {} (look at what is in it first)",
+                        directory.display()
+                    ),
+                ),
+            ),
+        ] {
+            let Err(error) = Listener::start(path, served()) else {
+                panic!("{} was taken for a socket", path.display());
+            };
+            assert_eq!(error.to_string(), expected);
+        }
+        assert_eq!(std::fs::read(&link).expect("still there"), b"mine");
+        assert!(directory.is_dir());
+    }
+
+    #[test]
+    fn the_user_is_told_what_to_remove_at_the_socket_path() {
+        use crate::store::shared::{SharedStore, socket_path};
+        let folder = tempfile::tempdir().expect("tempdir");
+        let socket = socket_path(folder.path());
+        std::fs::write(&socket, b"planted").expect("write");
+        let Err(failure) = SharedStore::connect(folder.path(), |_| {}) else {
+            panic!("served the store over a regular file");
+        };
+        let message = failure.user_message();
+        assert!(
+            message.contains(&format!(
+                "cannot serve the store on {0}: a regular file is there instead of the store's \
+                 socket; whetstone did not put it there and leaves it alone: remove the file {0}, \
+                 then try again",
+                socket.display()
+            )),
+            "{message}"
+        );
+        assert_eq!(std::fs::read(&socket).expect("left alone"), b"planted");
     }
 }
