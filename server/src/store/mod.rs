@@ -218,8 +218,12 @@ impl OpenFailure {
     /// What happened, what it means and what to do, in words for the user.
     pub fn user_message(&self) -> String {
         match self {
+            // Processes share the store through the one holding it, so this is only ever said
+            // when the holder did not answer on the store's socket for five seconds (the time
+            // `SharedStore::connect` looks for it).
             OpenFailure::Locked { path } => {
-                let holder = match lock_holder(path) {
+                let pid = lock_holder(path);
+                let holder = match pid {
                     Some(pid) if pid == std::process::id() => {
                         "this same whetstone process (it opened the store twice)".to_string()
                     }
@@ -227,13 +231,19 @@ impl OpenFailure {
                         Some(name) => format!("another process ({name}, pid {pid})"),
                         None => format!("another process (pid {pid})"),
                     },
-                    None => "another whetstone process".to_string(),
+                    None => "another process".to_string(),
+                };
+                let end_it = match pid {
+                    Some(pid) if pid != std::process::id() => format!(" (or end it: kill {pid})"),
+                    _ => String::new(),
                 };
                 format!(
-                    "The whetstone store in {} is in use by {holder}; only one process can use it \
-                     at a time. {IN_MEMORY_ONLY} To keep what you record, close the other editor \
-                     window or whetstone command that uses the store, then reopen this window.",
-                    path.display()
+                    "The whetstone store in {} is held by {holder}, which did not answer on the \
+                     store's socket {} within 5 seconds: it may be stuck, or be an older whetstone \
+                     that does not share the store. {IN_MEMORY_ONLY} To keep what you record, \
+                     close that process{end_it}, then reopen this window.",
+                    path.display(),
+                    shared::socket_path(path).display()
                 )
             }
             OpenFailure::Damaged {
@@ -542,9 +552,21 @@ impl Store for MemoryStore {
     }
 
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
+        // Ids reach editors as JSON numbers, which JavaScript reads exactly below 2^53 only.
+        const FIRST_ID_TOO_LARGE: u64 = 1 << 53;
         let mut state = self.state();
         let first = state.next_chunk_id.max(1);
-        state.next_chunk_id = first.saturating_add(count);
+        let end = first
+            .checked_add(count)
+            .filter(|end| *end <= FIRST_ID_TOO_LARGE)
+            .ok_or_else(|| StoreError::InvalidRecord {
+                target: "the chunk id counter".to_string(),
+                reason: format!(
+                    "claiming {count} ids from {first} would hand out ids at or above 2^53, \
+                     which editors written in JavaScript cannot send back exactly"
+                ),
+            })?;
+        state.next_chunk_id = end;
         Ok(first)
     }
 
@@ -1296,5 +1318,22 @@ pub(crate) mod tests {
         .command_line_message();
         assert!(!for_the_command_line.contains("memory"));
         assert!(for_the_command_line.contains("disk full"));
+    }
+
+    /// It used to say that only one process can use the store at a time, which stopped being
+    /// true when processes began to share it: it is said when the holder does not answer.
+    #[test]
+    fn the_locked_message_says_the_holder_did_not_answer() {
+        let path = PathBuf::from("/home/me/.local/share/whetstone");
+        let locked = OpenFailure::Locked { path }.user_message();
+        assert!(!locked.contains("only one process"), "{locked}");
+        assert!(
+            locked.contains(
+                "did not answer on the store's socket /home/me/.local/share/whetstone/store.sock \
+                 within 5 seconds"
+            ),
+            "{locked}"
+        );
+        assert!(locked.contains("close that process"), "{locked}");
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! Nothing here trusts the other side: a length over [`MAX_FRAME_BYTES`] ends the connection
 //! before anything is allocated for it, and a frame that does not decode is answered with
-//! [`Reply::Failed`].
+//! [`Reply::Failed`] and ends the connection.
 //!
 //! [`Store`]: crate::store::Store
 
@@ -396,13 +396,21 @@ pub fn decode_reply(body: &[u8]) -> Result<Reply, String> {
     serde_json::from_slice(body).map_err(|error| format!("not a store reply: {error}"))
 }
 
-/// Every frame in `bytes`, decoded as requests, until the bytes end or a frame cannot be read:
-/// what the holder does with a connection's input, without the socket. For the fuzz target.
+/// Every frame in `bytes`, decoded as requests, until the bytes end or a frame cannot be read or
+/// decoded (which is then the last): what the holder does with a connection's input, without the
+/// socket. For the fuzz target.
 pub fn decode_requests(mut bytes: &[u8]) -> Vec<Result<Request, String>> {
     let mut requests = Vec::new();
     loop {
         match read_frame(&mut bytes) {
-            Ok(Some(body)) => requests.push(decode_request(&body)),
+            Ok(Some(body)) => {
+                let request = decode_request(&body);
+                let unreadable = request.is_err();
+                requests.push(request);
+                if unreadable {
+                    return requests;
+                }
+            }
             Ok(None) => return requests,
             Err(error) => {
                 requests.push(Err(error.to_string()));
@@ -424,6 +432,17 @@ mod tests {
         write_frame(&mut bytes, &Request::Flush).unwrap();
         let decoded = decode_requests(&bytes);
         assert_eq!(decoded, vec![Ok(request), Ok(Request::Flush)]);
+    }
+
+    #[test]
+    fn decoding_stops_at_a_frame_that_is_not_a_request() {
+        let mut bytes = Vec::new();
+        write_frame(&mut bytes, &Request::Files).unwrap();
+        write_frame(&mut bytes, &"format_disk").unwrap();
+        write_frame(&mut bytes, &Request::Flush).unwrap();
+        let decoded = decode_requests(&bytes);
+        assert_eq!(decoded.len(), 2, "{decoded:?}");
+        assert!(decoded[1].is_err());
     }
 
     #[test]

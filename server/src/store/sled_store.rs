@@ -771,14 +771,27 @@ impl Store for SledStore {
     }
 
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
+        // Ids reach editors as JSON numbers, which JavaScript reads exactly below 2^53 only.
+        const FIRST_ID_TOO_LARGE: u64 = 1 << 53;
         self.writable()?;
         let claimed = self.meta.transaction(|meta| {
             let first = SledStore::read_next_chunk_id(meta.get(NEXT_CHUNK_ID_KEY)?.as_deref())
                 .map_err(ConflictableTransactionError::Abort)?;
-            meta.insert(
-                NEXT_CHUNK_ID_KEY,
-                first.saturating_add(count).to_string().as_bytes(),
-            )?;
+            let Some(end) = first
+                .checked_add(count)
+                .filter(|end| *end <= FIRST_ID_TOO_LARGE)
+            else {
+                return Err(ConflictableTransactionError::Abort(
+                    StoreError::InvalidRecord {
+                        target: "the chunk id counter".to_string(),
+                        reason: format!(
+                            "claiming {count} ids from {first} would hand out ids at or above \
+                             2^53, which editors written in JavaScript cannot send back exactly"
+                        ),
+                    },
+                ));
+            };
+            meta.insert(NEXT_CHUNK_ID_KEY, end.to_string().as_bytes())?;
             Ok(first)
         });
         let first = match claimed {
@@ -1233,6 +1246,34 @@ mod tests {
             store.save_file(&file, &record).expect("save");
             assert_eq!(store.load_file(&file).expect("load"), Some(record.clone()));
             assert_eq!(store.next_chunk_id().expect("next"), 41);
+        }
+    }
+
+    /// A claim of 2^64-1 ids pushed the counter to its end, where every later chunk shared one
+    /// id; ids at or above 2^53 cannot come back exactly from an editor written in JavaScript.
+    #[test]
+    fn both_stores_refuse_a_claim_of_ids_at_or_above_2_to_the_53() {
+        let folder = temporary();
+        let sled = open(folder.path()).expect("opens");
+        let memory = MemoryStore::new();
+        let last_id = (1u64 << 53) - 1;
+        for store in [&sled as &dyn Store, &memory] {
+            let refused = store.claim_chunk_ids(u64::MAX);
+            assert!(
+                matches!(&refused, Err(StoreError::InvalidRecord { reason, .. })
+                    if reason.contains("at or above 2^53")),
+                "{refused:?}"
+            );
+            assert_eq!(store.claim_chunk_ids(4).expect("claim"), 1);
+            // A saved chunk moves the counter past its id.
+            let near_the_end = record_with_chunk(3, last_id - 9);
+            store
+                .save_file(&key("/w", "a.rs"), &near_the_end)
+                .expect("save");
+            assert_eq!(store.claim_chunk_ids(9).expect("the last ids"), last_id - 8);
+            assert_eq!(store.next_chunk_id().expect("next"), last_id + 1);
+            assert!(store.claim_chunk_ids(1).is_err());
+            assert_eq!(store.next_chunk_id().expect("unchanged"), last_id + 1);
         }
     }
 
