@@ -354,6 +354,10 @@ pub fn check_record(record: &FileRecordV1) -> Result<(), String> {
         if !chunk_ids.insert(chunk.id) {
             return Err(format!("chunk {} appears twice", chunk.id));
         }
+        // Editors' JavaScript cannot send a larger id back, and the id counter would pass it.
+        if chunk.id >= 1 << 53 {
+            return Err(format!("chunk id {} is not below 2^53", chunk.id));
+        }
         parse_origin(&chunk.origin).map_err(|reason| format!("chunk {}: {reason}", chunk.id))?;
         if let Some(class) = &chunk.class {
             parse_class(class).map_err(|reason| format!("chunk {}: {reason}", chunk.id))?;

@@ -122,6 +122,9 @@ struct Client {
     /// before the holder counts as not answering.
     waiting: Vec<(u64, Instant, Duration)>,
     generation: u64,
+    /// The connection the holder's notices come on; closed when this role ends, which ends its
+    /// thread (a holder that was only slow would otherwise keep it, and tell every notice twice).
+    listening: Option<UnixStream>,
 }
 
 impl Client {
@@ -285,6 +288,7 @@ impl SharedStore {
                 pending: Pending::default(),
                 waiting: Vec::new(),
                 generation: self.generations.fetch_add(1, Ordering::SeqCst) + 1,
+                listening: None,
             }),
         }
     }
@@ -302,6 +306,13 @@ impl SharedStore {
                 return;
             }
         };
+        match (&mut *lock(&self.role), stream.try_clone()) {
+            (Role::Client(client), Ok(kept)) if client.generation == generation => {
+                client.listening = Some(kept);
+            }
+            // The role changed meanwhile: this connection is not needed.
+            _ => return,
+        }
         let this = self.this.clone();
         let hub = self.hub.clone();
         let spawned = std::thread::Builder::new()
@@ -647,6 +658,17 @@ impl SharedStore {
     }
 }
 
+impl Drop for SharedStore {
+    fn drop(&mut self) {
+        // Ends the notice thread, which would otherwise wait on the holder for good.
+        if let Role::Client(client) = &*lock(&self.role)
+            && let Some(listening) = &client.listening
+        {
+            let _ = listening.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
 /// The searching thread: looks for a holder; while writes wait, goes on looking every
 /// [`SEARCH_AGAIN_AFTER`] for as long as the store is in use.
 fn search(this: &Weak<SharedStore>) {
@@ -694,6 +716,9 @@ fn lose_holder(role: &mut Role, resend: Option<Request>) -> bool {
     let Role::Client(client) = std::mem::replace(role, between) else {
         unreachable!("checked just above");
     };
+    if let Some(listening) = &client.listening {
+        let _ = listening.shutdown(std::net::Shutdown::Both);
+    }
     let mut pending = client.pending;
     if let Some(request) = resend {
         pending.push(request);
