@@ -5,10 +5,10 @@
 
 use std::fmt;
 
+use whetstone::core::chunk::ExplanationScore;
 use whetstone::core::engine::{Dismissal, FileSnapshot};
 use whetstone::core::text::LineKey;
 use whetstone::core::{Chunk, ChunkId, Class, Explanation, LineMap, LineState, Origin};
-use whetstone::core::chunk::ExplanationScore;
 use whetstone::store::{FileKey, FileRecord};
 
 /// The moment write number 0 stands for; write `n` happens at `BASE_MS + n` (late 2023, so that
@@ -113,7 +113,7 @@ pub fn file_record(file_index: usize, n: u64) -> FileRecord {
                 None
             },
             classified_ms: acknowledged.then(|| classified_ms_of_write(n)),
-            explanation: (acknowledged && n % 2 == 0).then(|| Explanation {
+            explanation: (acknowledged && n.is_multiple_of(2)).then(|| Explanation {
                 text: format!(
                     "compute_{file_index} folds the input line by line because the parser needs \
                      the running total before it can look at the next header"
@@ -129,7 +129,10 @@ pub fn file_record(file_index: usize, n: u64) -> FileRecord {
                 },
             }),
             practiced_ms: Vec::new(),
-            items: vec![format!("fn compute_{file_index}"), "impl Parser".to_string()],
+            items: vec![
+                format!("fn compute_{file_index}"),
+                "impl Parser".to_string(),
+            ],
             identifiers: vec![
                 format!("compute_{file_index}"),
                 "input".to_string(),

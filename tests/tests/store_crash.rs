@@ -14,7 +14,11 @@
 //! snapshots, and `Config::snapshot_after_ops` is a no-op in 0.34. So the kills that catch sled
 //! in its snapshot path are the early ones, made while the writer is still opening the store:
 //! about a third of the iterations kill at a seeded moment from 0 to 1.3 times the time an open
-//! is seen to take (from the writer's start to its `holding` line).
+//! is seen to take, counted from the writer's `opening` line (just before it opens the store) to
+//! its `holding` line (just after). And about a fifth watch db/ from the writer's `opening` on
+//! and kill it the moment a `snap.*.generating` file appears (sled syncs it for a few
+//! milliseconds, so the kill lands while it is being written). Before each check the test notes
+//! whether a kill left a `snap.*.generating` file in db/, and counts those.
 //!
 //! Knobs (environment): `WHETSTONE_CRASH_KILLS` (iterations of the kill test),
 //! `WHETSTONE_CRASH_COPIES` (iterations of the copy test), `WHETSTONE_CRASH_SEED` (the base
@@ -38,7 +42,7 @@ use whetstone_tests::store_crash::{
 
 /// Iterations of the kill test when `WHETSTONE_CRASH_KILLS` is not set: chosen so that the test
 /// takes about a minute in a debug build on a two-core machine.
-const DEFAULT_KILLS: usize = 150;
+const DEFAULT_KILLS: usize = 250;
 /// Iterations of the copy test when `WHETSTONE_CRASH_COPIES` is not set.
 const DEFAULT_COPIES: usize = 20;
 const DEFAULT_SEED: u64 = 20_240_601;
@@ -70,15 +74,25 @@ fn acknowledged_writes_survive_kill_9_of_the_holder() {
             tally.fresh_folders += 1;
         }
         let writer_seed = random.next_u64();
-        let kill_before_first_ack = random.chance(35);
+        let roll = random.below(100);
+        let kill_during_open = roll < 35;
+        let kill_at_snapshot = (35..55).contains(&roll);
         let delay_fraction = random.below(1_300);
         let delay_after_ack = Duration::from_millis(random.below(61));
         let first_write = (iteration as u64 + 1) * WRITES_PER_WRITER;
 
         let mut writer = Writer::start(folder.path(), writer_seed, first_write);
-        let outcome = if kill_before_first_ack {
+        let outcome = if kill_during_open {
+            // A writer that cannot say `opening` fails below, when the store is checked.
+            let _ = writer.wait_for_line("opening");
             std::thread::sleep(open_time.typical().mul_f64(delay_fraction as f64 / 1_000.0));
-            tally.kills_before_first_ack += 1;
+            tally.kills_during_open += 1;
+            writer.kill()
+        } else if kill_at_snapshot {
+            let _ = writer.wait_for_line("opening");
+            if writer.wait_for_snapshot_file(&folder.path().join(DATABASE_FOLDER)) {
+                tally.kills_at_snapshot += 1;
+            }
             writer.kill()
         } else {
             match writer.wait_for_first_ack() {
@@ -100,8 +114,16 @@ fn acknowledged_writes_survive_kill_9_of_the_holder() {
             }
         };
         tally.kills += 1;
-        if let Some(took) = outcome.holding_after {
+        if let Some(took) = outcome.open_took {
             open_time.observe(took);
+        }
+        let generating = generating_files(&database_listing(folder.path()));
+        if !generating.is_empty() {
+            tally.generating_left.push(format!(
+                "seed {seed} (kill {} ms after the start): {}",
+                outcome.killed_after.as_millis(),
+                generating.join(", ")
+            ));
         }
         for notice in &outcome.notices {
             failures.push(format!(
@@ -117,9 +139,6 @@ fn acknowledged_writes_survive_kill_9_of_the_holder() {
         match open_and_check(folder.path(), &ledger) {
             Ok(checked) => tally.checked += checked,
             Err(failure) => {
-                if failure.contains(".generating") {
-                    tally.generating_left += 1;
-                }
                 failures.push(format!(
                     "seed {seed} (iteration {iteration}, kill {} ms after the start, {} acks \
                      printed, {} writes acknowledged on this store folder so far): {failure}",
@@ -135,18 +154,24 @@ fn acknowledged_writes_survive_kill_9_of_the_holder() {
     }
 
     eprintln!(
-        "store crash test (base seed {base_seed}): {} kills ({} before the writer's first ack), \
-         {} acknowledged writes, {} checks of acknowledged writes after a kill, {} fresh folders, \
-         {} failures ({} with a snap.*.generating left in db/), in {:.1} s",
+        "store crash test (base seed {base_seed}): {} kills ({} aimed at the open, which took \
+         {:.1} ms lately; {} the moment sled was seen writing a snapshot), {} acknowledged \
+         writes, {} checks of acknowledged writes after a kill, {} fresh folders, {} kills left \
+         a snap.*.generating in db/, {} failures, in {:.1} s",
         tally.kills,
-        tally.kills_before_first_ack,
+        tally.kills_during_open,
+        open_time.typical().as_secs_f64() * 1_000.0,
+        tally.kills_at_snapshot,
         tally.acknowledged,
         tally.checked,
         tally.fresh_folders,
+        tally.generating_left.len(),
         failures.len(),
-        tally.generating_left,
         started.elapsed().as_secs_f64()
     );
+    for left in &tally.generating_left {
+        eprintln!("  snap.*.generating left: {left}");
+    }
     assert!(
         failures.is_empty(),
         "{} of {} kills lost or damaged the store:\n\n{}",
@@ -307,7 +332,9 @@ impl Ledger {
                     continue;
                 }
                 Err(error) => {
-                    missing.push(format!("file {file_index} (write {n}) cannot be read: {error}"));
+                    missing.push(format!(
+                        "file {file_index} (write {n}) cannot be read: {error}"
+                    ));
                     continue;
                 }
             };
@@ -391,7 +418,10 @@ impl Ledger {
 fn open_and_check(folder: &Path, ledger: &Ledger) -> Result<usize, String> {
     let listing = database_listing(folder);
     let store = SharedStore::connect(folder, |_| {}).map_err(|failure| {
-        explain_refusal(&format!("the store could not be opened: {failure}"), &listing)
+        explain_refusal(
+            &format!("the store could not be opened: {failure}"),
+            &listing,
+        )
     })?;
     if !store.is_holder() {
         return Err("another process still holds the store after the kill".to_string());
@@ -431,11 +461,7 @@ fn open_and_check(folder: &Path, ledger: &Ledger) -> Result<usize, String> {
 /// `problem`, with what db/ held before the open and, when a snapshot was left half written,
 /// the name of the problem.
 fn explain_refusal(problem: &str, listing: &[(String, u64)]) -> String {
-    let generating: Vec<String> = listing
-        .iter()
-        .filter(|(name, _)| name.ends_with(".generating"))
-        .map(|(name, size)| format!("{name} ({size} bytes)"))
-        .collect();
+    let generating = generating_files(listing);
     let known = if generating.is_empty() {
         String::new()
     } else {
@@ -446,10 +472,30 @@ fn explain_refusal(problem: &str, listing: &[(String, u64)]) -> String {
             generating.join(", ")
         )
     };
+    let never_written = listing
+        .iter()
+        .any(|(name, size)| name == "db" && *size == 0)
+        && !listing.iter().any(|(name, _)| name.starts_with("snap."));
+    let first_open = if never_written {
+        " -- the holder was killed while it created the store: sled had written `conf` but \
+         nothing to its log yet, and the next open takes a database with a `conf` and no schema \
+         version for a damaged one"
+    } else {
+        ""
+    };
     format!(
-        "{problem}; db/ before opening held: {}{known}",
+        "{problem}; db/ before opening held: {}{known}{first_open}",
         describe_listing(listing)
     )
+}
+
+/// The half-written snapshots in a listing of db/, with their sizes.
+fn generating_files(listing: &[(String, u64)]) -> Vec<String> {
+    listing
+        .iter()
+        .filter(|(name, _)| name.ends_with(".generating"))
+        .map(|(name, size)| format!("{name} ({size} bytes)"))
+        .collect()
 }
 
 /// The files of `<folder>/db` and their sizes (the blobs folder's files as `blobs/<name>`).
@@ -531,8 +577,8 @@ struct Finished {
     status: Option<ExitStatus>,
     stderr: String,
     killed_after: Duration,
-    /// From its start to its `holding` line (the store open), if it printed one.
-    holding_after: Option<Duration>,
+    /// From its `opening` line to its `holding` line: how long opening the store took.
+    open_took: Option<Duration>,
 }
 
 impl Finished {
@@ -573,7 +619,9 @@ impl Writer {
                     // A line cut short by the kill was not acknowledged: only whole lines count.
                     Ok(0) | Err(_) => return,
                     Ok(_) if !line.ends_with('\n') => return,
-                    Ok(_) => lock(&stdout_lines).push((Instant::now(), line.trim_end().to_string())),
+                    Ok(_) => {
+                        lock(&stdout_lines).push((Instant::now(), line.trim_end().to_string()))
+                    }
                 }
             }
         });
@@ -594,13 +642,18 @@ impl Writer {
 
     /// Waits until the writer printed an ack.
     fn wait_for_first_ack(&mut self) -> Result<(), String> {
+        self.wait_for_line("ack ")
+    }
+
+    /// Waits until the writer printed a line that starts with `start`.
+    fn wait_for_line(&mut self, start: &str) -> Result<(), String> {
         let deadline = Instant::now() + WRITER_START_TIMEOUT;
         loop {
-            if first_line_at(&lock(&self.lines), "ack ").is_some() {
+            if first_line_at(&lock(&self.lines), start).is_some() {
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("it exited ({status}) before its first ack"));
+                return Err(format!("it exited ({status}) before it printed {start:?}"));
             }
             if Instant::now() >= deadline {
                 return Err(format!(
@@ -609,6 +662,28 @@ impl Writer {
                 ));
             }
             std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Watches `database` until a `snap.*.generating` file appears in it (true) or the writer
+    /// holds the store or is gone without one having been seen (false: this open wrote no
+    /// snapshot, or wrote it between two looks).
+    fn wait_for_snapshot_file(&mut self, database: &Path) -> bool {
+        let deadline = Instant::now() + WRITER_START_TIMEOUT;
+        loop {
+            if let Ok(entries) = std::fs::read_dir(database)
+                && entries
+                    .flatten()
+                    .any(|entry| entry.file_name().to_string_lossy().ends_with(".generating"))
+            {
+                return true;
+            }
+            if first_line_at(&lock(&self.lines), "holding").is_some()
+                || !matches!(self.child.try_wait(), Ok(None))
+                || Instant::now() >= deadline
+            {
+                return false;
+            }
         }
     }
 
@@ -645,7 +720,10 @@ impl Writer {
             .unwrap_or_default();
         let lines = lock(&self.lines);
         Finished {
-            acks: lines.iter().filter_map(|(_, line)| Ack::parse(line)).collect(),
+            acks: lines
+                .iter()
+                .filter_map(|(_, line)| Ack::parse(line))
+                .collect(),
             notices: lines
                 .iter()
                 .filter_map(|(_, line)| line.strip_prefix("notice ").map(str::to_string))
@@ -653,7 +731,9 @@ impl Writer {
             status,
             stderr,
             killed_after: ended_after,
-            holding_after: first_line_at(&lines, "holding").map(|at| at - self.started),
+            open_took: first_line_at(&lines, "opening")
+                .zip(first_line_at(&lines, "holding"))
+                .map(|(opening, holding)| holding - opening),
         }
     }
 }
@@ -666,7 +746,7 @@ fn first_line_at(lines: &[(Instant, String)], start: &str) -> Option<Instant> {
         .map(|(at, _)| *at)
 }
 
-/// How long writers take from their start to holding the store: the mean of the last few seen.
+/// How long writers take to open the store: the mean of the last few seen.
 #[derive(Default)]
 struct OpenTime {
     recent: Vec<Duration>,
@@ -682,7 +762,7 @@ impl OpenTime {
 
     fn typical(&self) -> Duration {
         if self.recent.is_empty() {
-            return Duration::from_millis(40);
+            return Duration::from_millis(20);
         }
         self.recent.iter().sum::<Duration>() / self.recent.len() as u32
     }
@@ -691,11 +771,13 @@ impl OpenTime {
 #[derive(Default)]
 struct Tally {
     kills: usize,
-    kills_before_first_ack: usize,
+    kills_during_open: usize,
+    kills_at_snapshot: usize,
     acknowledged: usize,
     checked: usize,
     fresh_folders: usize,
-    generating_left: usize,
+    /// Kills after which db/ held a `snap.*.generating`, described.
+    generating_left: Vec<String>,
 }
 
 /// A store folder of its own, removed when dropped.

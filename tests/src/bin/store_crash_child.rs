@@ -11,7 +11,8 @@
 //! be in the store. Between acknowledged writes it makes unacknowledged ones (saves without a
 //! flush, activity), so that sled always has something in flight when the kill comes.
 //!
-//! Lines on stdout: `holding` once the store is open (this process holds it), `notice <text>` if
+//! Lines on stdout: `opening` just before it opens the store (so that the test can aim a kill at
+//! the open), `holding` once the store is open (this process holds it), `notice <text>` if
 //! opening it had something to tell the user (a damaged store moved aside), then `ack ...` lines.
 //! Exit status: 0 when stdin closed, 1 for bad arguments, 2 if the store could not be opened, 3
 //! if another process holds it, 4 if a write failed.
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
     };
     let folder = PathBuf::from(folder);
 
+    say("opening");
     let store = match SharedStore::connect(&folder, |_| {}) {
         Ok(store) => store,
         Err(failure) => {
