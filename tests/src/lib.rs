@@ -1,8 +1,10 @@
 //! Helpers shared by the end-to-end tests: finding and running the built `whetstone` binary,
-//! and (in `lsp`) a synchronous client that talks to it as a language server; and two small
-//! helpers of the measuring binaries in src/bin.
+//! and (in `lsp`) a synchronous client that talks to it as a language server; (in `store_crash`)
+//! what the store's crash test writes and checks; and two small helpers of the measuring binaries
+//! in src/bin.
 
 pub mod lsp;
+pub mod store_crash;
 
 use std::env;
 use std::ffi::OsString;
