@@ -41,9 +41,10 @@ use crate::lsp::writer::{FileContent, WriteJob, Writer};
 use crate::store::calibration::{
     CalibrationChange, CalibrationError, CalibrationReply, CalibrationStatus, SessionEdit,
 };
+use crate::store::journal::Entry as JournalEntry;
 use crate::store::protocol::Notice;
 use crate::store::records;
-use crate::store::{self, FileKey, MemoryStore, SharedStore, Store};
+use crate::store::{self, FileKey, FileRecord, MemoryStore, SharedStore, Store, StoreError};
 
 /// How often the loop wakes up without an event: pending lens refreshes and periodic snapshots.
 pub const TICK: Duration = Duration::from_millis(500);
@@ -59,6 +60,31 @@ const CHUNK_IDS_BLOCK: u64 = 1_024;
 const CHUNK_IDS_LOW: u64 = 256;
 /// The store setting holding the day the reminder was last said.
 const LAST_REMINDER_DAY: &str = "last_reminder_day";
+/// A command that changed a verdict waits this long for the store's flush before it answers
+/// with what the journal holds.
+const COMMAND_WAITS_FOR_STORE: Duration = Duration::from_secs(3);
+/// Judgements that could not be saved at all are tried again this often.
+const RETRY_UNSAVED_EVERY: Duration = Duration::from_secs(5);
+
+/// What a command changed, for the journal.
+struct Judgement {
+    /// Chunks whose class, explanation or practice changed.
+    judged: Vec<u64>,
+    /// Chunks the command took away (a dismissal).
+    removed: Vec<u64>,
+    dismissal: Option<crate::core::engine::Dismissal>,
+}
+
+/// How far a judgement got.
+#[derive(Debug)]
+enum Committed {
+    /// On disk in the store (or, without a store folder, kept as the user was told).
+    Saved,
+    /// On disk in the journal; the store takes it when it answers.
+    InJournal,
+    /// Nowhere on disk: kept in memory and tried again. The message says so to the user.
+    NotSaved(String),
+}
 
 /// `whetstone/calibrationChanged`, to the client: the running session (as
 /// `whetstone.calibration.status` answers) or null, whenever it started, ended or was stopped here
@@ -119,6 +145,16 @@ pub enum Event {
     },
     /// Another process changed what every window must see at once.
     StoreNotice(Notice),
+    /// Judgements that reached neither the journal nor the store (a full disk): kept, tried
+    /// again.
+    Unsaved {
+        uri: String,
+        entries: Vec<JournalEntry>,
+    },
+    /// Kept judgements reached the journal at last.
+    SavedLater {
+        count: usize,
+    },
     /// Write everything and answer when it is on disk.
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -174,6 +210,11 @@ struct State {
     reminded_day: Option<u32>,
     /// Set by `initialized`: nothing is said to the client before it.
     initialized: bool,
+    /// The user was told that judgements wait in the journal (said once until the store answers).
+    told_journal_only: Arc<std::sync::atomic::AtomicBool>,
+    /// Judgements that could not be saved at all, and when they were last tried.
+    unsaved: Vec<JournalEntry>,
+    unsaved_tried: Option<Instant>,
 }
 
 impl State {
@@ -205,6 +246,9 @@ impl State {
             last_reminder_check: None,
             reminded_day: None,
             initialized: false,
+            told_journal_only: Arc::default(),
+            unsaved: Vec::new(),
+            unsaved_tried: None,
         };
         // Without a store folder, explanation documents go to a private temporary folder.
         let fallback =
@@ -273,6 +317,19 @@ impl State {
             Event::StoreNotice(Notice::Message { message }) => {
                 self.show(MessageType::WARNING, message);
             }
+            Event::Unsaved { uri, entries } => {
+                self.unsaved.extend(entries);
+                self.unsaved_tried = Some(Instant::now());
+                // The store's copy is written again with the next snapshots.
+                self.mark_dirty(&uri);
+            }
+            Event::SavedLater { count } => self.show(
+                MessageType::INFO,
+                format!(
+                    "Whetstone saved {count} judgements it had kept in memory while the disk \
+                     could not take them."
+                ),
+            ),
             Event::Shutdown { reply } => {
                 self.flush_everything().await;
                 let _ = reply.send(());
@@ -681,6 +738,15 @@ impl State {
             }
         };
         self.load_from_store(&uri);
+        // What the journal must say the command changed.
+        let (judged, removed) = match &call {
+            CommandCall::Classify { chunk, .. }
+            | CommandCall::Explain { chunk, .. }
+            | CommandCall::Practiced { chunk, .. } => (vec![chunk.0], Vec::new()),
+            CommandCall::Dismiss { chunk, .. } => (Vec::new(), vec![chunk.0]),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let mut dismissed = None;
         let result: Result<Value, String> = match call {
             CommandCall::Chunks { uri } => Ok(self.ownership_json(&uri)),
             CommandCall::Classify { uri, chunk, class } => self
@@ -734,6 +800,7 @@ impl State {
                     && let (Some(key), Some(dismissal)) =
                         (self.file_key(&uri), self.engine.dismissals().last())
                 {
+                    dismissed = Some(dismissal.clone());
                     self.writer.send(WriteJob::Dismissal {
                         key,
                         dismissal: dismissal.clone(),
@@ -753,29 +820,118 @@ impl State {
             let _ = reply.send(Ok(Some(value)));
             return;
         }
-        // A verdict changed: show it, and answer only once it is on disk.
+        // A verdict changed: show it, and answer once it is durable.
         self.publish_diagnostics(&uri);
         self.request_lens_refresh();
-        self.queue_snapshot(&uri);
-        let flushed = self.writer.flush();
-        let client = self.client.clone();
+        let judgement = Judgement {
+            judged,
+            removed,
+            dismissal: dismissed,
+        };
+        let done = self.commit(&uri, judgement);
         tokio::spawn(async move {
-            match flushed.await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    client
-                        .show_message(
-                            MessageType::WARNING,
-                            format!(
-                                "whetstone recorded this, but could not save it to disk: {error}"
-                            ),
-                        )
-                        .await
-                }
-                Err(_) => tracing::warn!("the store writer stopped before flushing"),
-            }
-            let _ = reply.send(Ok(Some(value)));
+            let answer = match done.await {
+                Ok(Committed::NotSaved(why)) => Err(jsonrpc::Error {
+                    code: jsonrpc::ErrorCode::InternalError,
+                    message: why.into(),
+                    data: None,
+                }),
+                _ => Ok(Some(value)),
+            };
+            let _ = reply.send(answer);
         });
+    }
+
+    /// Makes a judgement on `uri` durable: its file's record (and dismissal) go to the journal,
+    /// synced, and to the store through the writer. Resolves with how far it got, and says so
+    /// to the user when it is not on disk in the store; what could not be saved at all is kept
+    /// and tried again every few seconds.
+    fn commit(&mut self, uri: &str, judgement: Judgement) -> oneshot::Receiver<Committed> {
+        let (done, receiver) = oneshot::channel();
+        let Some((key, content, chunks)) = self.file_content(uri) else {
+            // Not a file on disk (an untitled buffer): kept in this window only, as said.
+            let _ = done.send(Committed::Saved);
+            return receiver;
+        };
+        self.queue_snapshot(uri);
+        let flushed = self.writer.flush();
+        let store = self.store.clone();
+        let entries_key = key.clone();
+        let journaled = tokio::task::spawn_blocking(move || {
+            let record = FileRecord {
+                snapshot: content.into_snapshot(),
+                chunks,
+            };
+            let mut entries = vec![JournalEntry::judged_file(
+                &entries_key,
+                &record,
+                &judgement.judged,
+                &judgement.removed,
+            )];
+            if let Some(dismissal) = &judgement.dismissal {
+                entries.push(JournalEntry::dismissal(&entries_key, dismissal));
+            }
+            let written = store.journal(&entries);
+            (written, entries)
+        });
+        let client = self.client.clone();
+        let sender = self.sender.clone();
+        let uri = uri.to_string();
+        let told = self.told_journal_only.clone();
+        tokio::spawn(async move {
+            let (journaled, entries) = match journaled.await {
+                Ok((written, entries)) => (written, entries),
+                Err(error) => (Err(StoreError::Journal(error.to_string())), Vec::new()),
+            };
+            let flushed = match tokio::time::timeout(COMMAND_WAITS_FOR_STORE, flushed).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => Err("the store writer has stopped".to_string()),
+                Err(_) => Err(format!(
+                    "the store did not answer within {} s",
+                    COMMAND_WAITS_FOR_STORE.as_secs()
+                )),
+            };
+            let committed = match (journaled, flushed) {
+                (_, Ok(())) => {
+                    told.store(false, std::sync::atomic::Ordering::SeqCst);
+                    Committed::Saved
+                }
+                (Ok(true), Err(why)) => {
+                    tracing::warn!("a judgement is in the journal, not yet in the store: {why}");
+                    if !told.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        client
+                            .show_message(
+                                MessageType::INFO,
+                                format!(
+                                    "Whetstone saved this in its journal; the store itself did \
+                                     not take it yet ({why}). It is merged into the store as \
+                                     soon as the store answers: nothing is lost."
+                                ),
+                            )
+                            .await;
+                    }
+                    Committed::InJournal
+                }
+                (Ok(false), Err(why)) => {
+                    tracing::warn!("a judgement is in memory only: {why}");
+                    Committed::Saved
+                }
+                (Err(journal_error), Err(why)) => {
+                    let message = format!(
+                        "Whetstone could not save this: {why}; {journal_error}. It is kept in this \
+                         window and saved again every few seconds until the disk takes it (free \
+                         some space if the disk is full)."
+                    );
+                    client
+                        .show_message(MessageType::ERROR, message.clone())
+                        .await;
+                    let _ = sender.send(Event::Unsaved { uri, entries });
+                    Committed::NotSaved(message)
+                }
+            };
+            let _ = done.send(committed);
+        });
+        receiver
     }
 
     /// The file's ownership map as `whetstone.chunks` returns it.
@@ -893,14 +1049,15 @@ impl State {
                 );
                 self.publish_diagnostics(&uri);
                 self.request_lens_refresh();
-                self.queue_snapshot(&uri);
-                let flushed = self.writer.flush();
-                if let Ok(Err(error)) = flushed.await {
-                    self.log(
-                        MessageType::WARNING,
-                        format!("whetstone could not save the explanation: {error}"),
-                    );
-                }
+                // Never awaited here: a slow store must not hold up the loop.
+                let _ = self.commit(
+                    &uri,
+                    Judgement {
+                        judged: vec![chunk.0],
+                        removed: Vec::new(),
+                        dismissal: None,
+                    },
+                );
             }
             Err(error) => self.log(
                 MessageType::WARNING,
@@ -1494,6 +1651,7 @@ impl State {
         if self.refresh_pending {
             self.request_lens_refresh();
         }
+        self.retry_unsaved();
         self.end_calibration_if_time_is_up(now_ms());
         if self.last_snapshot.elapsed() >= SNAPSHOT_EVERY {
             for uri in std::mem::take(&mut self.dirty) {
@@ -1510,25 +1668,63 @@ impl State {
         }
     }
 
+    /// Tries again, off the loop, to journal what could not be saved.
+    fn retry_unsaved(&mut self) {
+        if self.unsaved.is_empty()
+            || self
+                .unsaved_tried
+                .is_some_and(|tried| tried.elapsed() < RETRY_UNSAVED_EVERY)
+        {
+            return;
+        }
+        self.unsaved_tried = Some(Instant::now());
+        let entries = std::mem::take(&mut self.unsaved);
+        let store = self.store.clone();
+        let sender = self.sender.clone();
+        tokio::task::spawn_blocking(move || {
+            let count = entries.len();
+            match store.journal(&entries) {
+                Ok(_) => {
+                    let _ = sender.send(Event::SavedLater { count });
+                }
+                Err(error) => {
+                    tracing::warn!("kept judgements still cannot be saved: {error}");
+                    let _ = sender.send(Event::Unsaved {
+                        uri: String::new(),
+                        entries,
+                    });
+                }
+            }
+        });
+    }
+
     /// Hands a copy of the file's map and chunks to the writer thread (cheap: the rope is shared).
     fn queue_snapshot(&mut self, uri: &str) {
         self.dirty.remove(uri);
-        let Some(key) = self.file_key(uri) else {
+        let Some((key, content, chunks)) = self.file_content(uri) else {
             return;
         };
+        self.writer.send(WriteJob::Save {
+            key,
+            content,
+            chunks,
+        });
+    }
+
+    /// The file's key, map and chunks as the store keeps them; None for what is not stored.
+    fn file_content(
+        &mut self,
+        uri: &str,
+    ) -> Option<(FileKey, FileContent, Vec<crate::core::Chunk>)> {
+        let key = self.file_key(uri)?;
         let content = if let Some(document) = self.engine.document(uri) {
-            let Some(map) = self.engine.line_map(uri) else {
-                return;
-            };
+            let map = self.engine.line_map(uri)?;
             FileContent::Open {
                 rope: document.rope().clone(),
                 map: map.clone(),
             }
         } else {
-            match self.engine.snapshot(uri) {
-                Some(snapshot) => FileContent::Closed(snapshot),
-                None => return,
-            }
+            FileContent::Closed(self.engine.snapshot(uri)?)
         };
         let chunks = self
             .engine
@@ -1536,11 +1732,7 @@ impl State {
             .into_iter()
             .map(|view| view.chunk)
             .collect();
-        self.writer.send(WriteJob::Save {
-            key,
-            content,
-            chunks,
-        });
+        Some((key, content, chunks))
     }
 
     async fn flush_everything(&mut self) {

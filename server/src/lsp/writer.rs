@@ -15,11 +15,28 @@ use crate::store::calibration::CalibrationChange;
 use crate::store::{FileKey, FileRecord, Store};
 
 /// A file's map as the loop hands it over.
+#[derive(Clone)]
 pub enum FileContent {
     /// An open document: the writer computes the line keys from the (shared, cheap to clone) rope.
     Open { rope: Rope, map: LineMap },
     /// A closed file's snapshot, already keyed.
     Closed(FileSnapshot),
+}
+
+impl FileContent {
+    /// The snapshot as stored: line keys computed here, off the loop.
+    pub fn into_snapshot(self) -> FileSnapshot {
+        match self {
+            FileContent::Open { rope, map } => FileSnapshot {
+                line_keys: rope
+                    .lines()
+                    .map(|line| LineKey::of(&line.to_string()))
+                    .collect(),
+                map,
+            },
+            FileContent::Closed(snapshot) => snapshot,
+        }
+    }
 }
 
 pub enum WriteJob {
@@ -53,8 +70,11 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("whetstone-store-writer".to_string())
             .spawn(move || {
+                // A write that failed since the last flush makes that flush fail: a command's
+                // answer waits for the flush, and must not say "saved" over a lost save.
+                let mut failed: Option<String> = None;
                 for job in receiver {
-                    handle(store.as_ref(), job);
+                    handle(store.as_ref(), job, &mut failed);
                 }
             });
         if let Err(error) = spawned {
@@ -77,32 +97,29 @@ impl Writer {
     }
 }
 
-fn handle(store: &dyn Store, job: WriteJob) {
+fn handle(store: &dyn Store, job: WriteJob, failed: &mut Option<String>) {
+    let mut keep = |result: Result<(), crate::store::StoreError>, what: String| {
+        if let Err(error) = result {
+            tracing::warn!("{what}: {error}");
+            failed.get_or_insert(format!("{what}: {error}"));
+        }
+    };
     match job {
         WriteJob::Save {
             key,
             content,
             chunks,
         } => {
-            let snapshot = match content {
-                FileContent::Open { rope, map } => FileSnapshot {
-                    line_keys: rope
-                        .lines()
-                        .map(|line| LineKey::of(&line.to_string()))
-                        .collect(),
-                    map,
-                },
-                FileContent::Closed(snapshot) => snapshot,
-            };
-            if let Err(error) = store.save_file(&key, &FileRecord { snapshot, chunks }) {
-                tracing::warn!("cannot save the ownership map of {}: {error}", key.path);
-            }
+            let snapshot = content.into_snapshot();
+            keep(
+                store.save_file(&key, &FileRecord { snapshot, chunks }),
+                format!("cannot save the ownership map of {}", key.path),
+            );
         }
-        WriteJob::Dismissal { key, dismissal } => {
-            if let Err(error) = store.record_dismissal(&key, &dismissal) {
-                tracing::warn!("cannot record a dismissal in {}: {error}", key.path);
-            }
-        }
+        WriteJob::Dismissal { key, dismissal } => keep(
+            store.record_dismissal(&key, &dismissal),
+            format!("cannot record a dismissal in {}", key.path),
+        ),
         WriteJob::Calibration(change) => {
             if let Err(error) = store.change_calibration(&change) {
                 tracing::warn!("cannot record the calibration session's progress: {error}");
@@ -119,7 +136,11 @@ fn handle(store: &dyn Store, job: WriteJob) {
             }
         }
         WriteJob::Flush(done) => {
-            let _ = done.send(store.flush().map_err(|error| error.to_string()));
+            let flushed = store.flush().map_err(|error| error.to_string());
+            let _ = done.send(match failed.take() {
+                Some(earlier) => Err(earlier),
+                None => flushed,
+            });
         }
     }
 }

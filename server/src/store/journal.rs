@@ -52,6 +52,39 @@ pub enum Entry {
     Checkpoint { checked_ms: u64 },
 }
 
+impl Entry {
+    /// A file's record just after a judgement on `judged` chunks (or the removal of `removed`).
+    pub fn judged_file(
+        key: &crate::store::FileKey,
+        record: &crate::store::FileRecord,
+        judged: &[u64],
+        removed: &[u64],
+    ) -> Entry {
+        Entry::File {
+            key: key.into(),
+            record: crate::store::records::to_record(record),
+            judged: judged.to_vec(),
+            removed: removed.to_vec(),
+        }
+    }
+
+    pub fn dismissal(
+        key: &crate::store::FileKey,
+        dismissal: &crate::core::engine::Dismissal,
+    ) -> Entry {
+        Entry::Dismissal {
+            key: key.into(),
+            dismissal: crate::store::records::dismissal_to_record(dismissal),
+        }
+    }
+
+    pub fn session(session: &crate::core::calibration::CalibrationSession) -> Entry {
+        Entry::Session {
+            session: crate::store::records::calibration_session_to_record(session),
+        }
+    }
+}
+
 /// A line: an entry and the moment it was appended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stamped {

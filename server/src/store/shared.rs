@@ -1135,7 +1135,18 @@ impl Store for SharedStore {
                 change: change.clone(),
             })?,
         };
-        protocol::calibration_outcome(reply)
+        let outcome = protocol::calibration_outcome(reply);
+        // The holder flushed it; the journal keeps a second copy against damage to the database.
+        if let Ok(
+            CalibrationReply::Started(session)
+            | CalibrationReply::Stopped(session)
+            | CalibrationReply::Rated(session),
+        ) = &outcome
+            && let Err(error) = self.journal(&[super::journal::Entry::session(session)])
+        {
+            tracing::warn!("cannot keep the calibration change in the journal: {error}");
+        }
+        outcome
     }
 }
 

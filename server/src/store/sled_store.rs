@@ -164,9 +164,11 @@ impl SledStore {
             }
             _ => {}
         }
-        // sled writes `conf` before anything else, and `db` is its log.
-        let existed = database_path.join("conf").exists()
-            || std::fs::metadata(database_path.join("db")).is_ok_and(|data| data.len() > 0);
+        // `db` is sled's log: a database that wrote anything has bytes there. sled writes `conf`
+        // first, so a process killed while it created the store leaves `conf` and an empty
+        // log: a new store, not a damaged one (taking it for damaged moved it aside and told the
+        // user so, found by the crash test).
+        let existed = std::fs::metadata(database_path.join("db")).is_ok_and(|data| data.len() > 0);
 
         let database = match open_sled(&database_path) {
             Ok(database) => database,
@@ -1518,6 +1520,26 @@ mod tests {
                 "{file}"
             );
         }
+    }
+
+    /// A process killed while sled created the store leaves `conf` and an empty log; the next
+    /// open took that for a damaged store, moved it aside and told the user so.
+    #[test]
+    fn a_store_whose_creation_was_cut_short_is_a_new_store() {
+        let folder = temporary();
+        let database = folder.path().join(DATABASE_FOLDER);
+        {
+            let created = open(folder.path()).expect("opens");
+            drop(created);
+        }
+        let conf = std::fs::read(database.join("conf")).expect("conf");
+        std::fs::remove_dir_all(&database).expect("clear");
+        std::fs::create_dir_all(&database).expect("mkdir");
+        std::fs::write(database.join("conf"), conf).expect("conf");
+        std::fs::write(database.join("db"), b"").expect("an empty log");
+        let opened = crate::store::open(folder.path()).expect("opens");
+        assert_eq!(opened.notice, None);
+        assert_eq!(moved_aside(folder.path()), 0);
     }
 
     /// A holder killed while sled wrote a snapshot left an empty `snap.*.generating`; sled then

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use whetstone::core::activity::DayActivity;
 use whetstone::store::calibration::{CalibrationChange, CalibrationError, CalibrationReply};
+use whetstone::store::journal::Entry;
 use whetstone::store::{SharedStore, Store};
 use whetstone_tests::store_crash::{
     Ack, BASE_MS, FILE_COUNT, SeededRandom, dismissal, file_key, file_record,
@@ -103,8 +104,14 @@ enum StoreWrite {
 fn acknowledged_write(store: &SharedStore, write: &StoreWrite) -> Result<Option<Ack>, String> {
     let ack = match write {
         StoreWrite::SaveFile { n, file_index } => {
+            // As the language server does for a classification: the journal first.
+            let (key, record) = (file_key(*file_index), file_record(*file_index, *n));
+            let judged: Vec<u64> = record.chunks.iter().map(|chunk| chunk.id.0).collect();
             store
-                .save_file(&file_key(*file_index), &file_record(*file_index, *n))
+                .journal(&[Entry::judged_file(&key, &record, &judged, &[])])
+                .map_err(|error| format!("journal of write {n}: {error}"))?;
+            store
+                .save_file(&key, &record)
                 .map_err(|error| format!("save of write {n}: {error}"))?;
             Ack::File {
                 n: *n,
@@ -113,6 +120,9 @@ fn acknowledged_write(store: &SharedStore, write: &StoreWrite) -> Result<Option<
         }
         StoreWrite::Dismissal { n } => {
             let (key, dismissal) = dismissal(*n);
+            store
+                .journal(&[Entry::dismissal(&key, &dismissal)])
+                .map_err(|error| format!("journal of write {n}: {error}"))?;
             store
                 .record_dismissal(&key, &dismissal)
                 .map_err(|error| format!("dismissal of write {n}: {error}"))?;
