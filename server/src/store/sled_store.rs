@@ -152,7 +152,16 @@ impl SledStore {
             source,
         };
         let database_path = folder.join(DATABASE_FOLDER);
-        match std::fs::metadata(&database_path) {
+        // Not followed: a `db` that is a link would put the database, and its mode, wherever the
+        // link points (see `prepare_folder` for the store folder itself).
+        match std::fs::symlink_metadata(&database_path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                return Err(OpenFailure::SymbolicLink {
+                    path: folder.to_path_buf(),
+                    target: std::fs::read_link(&database_path).ok(),
+                    link: database_path,
+                });
+            }
             Ok(metadata) if !metadata.is_dir() => {
                 return Err(damaged(
                     folder,
@@ -1153,6 +1162,46 @@ mod tests {
             vec![(file, dismissal)]
         );
         assert_eq!(store.next_chunk_id().expect("next"), 31);
+    }
+
+    /// Regression: a `db` folder that was a symbolic link was followed, so the database lived
+    /// (and was moved aside as damaged) wherever the link pointed.
+    #[cfg(unix)]
+    #[test]
+    fn a_database_folder_that_is_a_symbolic_link_is_refused_not_followed() {
+        let folder = temporary();
+        let elsewhere = temporary();
+        let link = folder.path().join(DATABASE_FOLDER);
+        std::os::unix::fs::symlink(elsewhere.path(), &link).expect("symlink");
+        let failure = open(folder.path()).expect_err("refused");
+        let message = failure.user_message();
+        match failure {
+            OpenFailure::SymbolicLink {
+                path,
+                link: found,
+                target,
+            } => {
+                assert_eq!(path, folder.path());
+                assert_eq!(found, link);
+                assert_eq!(target.as_deref(), Some(elsewhere.path()));
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(message.contains("Remove the link"), "{message}");
+        assert!(
+            std::fs::read_dir(elsewhere.path())
+                .expect("read_dir")
+                .next()
+                .is_none(),
+            "nothing is written through the link"
+        );
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("the link")
+                .file_type()
+                .is_symlink(),
+            "the link is left where it was, not moved aside"
+        );
     }
 
     #[test]
