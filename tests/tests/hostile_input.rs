@@ -109,6 +109,17 @@ impl Sandbox {
         client
     }
 
+    /// `whetstone status` in the workspace, with its store in `store`.
+    fn status(&self, store: &Path) -> std::process::Output {
+        let environment = self.environment(store);
+        std::process::Command::new(whetstone_tests::whetstone_binary())
+            .arg("status")
+            .current_dir(self.workspace())
+            .envs(environment.iter().map(|(name, value)| (name, value)))
+            .output()
+            .expect("whetstone status runs")
+    }
+
     /// Files in the sandbox outside the store, other than the source file the test wrote.
     fn files_outside_the_store(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
@@ -1068,13 +1079,7 @@ fn a_store_folder_that_is_a_symbolic_link_is_refused() {
     let status = client.shutdown();
     assert!(status.success(), "whetstone lsp exited with {status}");
 
-    let environment = sandbox.environment(&link);
-    let output = std::process::Command::new(whetstone_tests::whetstone_binary())
-        .arg("status")
-        .current_dir(sandbox.workspace())
-        .envs(environment.iter().map(|(name, value)| (name, value)))
-        .output()
-        .expect("whetstone status runs");
+    let output = sandbox.status(&link);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
@@ -1091,4 +1096,71 @@ fn a_store_folder_that_is_a_symbolic_link_is_refused() {
     );
     let strays = sandbox.files_outside_the_store();
     assert!(strays.is_empty(), "written outside the store: {strays:#?}");
+}
+
+/// Regression: `%00` in a file URI made a store key with a NUL in it, which every later listing
+/// of the store reported as damaged. Such a document is tracked in memory only, with a warning.
+#[test]
+fn a_file_uri_holding_a_nul_is_tracked_in_memory_only() {
+    let mut session = Session::start();
+    let uri = format!("{}/src/a%00b.rs", file_uri(&session.sandbox.workspace()));
+    session
+        .client
+        .notify("textDocument/didOpen", did_open(&uri, SOURCE, 1));
+    let warning = session.client.wait_for_notification(
+        "window/logMessage",
+        Duration::from_secs(10),
+        |params| {
+            params["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("NUL") && message.contains("memory"))
+        },
+    );
+    assert!(
+        warning.is_some(),
+        "{}",
+        session.client.failure("no warning about the NUL")
+    );
+    session.client.notify(
+        "textDocument/didChange",
+        did_change(
+            &uri,
+            2,
+            vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
+        ),
+    );
+    let report = execute(&mut session.client, "whetstone.chunks", json!({"uri": uri}));
+    let chunk = report["chunks"][0]["id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the paste is a chunk: {report:#}"));
+    execute(
+        &mut session.client,
+        "whetstone.classify",
+        json!({"uri": uri, "chunk": chunk, "class": "core"}),
+    );
+    execute(
+        &mut session.client,
+        "whetstone.dismiss",
+        json!({"uri": uri, "chunk": chunk}),
+    );
+    session
+        .client
+        .notify("textDocument/didSave", did_save(&uri, None));
+    session
+        .client
+        .notify("textDocument/didClose", did_close(&uri));
+    session.assert_still_serving("a file URI holding %00");
+    let store = session.sandbox.store();
+    let status = session.client.shutdown();
+    assert!(status.success(), "whetstone lsp exited with {status}");
+
+    let output = session.sandbox.status(&store);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("damaged"), "{stderr}");
+    assert!(
+        stdout.contains("lib.rs") && !stdout.contains("a\0b"),
+        "{stdout}"
+    );
 }

@@ -76,6 +76,15 @@ impl FileKey {
     }
 }
 
+impl FileKey {
+    /// Why this key cannot be stored, or None. On disk a key is its workspace, a NUL and its path,
+    /// so a NUL in either would make a key that reads back as another one, or as damaged.
+    pub fn why_not_storable(&self) -> Option<String> {
+        (self.workspace.contains('\0') || self.path.contains('\0'))
+            .then(|| "its workspace or path holds a NUL character".to_string())
+    }
+}
+
 impl fmt::Display for FileKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.workspace.is_empty() {
@@ -445,6 +454,12 @@ impl Store for MemoryStore {
     }
 
     fn save_file(&self, key: &FileKey, record: &FileRecord) -> Result<(), StoreError> {
+        if let Some(reason) = key.why_not_storable() {
+            return Err(StoreError::InvalidRecord {
+                target: format!("file {key:?}"),
+                reason,
+            });
+        }
         // Through the record form, so that memory keeps exactly what the disk would (no uri, no
         // syntax staleness) and refuses exactly what the disk would.
         let stored = records::from_record(records::to_record(record)).map_err(|reason| {
@@ -474,6 +489,12 @@ impl Store for MemoryStore {
     }
 
     fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError> {
+        if let Some(reason) = key.why_not_storable() {
+            return Err(StoreError::InvalidRecord {
+                target: format!("a dismissal in file {key:?}"),
+                reason,
+            });
+        }
         self.state()
             .dismissals
             .push((key.clone(), dismissal.clone()));
