@@ -8,7 +8,7 @@
 //! there outside its store.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -77,32 +77,47 @@ impl Sandbox {
 
     /// `whetstone lsp` with every folder it could write to pointed into the sandbox.
     fn start(&self) -> LspClient {
-        let binary = whetstone_tests::whetstone_binary();
+        self.start_with_store(&self.store())
+    }
+
+    /// Every folder the binary could write to, pointed into the sandbox; the store is `store`.
+    fn environment(&self, store: &Path) -> Vec<(&'static str, String)> {
         let path = |relative: &str| self.path(relative).to_string_lossy().into_owned();
-        let (home, tmp, store) = (path("home"), path("tmp"), path("store"));
-        let (data, config, cache, state) = (
-            path("home/.local/share"),
-            path("home/.config"),
-            path("home/.cache"),
-            path("home/.local/state"),
-        );
-        let mut client = LspClient::start_in(
-            &binary,
-            &["lsp"],
-            &[
-                ("HOME", &home),
-                ("TMPDIR", &tmp),
-                ("XDG_DATA_HOME", &data),
-                ("XDG_CONFIG_HOME", &config),
-                ("XDG_CACHE_HOME", &cache),
-                ("XDG_STATE_HOME", &state),
-                ("WHETSTONE_HOME", &store),
-                ("WHETSTONE_LOG", "debug"),
-            ],
-            Some(&self.path("cwd")),
-        );
+        vec![
+            ("HOME", path("home")),
+            ("TMPDIR", path("tmp")),
+            ("XDG_DATA_HOME", path("home/.local/share")),
+            ("XDG_CONFIG_HOME", path("home/.config")),
+            ("XDG_CACHE_HOME", path("home/.cache")),
+            ("XDG_STATE_HOME", path("home/.local/state")),
+            ("WHETSTONE_HOME", store.to_string_lossy().into_owned()),
+            ("WHETSTONE_LOG", "debug".to_string()),
+        ]
+    }
+
+    /// `whetstone lsp` in the sandbox, with its store in `store`.
+    fn start_with_store(&self, store: &Path) -> LspClient {
+        let binary = whetstone_tests::whetstone_binary();
+        let environment = self.environment(store);
+        let environment: Vec<(&str, &str)> = environment
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        let mut client =
+            LspClient::start_in(&binary, &["lsp"], &environment, Some(&self.path("cwd")));
         client.initialize(&self.workspace(), vscode_like_capabilities(), json!({}));
         client
+    }
+
+    /// `whetstone status` in the workspace, with its store in `store`.
+    fn status(&self, store: &Path) -> std::process::Output {
+        let environment = self.environment(store);
+        std::process::Command::new(whetstone_tests::whetstone_binary())
+            .arg("status")
+            .current_dir(self.workspace())
+            .envs(environment.iter().map(|(name, value)| (name, value)))
+            .output()
+            .expect("whetstone status runs")
     }
 
     /// Files in the sandbox outside the store, other than the source file the test wrote.
@@ -1007,4 +1022,145 @@ fn a_relative_store_path_is_refused() {
     );
     let strays = sandbox.files_outside_the_store();
     assert!(strays.is_empty(), "written outside the store: {strays:#?}");
+}
+
+/// Regression: a WHETSTONE_HOME that was a symbolic link was followed, and the folder it pointed
+/// to was chmod'ed to 0700 and filled with the store. Now the server refuses it, says so once and
+/// keeps working in memory, and `whetstone status` stops with the reason.
+#[cfg(unix)]
+#[test]
+fn a_store_folder_that_is_a_symbolic_link_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let target = sandbox.store();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).expect("chmod the target");
+    let link = sandbox.path("store-link");
+    std::os::unix::fs::symlink(&target, &link).expect("a link to the store folder");
+    let refusal = |params: &Value| {
+        params["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("is a symbolic link"))
+    };
+
+    let mut client = sandbox.start_with_store(&link);
+    let shown =
+        client.wait_for_notification("window/showMessage", Duration::from_secs(10), refusal);
+    let Some(shown) = shown else {
+        panic!("{}", client.failure("no message about the linked store"));
+    };
+    let message = shown["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        message.contains(&link.display().to_string()) && message.contains("WHETSTONE_HOME"),
+        "{message}"
+    );
+    // It still tracks documents, in memory.
+    let uri = file_uri(&sandbox.path("workspace/src/lib.rs"));
+    client.notify("textDocument/didOpen", did_open(&uri, SOURCE, 1));
+    client.notify(
+        "textDocument/didChange",
+        did_change(
+            &uri,
+            2,
+            vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
+        ),
+    );
+    let report = execute(&mut client, "whetstone.chunks", json!({"uri": uri}));
+    assert_eq!(
+        report["chunks"].as_array().map(Vec::len),
+        Some(1),
+        "{report:#}"
+    );
+    let shown_times = client
+        .notifications("window/showMessage")
+        .iter()
+        .filter(|params| refusal(params))
+        .count();
+    assert_eq!(shown_times, 1, "the refusal is shown once");
+    let status = client.shutdown();
+    assert!(status.success(), "whetstone lsp exited with {status}");
+
+    let output = sandbox.status(&link);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("is a symbolic link"), "{stderr}");
+
+    let mode = fs::metadata(&target)
+        .expect("the target")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755, "the link's target is not chmod'ed");
+    assert!(
+        fs::read_dir(&target).expect("the target").next().is_none(),
+        "nothing is written through the link"
+    );
+    let strays = sandbox.files_outside_the_store();
+    assert!(strays.is_empty(), "written outside the store: {strays:#?}");
+}
+
+/// Regression: `%00` in a file URI made a store key with a NUL in it, which every later listing
+/// of the store reported as damaged. Such a document is tracked in memory only, with a warning.
+#[test]
+fn a_file_uri_holding_a_nul_is_tracked_in_memory_only() {
+    let mut session = Session::start();
+    let uri = format!("{}/src/a%00b.rs", file_uri(&session.sandbox.workspace()));
+    session
+        .client
+        .notify("textDocument/didOpen", did_open(&uri, SOURCE, 1));
+    let warning = session.client.wait_for_notification(
+        "window/logMessage",
+        Duration::from_secs(10),
+        |params| {
+            params["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("NUL") && message.contains("memory"))
+        },
+    );
+    assert!(
+        warning.is_some(),
+        "{}",
+        session.client.failure("no warning about the NUL")
+    );
+    session.client.notify(
+        "textDocument/didChange",
+        did_change(
+            &uri,
+            2,
+            vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
+        ),
+    );
+    let report = execute(&mut session.client, "whetstone.chunks", json!({"uri": uri}));
+    let chunk = report["chunks"][0]["id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the paste is a chunk: {report:#}"));
+    execute(
+        &mut session.client,
+        "whetstone.classify",
+        json!({"uri": uri, "chunk": chunk, "class": "core"}),
+    );
+    execute(
+        &mut session.client,
+        "whetstone.dismiss",
+        json!({"uri": uri, "chunk": chunk}),
+    );
+    session
+        .client
+        .notify("textDocument/didSave", did_save(&uri, None));
+    session
+        .client
+        .notify("textDocument/didClose", did_close(&uri));
+    session.assert_still_serving("a file URI holding %00");
+    let store = session.sandbox.store();
+    let status = session.client.shutdown();
+    assert!(status.success(), "whetstone lsp exited with {status}");
+
+    let output = session.sandbox.status(&store);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("damaged"), "{stderr}");
+    assert!(
+        stdout.contains("lib.rs") && !stdout.contains("a\0b"),
+        "{stdout}"
+    );
 }

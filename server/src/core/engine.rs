@@ -127,7 +127,8 @@ pub struct ChangeOutcome {
 pub struct Inserted {
     /// None when nothing new arrived (deletions, formatting, a checkout).
     pub origin: Option<Origin>,
-    /// Typing: line breaks typed (each ends a line). Otherwise: non-blank lines inserted.
+    /// Typing: line breaks typed (each ends a line), at most the lines the document gained.
+    /// Otherwise: non-blank lines inserted.
     pub lines: u64,
     /// Non-whitespace characters typed (typing only).
     pub typed_chars: u64,
@@ -429,6 +430,7 @@ impl Engine {
             now_ms,
             config.hint_lifetime_ms,
         );
+        let lines_before = open.document.len_lines();
 
         let mut applied: Vec<AppliedChange> = Vec::with_capacity(changes.len());
         for change in changes {
@@ -461,6 +463,8 @@ impl Engine {
             }
             applied.push(result);
         }
+        // Two lengths, not a walk over the lines: the keystroke path stays flat in file size.
+        let lines_added = open.document.len_lines().saturating_sub(lines_before);
 
         let mut outcome = ChangeOutcome {
             chunks_changed: applied
@@ -480,9 +484,12 @@ impl Engine {
         let flagged_lines = material.lines.max(usize::from(material.chars > 0)) as u64;
         outcome.verdict = verdict.clone();
         outcome.inserted = match verdict {
+            // Every Enter counts, but never more lines than the document gained: breaks typed
+            // and deleted again, or typed over the same line again and again, in one notification
+            // add at most the lines that are really there afterwards.
             Verdict::Typed => Inserted {
                 origin: Some(Origin::Typed),
-                lines: material.newlines as u64,
+                lines: material.newlines.min(lines_added) as u64,
                 typed_chars: material.chars as u64,
                 burst_lines: 0,
             },

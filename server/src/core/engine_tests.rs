@@ -815,6 +815,73 @@ fn outcomes_say_what_was_inserted() {
     assert_eq!(removal.inserted, Inserted::default());
 }
 
+/// Regression: one notification of 1,000 changes on the same spot counted every line break it
+/// carried, even those deleted or typed over again by the next change, as a typed line in the
+/// activity ledger. The count is now the lines the notification really added.
+#[test]
+fn the_ledger_counts_the_lines_a_notification_really_added() {
+    let many = 1_000;
+    let several_on_one_line = vec![
+        edit((3, 10), (3, 10), "a"),
+        edit((3, 11), (3, 11), "b"),
+        edit((3, 12), (3, 12), "\n"),
+        edit((4, 0), (4, 0), "c"),
+    ];
+    let many_insertions_at_one_position: Vec<ContentChange> =
+        (0..many).map(|_| edit((3, 0), (3, 0), "x\n")).collect();
+    let one_new_line_typed_over_again_and_again: Vec<ContentChange> =
+        std::iter::once(edit((3, 0), (3, 0), "x\n"))
+            .chain((0..many).map(|index| {
+                let text = if index % 2 == 0 { "y\n" } else { "z\n" };
+                edit((3, 0), (4, 0), text)
+            }))
+            .collect();
+    let breaks_typed_and_deleted_again: Vec<ContentChange> = (0..many)
+        .flat_map(|_| [edit((3, 0), (3, 0), "\n"), edit((3, 0), (4, 0), "")])
+        .collect();
+    let cases: Vec<(&str, Vec<ContentChange>, Option<Origin>, u64)> = vec![
+        (
+            "several changes on one line",
+            several_on_one_line,
+            Some(Origin::Typed),
+            1,
+        ),
+        (
+            "many insertions at one position",
+            many_insertions_at_one_position,
+            Some(Origin::Typed),
+            many as u64,
+        ),
+        (
+            "one new line typed over again and again",
+            one_new_line_typed_over_again_and_again,
+            Some(Origin::Typed),
+            1,
+        ),
+        (
+            "breaks typed and deleted again",
+            breaks_typed_and_deleted_again,
+            Some(Origin::Typed),
+            0,
+        ),
+        (
+            "a multi-line paste",
+            vec![edit((0, 0), (0, 0), &rust_lines("pasted", 12))],
+            Some(Origin::Pasted),
+            12,
+        ),
+        ("a deletion", vec![edit((1, 0), (4, 0), "")], None, 0),
+    ];
+    for (name, changes, origin, lines) in cases {
+        let mut session = Session::new();
+        session.open(FILE, BASE);
+        let outcome = session.change(FILE, changes);
+        assert_eq!(outcome.inserted.origin, origin, "{name}: {outcome:?}");
+        assert_eq!(outcome.inserted.lines, lines, "{name}: {outcome:?}");
+        session.assert_map_covers_document(FILE);
+    }
+}
+
 /// Regression (found by the property test): a formatter's new blank line below a chunk took the
 /// chunk, and since formatting was not counted as a chunk change, the chunk ended on a blank line.
 #[test]

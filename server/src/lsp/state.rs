@@ -36,7 +36,7 @@ use crate::lsp::capabilities::{ClientFacts, server_capabilities};
 use crate::lsp::commands::{self, CommandCall, ReportFormat};
 use crate::lsp::nudges;
 use crate::lsp::settings::{self, Settings};
-use crate::lsp::uri::{file_path, read_text_file};
+use crate::lsp::uri::{file_path, read_text_file, unusable_file_uri};
 use crate::lsp::writer::{FileContent, WriteJob, Writer};
 use crate::store::calibration::{
     CalibrationChange, CalibrationError, CalibrationReply, CalibrationStatus, SessionEdit,
@@ -520,6 +520,12 @@ impl State {
         let uri = params.text_document.uri.as_str().to_string();
         if self.is_explanation_document(&uri) {
             return;
+        }
+        if let Some(reason) = unusable_file_uri(&uri) {
+            self.log(
+                MessageType::WARNING,
+                format!("{uri}: {reason}; it is tracked in memory only and never stored"),
+            );
         }
         self.load_from_store(&uri);
         let now = now_ms();

@@ -7,13 +7,33 @@ use std::str::FromStr;
 
 use tower_lsp_server::ls_types::Uri;
 
-/// The local path of a `file:` URI (percent-decoded), or None for any other URI.
+/// The local path of a `file:` URI (percent-decoded), or None for any other URI and for a file
+/// URI that names no possible file (see [`unusable_file_uri`]): such a document is tracked in
+/// memory only, like an `untitled:` one, and never stored.
 pub fn file_path(uri: &str) -> Option<PathBuf> {
+    decoded_file_path(uri).filter(|path| !holds_nul(path))
+}
+
+/// Why a `file:` URI is nonetheless not treated as a file, or None. A percent-encoded NUL
+/// (`%00`) decodes to a character no file name can hold, and the store separates a key's
+/// workspace from its path with NUL: the key would not read back, and every listing would report
+/// it as damaged.
+pub fn unusable_file_uri(uri: &str) -> Option<&'static str> {
+    decoded_file_path(uri)
+        .filter(|path| holds_nul(path))
+        .map(|_| "its path holds a NUL character (%00), which no file name can")
+}
+
+fn decoded_file_path(uri: &str) -> Option<PathBuf> {
     if !uri.starts_with("file:") {
         return None;
     }
     let parsed = Uri::from_str(uri).ok()?;
     parsed.to_file_path().map(|path| path.into_owned())
+}
+
+fn holds_nul(path: &Path) -> bool {
+    path.as_os_str().as_encoded_bytes().contains(&0)
 }
 
 /// The `file:` URI of a path.
@@ -61,6 +81,28 @@ mod tests {
         let _ = file_path("file://%%%");
         let path = PathBuf::from("/tmp/x y/é.rs");
         assert_eq!(file_path(&file_uri(&path).unwrap()), Some(path));
+    }
+
+    /// Regression: `%00` in a file URI made a store key with a NUL in it, which every listing of
+    /// the store then reported as damaged.
+    #[test]
+    fn a_file_uri_holding_a_nul_is_not_a_file() {
+        for uri in [
+            "file:///w/src/a%00b.rs",
+            "file:///w%00/src/a.rs",
+            "file:///w/a.rs%00",
+        ] {
+            assert_eq!(file_path(uri), None, "{uri}");
+            assert!(unusable_file_uri(uri).is_some(), "{uri}");
+        }
+        // An encoded `%` followed by `00` is an ordinary name.
+        assert_eq!(
+            file_path("file:///w/a%2500.rs"),
+            Some(PathBuf::from("/w/a%00.rs"))
+        );
+        for uri in ["file:///w/a.rs", "untitled:a%00b", "file://%%%"] {
+            assert_eq!(unusable_file_uri(uri), None, "{uri}");
+        }
     }
 
     /// Regression: a file the client said changed on disk was read whatever it was, so a FIFO

@@ -79,6 +79,15 @@ impl FileKey {
     }
 }
 
+impl FileKey {
+    /// Why this key cannot be stored, or None. On disk a key is its workspace, a NUL and its path,
+    /// so a NUL in either would make a key that reads back as another one, or as damaged.
+    pub fn why_not_storable(&self) -> Option<String> {
+        (self.workspace.contains('\0') || self.path.contains('\0'))
+            .then(|| "its workspace or path holds a NUL character".to_string())
+    }
+}
+
 impl fmt::Display for FileKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.workspace.is_empty() {
@@ -202,6 +211,15 @@ pub enum OpenFailure {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The store folder itself, or its `db` folder (`link`), is a symbolic link. It is refused,
+    /// never followed: following it would chmod and fill whatever folder it points to.
+    #[error("the store in {} is not used: {} is a symbolic link", path.display(), link.display())]
+    SymbolicLink {
+        path: PathBuf,
+        link: PathBuf,
+        /// Where the link points, as it is written; None when it cannot be read.
+        target: Option<PathBuf>,
+    },
 }
 
 const IN_MEMORY_ONLY: &str =
@@ -272,6 +290,28 @@ impl OpenFailure {
                  another folder.",
                 path.display()
             ),
+            OpenFailure::SymbolicLink { path, link, target } => {
+                let pointing = match target {
+                    Some(target) => format!(" (to {})", target.display()),
+                    None => String::new(),
+                };
+                let what_to_do = if link == path {
+                    "Point WHETSTONE_HOME (or the storePath setting) at the real folder, or \
+                     remove the link."
+                        .to_string()
+                } else {
+                    format!(
+                        "Remove the link {}, or move the folder it points to in its place.",
+                        link.display()
+                    )
+                };
+                format!(
+                    "The whetstone store is not used: {} is a symbolic link{pointing}, and \
+                     whetstone keeps its store only in a real folder, so it does not follow the \
+                     link. {IN_MEMORY_ONLY} {what_to_do}",
+                    link.display()
+                )
+            }
         }
     }
 }
@@ -445,6 +485,12 @@ impl Store for MemoryStore {
     }
 
     fn save_file(&self, key: &FileKey, record: &FileRecord) -> Result<(), StoreError> {
+        if let Some(reason) = key.why_not_storable() {
+            return Err(StoreError::InvalidRecord {
+                target: format!("file {key:?}"),
+                reason,
+            });
+        }
         // Through the record form, so that memory keeps exactly what the disk would (no uri, no
         // syntax staleness) and refuses exactly what the disk would.
         let stored = records::from_record(records::to_record(record)).map_err(|reason| {
@@ -474,6 +520,12 @@ impl Store for MemoryStore {
     }
 
     fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError> {
+        if let Some(reason) = key.why_not_storable() {
+            return Err(StoreError::InvalidRecord {
+                target: format!("a dismissal in file {key:?}"),
+                reason,
+            });
+        }
         self.state()
             .dismissals
             .push((key.clone(), dismissal.clone()));
@@ -760,32 +812,54 @@ pub fn default_location(env: impl Fn(&str) -> Option<OsString>) -> Option<PathBu
     set("HOME").map(|home| PathBuf::from(home).join(".local/share/whetstone"))
 }
 
-/// Makes sure `folder` exists and only its owner can read it: explanations are the user's words.
+/// Makes sure `folder` exists, is a real folder and only its owner can read it: explanations
+/// are the user's words.
+///
+/// The folder is looked at with `symlink_metadata`, and a symbolic link is refused, never
+/// followed: following it would make whetstone chmod and fill a folder nobody chose for it
+/// (another user's, a shared one, a system folder). Only the folder itself is checked here (and
+/// `db` inside it, by the database's open), not its parents: `/home` or a data folder on another
+/// disk being a link is common, is arranged by the system or the user, and the user named the
+/// store through it; what whetstone changes (the mode) and writes is the folder itself and what
+/// it creates inside.
 fn prepare_folder(folder: &Path) -> Result<(), OpenFailure> {
     let io_failure = |source| OpenFailure::Io {
         path: folder.to_path_buf(),
         source,
     };
-    match std::fs::metadata(folder) {
-        Ok(metadata) if metadata.is_dir() => {
-            tighten_permissions(folder, &metadata);
-            Ok(())
+    // Without a trailing `/` or `/.`, which would make even `symlink_metadata` follow a link.
+    let folder_itself: PathBuf = folder.components().collect();
+    let metadata = match std::fs::symlink_metadata(&folder_itself) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            create_private_folder(folder).map_err(io_failure)?;
+            // Looked at again: a link put in its place meanwhile is refused all the same.
+            std::fs::symlink_metadata(&folder_itself).map_err(io_failure)?
         }
-        Ok(_) => Err(io_failure(std::io::Error::new(
+        Err(error) => return Err(io_failure(error)),
+        Ok(metadata) => metadata,
+    };
+    if metadata.file_type().is_symlink() {
+        return Err(OpenFailure::SymbolicLink {
+            path: folder.to_path_buf(),
+            link: folder_itself.clone(),
+            target: std::fs::read_link(&folder_itself).ok(),
+        });
+    }
+    if !metadata.is_dir() {
+        return Err(io_failure(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
             "it exists and is not a folder",
-        ))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            create_private_folder(folder).map_err(io_failure)
-        }
-        Err(error) => Err(io_failure(error)),
+        )));
     }
+    tighten_permissions(&folder_itself, &metadata);
+    Ok(())
 }
 
 #[cfg(unix)]
 fn create_private_folder(folder: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    // Parents are made 0700 too, as the XDG spec asks for missing data folders.
+    // Parents are made 0700 too, as the XDG spec asks for missing data folders. An existing
+    // parent that is a link is used as it is (see `prepare_folder`).
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -797,15 +871,23 @@ fn create_private_folder(folder: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(folder)
 }
 
+/// Takes group and other permissions away from the store folder. The folder is opened without
+/// following a link and changed through that handle (`fchmod`), so a link swapped in after
+/// `prepare_folder` looked is never chmod'ed through.
 #[cfg(unix)]
 fn tighten_permissions(folder: &Path, metadata: &std::fs::Metadata) {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mode = metadata.permissions().mode() & 0o7777;
     if mode & 0o077 == 0 {
         return;
     }
     let tightened = mode & !0o077;
-    match std::fs::set_permissions(folder, std::fs::Permissions::from_mode(tightened)) {
+    let changed = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+        .open(folder)
+        .and_then(|handle| handle.set_permissions(std::fs::Permissions::from_mode(tightened)));
+    match changed {
         Ok(()) => tracing::warn!(
             "the store folder {} was open to other users (mode {mode:o}); tightened to {tightened:o}",
             folder.display()
@@ -1289,6 +1371,75 @@ pub(crate) mod tests {
         let file = temporary.path().join("a-file");
         std::fs::write(&file, b"").expect("write");
         assert!(matches!(open(&file), Err(OpenFailure::Io { .. })));
+    }
+
+    /// Regression: a store folder that was a symbolic link was followed, and the folder it
+    /// pointed to was chmod'ed to 0700 and filled with the store.
+    #[cfg(unix)]
+    #[test]
+    fn a_store_folder_that_is_a_symbolic_link_is_refused_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let temporary = tempfile::tempdir().expect("tempdir");
+        let elsewhere = temporary.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).expect("mkdir");
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let link = temporary.path().join("link");
+        std::os::unix::fs::symlink(&elsewhere, &link).expect("symlink");
+        let dangling = temporary.path().join("dangling");
+        std::os::unix::fs::symlink(temporary.path().join("nowhere"), &dangling).expect("symlink");
+
+        let named_ways = [
+            link.clone(),
+            PathBuf::from(format!("{}/", link.display())),
+            link.join("."),
+            dangling.clone(),
+        ];
+        for named in named_ways {
+            match open(&named) {
+                Err(OpenFailure::SymbolicLink {
+                    link: found,
+                    target,
+                    ..
+                }) => {
+                    assert!(found == link || found == dangling, "{named:?}: {found:?}");
+                    assert!(target.is_some(), "{named:?}");
+                }
+                other => panic!("{named:?}: expected a refusal, got {other:?}"),
+            }
+        }
+        let mode = std::fs::metadata(&elsewhere)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755, "the link's target is not chmod'ed");
+        assert!(
+            std::fs::read_dir(&elsewhere)
+                .expect("read_dir")
+                .next()
+                .is_none(),
+            "nothing is written through the link"
+        );
+        assert!(!temporary.path().join("nowhere").exists());
+
+        let message = match open(&link) {
+            Err(failure) => failure.user_message(),
+            Ok(_) => panic!("opened through a link"),
+        };
+        assert!(message.contains(&format!("{} is a symbolic link", link.display())));
+        assert!(
+            message.contains(&elsewhere.display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("WHETSTONE_HOME") && message.contains("remove the link"));
+
+        // A parent that is a link is the user's or the system's arrangement: it keeps working.
+        let real_parent = temporary.path().join("real-parent");
+        std::fs::create_dir(&real_parent).expect("mkdir");
+        let linked_parent = temporary.path().join("linked-parent");
+        std::os::unix::fs::symlink(&real_parent, &linked_parent).expect("symlink");
+        drop(open(&linked_parent.join("whetstone")).expect("opens under a linked parent"));
+        assert!(real_parent.join("whetstone").join(DATABASE_FOLDER).is_dir());
     }
 
     #[test]

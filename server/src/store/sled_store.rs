@@ -152,7 +152,16 @@ impl SledStore {
             source,
         };
         let database_path = folder.join(DATABASE_FOLDER);
-        match std::fs::metadata(&database_path) {
+        // Not followed: a `db` that is a link would put the database, and its mode, wherever the
+        // link points (see `prepare_folder` for the store folder itself).
+        match std::fs::symlink_metadata(&database_path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                return Err(OpenFailure::SymbolicLink {
+                    path: folder.to_path_buf(),
+                    target: std::fs::read_link(&database_path).ok(),
+                    link: database_path,
+                });
+            }
             Ok(metadata) if !metadata.is_dir() => {
                 return Err(damaged(
                     folder,
@@ -484,11 +493,17 @@ impl Store for SledStore {
             target: target.clone(),
             reason,
         };
+        let raw_key = file_key_bytes(key);
+        // A key that would not parse back would be reported as damaged by every listing.
+        if parse_file_key(&raw_key).as_ref() != Some(key) {
+            return Err(invalid(key.why_not_storable().unwrap_or_else(|| {
+                "its key would not read back as the same workspace and path".to_string()
+            })));
+        }
         let stored = records::to_record(record);
         records::check_record(&stored).map_err(invalid)?;
         let bytes = records::encode_file_record(&stored).map_err(invalid)?;
         let next = super::next_chunk_id_after(&record.chunks);
-        let raw_key = file_key_bytes(key);
         // Named before the transaction: its closure may run more than once.
         let (damaged_key, kept_as) = self.damaged_key(FILES_TREE, &raw_key)?;
 
@@ -573,6 +588,9 @@ impl Store for SledStore {
     fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError> {
         self.writable()?;
         let target = format!("a dismissal in file {key}");
+        if let Some(reason) = key.why_not_storable() {
+            return Err(StoreError::InvalidRecord { target, reason });
+        }
         let bytes =
             records::encode_dismissal(dismissal).map_err(|reason| StoreError::InvalidRecord {
                 target: target.clone(),
@@ -1311,6 +1329,46 @@ mod tests {
         assert_eq!(store.next_chunk_id().expect("next"), 31);
     }
 
+    /// Regression: a `db` folder that was a symbolic link was followed, so the database lived
+    /// (and was moved aside as damaged) wherever the link pointed.
+    #[cfg(unix)]
+    #[test]
+    fn a_database_folder_that_is_a_symbolic_link_is_refused_not_followed() {
+        let folder = temporary();
+        let elsewhere = temporary();
+        let link = folder.path().join(DATABASE_FOLDER);
+        std::os::unix::fs::symlink(elsewhere.path(), &link).expect("symlink");
+        let failure = open(folder.path()).expect_err("refused");
+        let message = failure.user_message();
+        match failure {
+            OpenFailure::SymbolicLink {
+                path,
+                link: found,
+                target,
+            } => {
+                assert_eq!(path, folder.path());
+                assert_eq!(found, link);
+                assert_eq!(target.as_deref(), Some(elsewhere.path()));
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(message.contains("Remove the link"), "{message}");
+        assert!(
+            std::fs::read_dir(elsewhere.path())
+                .expect("read_dir")
+                .next()
+                .is_none(),
+            "nothing is written through the link"
+        );
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("the link")
+                .file_type()
+                .is_symlink(),
+            "the link is left where it was, not moved aside"
+        );
+    }
+
     #[test]
     fn a_second_open_is_locked_until_the_first_closes() {
         let folder = temporary();
@@ -1755,6 +1813,44 @@ mod tests {
         let length = std::fs::metadata(&log).expect("log").len() as usize;
         std::fs::write(&log, random_bytes(length.max(4096))).expect("spoil");
         assert_moved_aside(folder.path(), "came back empty");
+    }
+
+    /// Regression: a file key with a NUL in it (from `%00` in a file URI) was stored, and every
+    /// listing of the files and dismissals then reported it as damaged.
+    #[test]
+    fn keys_that_would_not_read_back_are_refused() {
+        let folder = temporary();
+        let disk = open(folder.path()).expect("opens");
+        let memory = MemoryStore::default();
+        let dismissal = Dismissal {
+            uri: "file:///w/a%00b.rs".to_string(),
+            origin: crate::core::Origin::Generated,
+            lines: 3,
+            created_ms: 1,
+            dismissed_ms: 2,
+        };
+        let stores: [&dyn Store; 2] = [&disk, &memory];
+        for store in stores {
+            for bad in [key("/w", "a\0b.rs"), key("/w\0x", "a.rs"), key("", "/a\0")] {
+                let saved = store.save_file(&bad, &record_with_chunk(3, 2));
+                assert!(
+                    matches!(saved, Err(StoreError::InvalidRecord { .. })),
+                    "{bad:?}: {saved:?}"
+                );
+                let dismissed = store.record_dismissal(&bad, &dismissal);
+                assert!(
+                    matches!(dismissed, Err(StoreError::InvalidRecord { .. })),
+                    "{bad:?}: {dismissed:?}"
+                );
+            }
+            assert_eq!(store.files().expect("a clean listing"), Vec::new());
+            assert_eq!(store.dismissals().expect("a clean listing"), Vec::new());
+        }
+        // Every key that is accepted reads back as itself.
+        for good in [key("/w", "a.rs"), key("", "/a b/é.rs"), key("/w", "")] {
+            assert_eq!(good.why_not_storable(), None);
+            assert_eq!(parse_file_key(&file_key_bytes(&good)), Some(good));
+        }
     }
 
     #[test]
