@@ -536,3 +536,126 @@ fn a_damaged_store_is_moved_aside_and_a_fresh_one_started() {
         vec![(chunk, "core".to_string())]
     );
 }
+
+/// Sends `signal` (`STOP`, `CONT`) to a process.
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// A holder that is stopped (SIGSTOP), not dead, keeps sled's lock, so no window can take over.
+/// It once blocked every other window's whole loop (a code lens waited 37 s) and left their
+/// classifications in memory only. Now the other windows keep typing and answering, their
+/// classifications are acknowledged from the journal, and killing those windows before the
+/// holder goes on loses none of them.
+#[test]
+fn a_stopped_holder_stalls_no_window_and_loses_nothing() {
+    let store = Store::new();
+    let mut holder = Window::open(&store, "alpha");
+    let mut windows = [Window::open(&store, "beta"), Window::open(&store, "gamma")];
+    holder.paste_and_classify("core");
+    for window in &mut windows {
+        window.paste_and_classify("transient");
+    }
+    let holder_pid = holder.server.process_id();
+    signal(holder_pid, "STOP");
+    // Longer than every wait of a call, a search and a command (the longest is a save's 30 s).
+    let stopped_for = Duration::from_secs(33);
+    let stopped_at = Instant::now();
+    let mut acknowledged: Vec<(usize, u64)> = Vec::new();
+    let mut typed: [Vec<String>; 2] = Default::default();
+    let mut slowest_lens = Duration::ZERO;
+    let mut slowest_classify = Duration::ZERO;
+    while stopped_at.elapsed() < stopped_for {
+        for (index, window) in windows.iter_mut().enumerate() {
+            let line = format!("let typed_{} = {};", typed[index].len(), index);
+            window.type_line(&line);
+            typed[index].push(line);
+            let asked = Instant::now();
+            window
+                .server
+                .request(
+                    "textDocument/codeLens",
+                    json!({ "textDocument": { "uri": window.uri } }),
+                )
+                .unwrap_or_else(|error| panic!("{}", window.server.failure(&format!("{error}"))));
+            slowest_lens = slowest_lens.max(asked.elapsed());
+            let asked = Instant::now();
+            let chunk = window.paste_and_classify("core");
+            slowest_classify = slowest_classify.max(asked.elapsed());
+            acknowledged.push((index, chunk));
+        }
+    }
+    eprintln!(
+        "holder stopped for {:?}: {} classifications acknowledged; slowest code lens {:?}, \
+         slowest paste and classify {:?}",
+        stopped_at.elapsed(),
+        acknowledged.len(),
+        slowest_lens,
+        slowest_classify
+    );
+    // A lens never waits on the store; a classification waits at most for the journal and the
+    // command's short wait for the store.
+    assert!(slowest_lens < Duration::from_secs(2), "{slowest_lens:?}");
+    assert!(
+        slowest_classify < Duration::from_secs(10),
+        "{slowest_classify:?}"
+    );
+
+    // The windows go before the holder comes back: what they acknowledged is in the journal.
+    let mut paths = Vec::new();
+    for (index, window) in windows.into_iter().enumerate() {
+        let path = store.workspace.path().join(format!("{}.rs", window.name));
+        let typed: Vec<&str> = typed[index].iter().map(String::as_str).collect();
+        // The editor's text on disk: the pastes in order, then what was typed by hand, as the
+        // rounds interleaved them; a new window re-anchors by content.
+        let mut text = own_text(&window.name);
+        let mut round = 1;
+        for line in &typed {
+            if round <= window.rounds {
+                text.push_str(&pasted_text(&window.name, round));
+                round += 1;
+            }
+            text.push_str(line);
+            text.push('\n');
+        }
+        while round <= window.rounds {
+            text.push_str(&pasted_text(&window.name, round));
+            round += 1;
+        }
+        std::fs::write(&path, text).expect("write");
+        paths.push(path);
+        window.server.kill();
+    }
+    signal(holder_pid, "CONT");
+    // The holder folds the journal within a second of noticing it grew.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for (index, path) in paths.iter().enumerate() {
+        let wanted: Vec<u64> = acknowledged
+            .iter()
+            .filter(|(window, _)| *window == index)
+            .map(|(_, chunk)| *chunk)
+            .collect();
+        loop {
+            let classes = classes_seen_by_a_new_window(&store, path);
+            let missing: Vec<u64> = wanted
+                .iter()
+                .copied()
+                .filter(|chunk| !classes.contains(&(*chunk, "core".to_string())))
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chunks {missing:?} of {} lost their acknowledged class: {classes:?}",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    holder.server.shutdown();
+}

@@ -63,6 +63,9 @@ const LAST_REMINDER_DAY: &str = "last_reminder_day";
 /// A command that changed a verdict waits this long for the store's flush before it answers
 /// with what the journal holds.
 const COMMAND_WAITS_FOR_STORE: Duration = Duration::from_secs(3);
+/// Files longer than this are not journaled (their records are megabytes): their judgements
+/// are durable once the store flushed them, as the command's answer says.
+const JOURNAL_MAX_LINES: usize = 200_000;
 /// Judgements that could not be saved at all are tried again this often.
 const RETRY_UNSAVED_EVERY: Duration = Duration::from_secs(5);
 
@@ -868,15 +871,30 @@ impl State {
                 snapshot: content.into_snapshot(),
                 chunks,
             };
-            let mut entries = vec![JournalEntry::judged_file(
-                &entries_key,
-                &record,
-                &judgement.judged,
-                &judgement.removed,
-            )];
+            let mut entries = Vec::new();
             if let Some(dismissal) = &judgement.dismissal {
                 entries.push(JournalEntry::dismissal(&entries_key, dismissal));
             }
+            // The journal keeps whole records; a huge file's would cost seconds per command.
+            let lines = record.snapshot.map.len();
+            if lines > JOURNAL_MAX_LINES {
+                let written = store.journal(&entries).and_then(|_| {
+                    Err(StoreError::Journal(format!(
+                        "the file has {lines} lines, more than the journal keeps \
+                         ({JOURNAL_MAX_LINES}); its judgements are saved in the store only"
+                    )))
+                });
+                return (written, entries);
+            }
+            entries.insert(
+                0,
+                JournalEntry::judged_file(
+                    &entries_key,
+                    &record,
+                    &judgement.judged,
+                    &judgement.removed,
+                ),
+            );
             let written = store.journal(&entries);
             (written, entries)
         });
@@ -1056,14 +1074,14 @@ impl State {
                 self.publish_diagnostics(&uri);
                 self.request_lens_refresh();
                 // Never awaited here: a slow store must not hold up the loop.
-                let _ = self.commit(
+                drop(self.commit(
                     &uri,
                     Judgement {
                         judged: vec![chunk.0],
                         removed: Vec::new(),
                         dismissal: None,
                     },
-                );
+                ));
             }
             Err(error) => self.log(
                 MessageType::WARNING,

@@ -111,7 +111,24 @@ pub fn fold(store: &dyn Store, journal: &Journal) -> Result<Folded, StoreError> 
             .append(&[Entry::Checkpoint { checked_ms: newest }])
             .map_err(journal_error)?;
     }
+    // Only when most of the log is superseded: a huge file's one record is no reason.
+    let files = contents
+        .entries
+        .iter()
+        .filter(|line| matches!(line.entry, Entry::File { .. }))
+        .count();
+    let distinct_files = contents
+        .entries
+        .iter()
+        .filter_map(|line| match &line.entry {
+            Entry::File { key, .. } => Some(WireKeyOrder::of(key)),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let checkpoints = contents.entries.len().saturating_sub(folded.entries);
     if journal.log_bytes() > COMPACT_ABOVE_BYTES
+        && (files > 2 * distinct_files || checkpoints > 2 * folded.entries.max(1))
         && let Err(error) = journal.rewrite(compact)
     {
         tracing::warn!("cannot compact the store's journal: {error}");

@@ -94,6 +94,14 @@ pub struct Stamped {
     pub entry: Entry,
 }
 
+/// Where an append landed: its stamp, and the log's length before and after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub at_ms: u64,
+    pub start: u64,
+    pub end: u64,
+}
+
 /// What [`Journal::read`] found.
 #[derive(Debug, Default)]
 pub struct Contents {
@@ -124,9 +132,14 @@ impl Journal {
 
     /// Appends `entries`, stamped now, and returns once they are on disk. The stamp never goes
     /// below the last one in the log (a clock stepped back keeps the order).
-    pub fn append(&self, entries: &[Entry]) -> io::Result<u64> {
+    pub fn append(&self, entries: &[Entry]) -> io::Result<Appended> {
         if entries.is_empty() {
-            return Ok(now_ms());
+            let end = self.log_bytes();
+            return Ok(Appended {
+                at_ms: now_ms(),
+                start: end,
+                end,
+            });
         }
         let _lock = self.lock(libc::LOCK_EX)?;
         let path = self.log_path();
@@ -148,12 +161,17 @@ impl Journal {
             serde_json::to_writer(&mut bytes, &line).map_err(io::Error::other)?;
             bytes.push(b'\n');
         }
+        let start = file.metadata()?.len();
         file.write_all(&bytes)?;
         file.sync_data()?;
         if created {
             sync_folder(&self.folder)?;
         }
-        Ok(at_ms)
+        Ok(Appended {
+            at_ms,
+            start,
+            end: start + bytes.len() as u64,
+        })
     }
 
     /// Every readable line, in the order appended.
@@ -384,7 +402,10 @@ mod tests {
             .append(&[checkpoint(1), checkpoint(2)])
             .expect("append");
         let second = journal.append(&[checkpoint(3)]).expect("append");
-        assert!(second >= first);
+        assert!(second.at_ms >= first.at_ms);
+        assert_eq!((first.start, second.start), (0, first.end));
+        assert_eq!(second.end, journal.log_bytes());
+        let second = second.at_ms;
         let contents = journal.read().expect("read");
         let checked: Vec<u64> = contents
             .entries

@@ -64,7 +64,7 @@ const IDLE_LINKS: usize = 4;
 fn answer_within(request: &Request) -> Duration {
     match request {
         Request::SaveFile { .. } | Request::Flush | Request::AddActivity { .. } => {
-            Duration::from_secs(60)
+            Duration::from_secs(30)
         }
         _ => Duration::from_secs(5),
     }
@@ -102,6 +102,8 @@ enum Role {
     Holder {
         served: Arc<Served>,
         _listener: Listener,
+        /// The journal's length up to which the holder folded it (or appended itself).
+        journal_folded: Arc<Mutex<u64>>,
     },
     /// Another process holds it.
     Client(Client),
@@ -279,9 +281,14 @@ impl SharedStore {
     /// A role just found, made this store's: a client gets its generation.
     fn adopt(&self, found: Found) -> Role {
         match found {
-            Found::Holder { served, listener } => Role::Holder {
+            Found::Holder {
+                served,
+                listener,
+                journal_folded,
+            } => Role::Holder {
                 served,
                 _listener: listener,
+                journal_folded,
             },
             Found::Client { link } => Role::Client(Client {
                 idle: vec![link],
@@ -780,7 +787,7 @@ fn replay(role: &mut Role, waiting: &Pending) -> io::Result<usize> {
                 .idle
                 .first_mut()
                 .ok_or_else(|| io::Error::other("no connection to the new holder"))?;
-            link.set_read_timeout(Some(Duration::from_secs(60)))?;
+            link.set_read_timeout(Some(Duration::from_secs(30)))?;
             for kept in &waiting.writes {
                 if let Reply::Failed { message, .. } = exchange(link, &kept.request)? {
                     tracing::warn!("a write sent again was refused: {message}");
@@ -801,6 +808,7 @@ enum Found {
     Holder {
         served: Arc<Served>,
         listener: Listener,
+        journal_folded: Arc<Mutex<u64>>,
     },
     Client {
         link: UnixStream,
@@ -839,11 +847,21 @@ fn find_holder(
                     ),
                 })
             })?;
+            let journal_folded = Arc::new(Mutex::new(
+                super::journal::Journal::in_store(folder).log_bytes(),
+            ));
             if !read_only {
-                watch_journal(Arc::downgrade(&served), folder);
+                watch_journal(Arc::downgrade(&served), folder, journal_folded.clone());
             }
             tracing::info!("holding the store in {}", folder.display());
-            Ok((Found::Holder { served, listener }, opened.notice))
+            Ok((
+                Found::Holder {
+                    served,
+                    listener,
+                    journal_folded,
+                },
+                opened.notice,
+            ))
         }
         Err(OpenFailure::Locked { .. }) => match hello(socket, false) {
             Ok((link, notice)) => Ok((Found::Client { link }, notice)),
@@ -855,9 +873,8 @@ fn find_holder(
 
 /// While this process holds the store: folds the journal into it whenever the log changed (a
 /// window that could not reach the holder wrote there, and may be gone since).
-fn watch_journal(served: Weak<Served>, folder: &Path) {
+fn watch_journal(served: Weak<Served>, folder: &Path, folded_bytes: Arc<Mutex<u64>>) {
     let journal = super::journal::Journal::in_store(folder);
-    let mut folded_bytes = journal.log_bytes();
     let spawned = std::thread::Builder::new()
         .name("whetstone-store-journal".to_string())
         .spawn(move || {
@@ -866,8 +883,8 @@ fn watch_journal(served: Weak<Served>, folder: &Path) {
                 let Some(served) = served.upgrade() else {
                     return;
                 };
-                let bytes = journal.log_bytes();
-                if bytes == folded_bytes {
+                // This process's own appends went to the database through its writer too.
+                if journal.log_bytes() == *lock(&folded_bytes) {
                     continue;
                 }
                 match super::fold::fold(served.store.as_ref(), &journal) {
@@ -878,8 +895,9 @@ fn watch_journal(served: Weak<Served>, folder: &Path) {
                     Ok(_) => {}
                     Err(error) => tracing::warn!("cannot fold the journal into the store: {error}"),
                 }
-                // The fold's own checkpoint grew the log: that is folded too.
-                folded_bytes = journal.log_bytes();
+                // The fold's own checkpoint grew the log: that is folded too. (An append by
+                // another process during the fold waits for the next one, or the next open.)
+                *lock(&folded_bytes) = journal.log_bytes();
             }
         });
     if let Err(error) = spawned {
@@ -1116,6 +1134,20 @@ impl Store for SharedStore {
 
     fn location(&self) -> Option<&Path> {
         Some(&self.folder)
+    }
+
+    fn journal(&self, entries: &[super::journal::Entry]) -> Result<bool, StoreError> {
+        let appended = super::journal::Journal::in_store(&self.folder)
+            .append(entries)
+            .map_err(|error| StoreError::Journal(error.to_string()))?;
+        // The holder's own judgements reach its database through its writer: nothing to fold.
+        if let Role::Holder { journal_folded, .. } = &*lock(&self.role) {
+            let mut folded = lock(journal_folded);
+            if *folded == appended.start {
+                *folded = appended.end;
+            }
+        }
+        Ok(true)
     }
 
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
