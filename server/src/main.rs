@@ -135,6 +135,10 @@ fn lsp_command(arguments: &[String]) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(whetstone::lsp::serve());
+    // Dropping the runtime would wait for every blocking task (a journal append, tokio's stdin
+    // reader) for good; the editor waits for the process to end after `exit`. Nothing still
+    // running was acknowledged to the user.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     Ok(ExitCode::SUCCESS)
 }
 

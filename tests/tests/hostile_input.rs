@@ -257,8 +257,17 @@ impl Session {
         let Session {
             sandbox, client, ..
         } = self;
-        let status = client.shutdown();
-        assert!(status.success(), "whetstone lsp exited with {status}");
+        let mut client = client;
+        if let Err(error) = client.request("shutdown", Value::Null) {
+            panic!("{}", client.failure(&format!("shutdown failed: {error}")));
+        }
+        client.notify("exit", Value::Null);
+        let status = client.wait_for_exit(Duration::from_secs(10));
+        assert!(
+            status.success(),
+            "{}",
+            client.failure(&format!("whetstone lsp exited with {status}"))
+        );
         let strays = sandbox.files_outside_the_store();
         assert!(
             strays.is_empty(),

@@ -218,6 +218,8 @@ struct State {
     /// Judgements that could not be saved at all, and when they were last tried.
     unsaved: Vec<JournalEntry>,
     unsaved_tried: Option<Instant>,
+    /// Everything was written for a shutdown already.
+    shut_down: bool,
 }
 
 impl State {
@@ -252,6 +254,7 @@ impl State {
             told_journal_only: Arc::default(),
             unsaved: Vec::new(),
             unsaved_tried: None,
+            shut_down: false,
         };
         // Without a store folder, explanation documents go to a private temporary folder.
         let fallback =
@@ -334,7 +337,12 @@ impl State {
                 ),
             ),
             Event::Shutdown { reply } => {
-                self.flush_everything().await;
+                // After `shutdown` comes `exit`, which asks again: once is enough, and the
+                // editor waits for the process to end.
+                if !self.shut_down {
+                    self.shut_down = true;
+                    self.flush_everything().await;
+                }
                 let _ = reply.send(());
             }
         }
@@ -867,16 +875,12 @@ impl State {
         let store = self.store.clone();
         let entries_key = key.clone();
         let journaled = tokio::task::spawn_blocking(move || {
-            let record = FileRecord {
-                snapshot: content.into_snapshot(),
-                chunks,
-            };
             let mut entries = Vec::new();
             if let Some(dismissal) = &judgement.dismissal {
                 entries.push(JournalEntry::dismissal(&entries_key, dismissal));
             }
             // The journal keeps whole records; a huge file's would cost seconds per command.
-            let lines = record.snapshot.map.len();
+            let lines = content.lines();
             if lines > JOURNAL_MAX_LINES {
                 let written = store.journal(&entries).and_then(|_| {
                     Err(StoreError::Journal(format!(
@@ -886,6 +890,10 @@ impl State {
                 });
                 return (written, entries);
             }
+            let record = FileRecord {
+                snapshot: content.into_snapshot(),
+                chunks,
+            };
             entries.insert(
                 0,
                 JournalEntry::judged_file(

@@ -24,6 +24,14 @@ pub enum FileContent {
 }
 
 impl FileContent {
+    /// The number of lines of the file.
+    pub fn lines(&self) -> usize {
+        match self {
+            FileContent::Open { map, .. } => map.len(),
+            FileContent::Closed(snapshot) => snapshot.map.len(),
+        }
+    }
+
     /// The snapshot as stored: line keys computed here, off the loop.
     pub fn into_snapshot(self) -> FileSnapshot {
         match self {
