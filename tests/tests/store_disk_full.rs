@@ -1,0 +1,195 @@
+//! A full disk: the store on a small filesystem (a tmpfs mounted for the test, which needs root;
+//! without it the test says so and passes, and the journal's failure path is covered by the
+//! unit tests). A classification made while the disk is full is an error that says it was not
+//! saved, never a success; what was acknowledged survives `kill -9`; and once space is freed the
+//! kept judgement is saved by itself and survives too.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use whetstone_tests::lsp::{
+    LspClient, change, did_change, did_open, file_uri, vscode_like_capabilities,
+};
+
+struct Mounted {
+    point: PathBuf,
+    _folder: tempfile::TempDir,
+}
+
+impl Mounted {
+    /// A tmpfs of `megabytes`, or None where this machine does not let the test mount one.
+    fn tmpfs(megabytes: u32) -> Option<Mounted> {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let point = folder.path().join("disk");
+        std::fs::create_dir(&point).expect("mkdir");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(&point)
+            .output()
+            .ok()?;
+        mounted.status.success().then_some(Mounted {
+            point,
+            _folder: folder,
+        })
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.point).status();
+    }
+}
+
+/// Fills the filesystem of `folder` with one file; returns it.
+fn fill(folder: &Path) -> PathBuf {
+    use std::io::Write;
+    let filler = folder.join("filler");
+    let mut file = std::fs::File::create(&filler).expect("filler");
+    let block = vec![0u8; 64 * 1024];
+    while file.write_all(&block).is_ok() {}
+    let small = [0u8; 512];
+    while file.write_all(&small).is_ok() {}
+    let _ = file.sync_all();
+    filler
+}
+
+fn pasted(round: u32) -> String {
+    (0..8)
+        .map(|index| {
+            format!("pub fn pasted_{round}_{index}(value: u64) -> u64 {{ value ^ {index} }}\n")
+        })
+        .collect()
+}
+
+fn server(home: &Path, workspace: &Path) -> LspClient {
+    let mut server = LspClient::start(home);
+    server.initialize(workspace, vscode_like_capabilities(), json!({}));
+    server
+}
+
+/// Pastes round `round` at `line` and classifies its chunk as core; the command's answer.
+fn paste_and_classify(
+    server: &mut LspClient,
+    uri: &str,
+    version: i32,
+    line: u32,
+    round: u32,
+) -> (u64, Result<Value, Value>) {
+    server.notify(
+        "textDocument/didChange",
+        did_change(
+            uri,
+            version,
+            vec![change((line, 0), (line, 0), &pasted(round))],
+        ),
+    );
+    let report = server
+        .execute_command("whetstone.chunks", json!({ "uri": uri }))
+        .expect("chunks");
+    let chunk = report["chunks"]
+        .as_array()
+        .and_then(|chunks| {
+            chunks
+                .iter()
+                .find(|chunk| chunk["start_line"].as_u64() == Some(u64::from(line)))
+        })
+        .and_then(|chunk| chunk["id"].as_u64())
+        .unwrap_or_else(|| {
+            panic!(
+                "{}",
+                server.failure(&format!("no chunk at {line}: {report}"))
+            )
+        });
+    let answer = server.execute_command(
+        "whetstone.classify",
+        json!({ "uri": uri, "chunk": chunk, "class": "core" }),
+    );
+    (chunk, answer)
+}
+
+fn classes_after_restart(home: &Path, workspace: &Path, path: &Path) -> Vec<(u64, String)> {
+    let uri = file_uri(path);
+    let mut server = server(home, workspace);
+    let text = std::fs::read_to_string(path).expect("read");
+    server.notify("textDocument/didOpen", did_open(&uri, &text, 1));
+    let report = server
+        .execute_command("whetstone.chunks", json!({ "uri": uri }))
+        .expect("chunks");
+    server.kill();
+    report["chunks"]
+        .as_array()
+        .expect("chunks")
+        .iter()
+        .map(|chunk| {
+            (
+                chunk["id"].as_u64().unwrap_or(0),
+                chunk["class"]
+                    .as_str()
+                    .unwrap_or("unclassified")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_disk_is_an_error_and_the_judgement_is_saved_when_space_returns() {
+    let Some(disk) = Mounted::tmpfs(8) else {
+        eprintln!("store_disk_full: cannot mount a tmpfs here (not root?); the test did not run");
+        return;
+    };
+    let home = disk.point.join("store");
+    let workspace = tempfile::tempdir().expect("workspace");
+    let path = workspace.path().join("full.rs");
+    let own = "pub fn own() {}\n";
+    std::fs::write(&path, own).expect("write");
+    let uri = file_uri(&path);
+    let mut window = server(&home, workspace.path());
+    window.notify("textDocument/didOpen", did_open(&uri, own, 1));
+    let (first, answer) = paste_and_classify(&mut window, &uri, 2, 1, 1);
+    assert!(answer.is_ok(), "{}", window.failure(&format!("{answer:?}")));
+
+    let filler = fill(&disk.point);
+    let (second, answer) = paste_and_classify(&mut window, &uri, 3, 9, 2);
+    let acknowledged_while_full = answer.is_ok();
+    if let Err(error) = &answer {
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("could not save"),
+            "the error says it was not saved: {error}"
+        );
+    }
+    // The editor's text on disk (the workspace is not on the full filesystem).
+    std::fs::write(&path, format!("{own}{}{}", pasted(1), pasted(2))).expect("write");
+
+    // Space comes back: the kept judgement is saved by itself within a few retries.
+    std::fs::remove_file(&filler).expect("free");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    if !acknowledged_while_full {
+        while window
+            .wait_for_notification("window/showMessage", Duration::from_secs(1), |params| {
+                params["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains("saved 1 judgements"))
+            })
+            .is_none()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{}",
+                window.failure("the kept judgement was not saved after space came back")
+            );
+        }
+    }
+    window.kill();
+    let classes = classes_after_restart(&home, workspace.path(), &path);
+    for chunk in [first, second] {
+        assert!(
+            classes.contains(&(chunk, "core".to_string())),
+            "chunk {chunk} lost its class after kill -9: {classes:?} (acknowledged while full: \
+             {acknowledged_while_full})"
+        );
+    }
+}
