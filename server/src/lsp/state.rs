@@ -151,7 +151,8 @@ pub enum Event {
     /// Judgements that reached neither the journal nor the store (a full disk): kept, tried
     /// again.
     Unsaved {
-        uri: String,
+        /// The file whose store copy must be written again (None for a retry of kept entries).
+        uri: Option<String>,
         entries: Vec<JournalEntry>,
     },
     /// Kept judgements reached the journal at last.
@@ -327,7 +328,9 @@ impl State {
                 self.unsaved.extend(entries);
                 self.unsaved_tried = Some(Instant::now());
                 // The store's copy is written again with the next snapshots.
-                self.mark_dirty(&uri);
+                if let Some(uri) = uri {
+                    self.mark_dirty(&uri);
+                }
             }
             Event::SavedLater { count } => self.show(
                 MessageType::INFO,
@@ -957,7 +960,10 @@ impl State {
                     client
                         .show_message(MessageType::ERROR, message.clone())
                         .await;
-                    let _ = sender.send(Event::Unsaved { uri, entries });
+                    let _ = sender.send(Event::Unsaved {
+                        uri: Some(uri),
+                        entries,
+                    });
                     Committed::NotSaved(message)
                 }
             };
@@ -1721,10 +1727,7 @@ impl State {
                 }
                 Err(error) => {
                     tracing::warn!("kept judgements still cannot be saved: {error}");
-                    let _ = sender.send(Event::Unsaved {
-                        uri: String::new(),
-                        entries,
-                    });
+                    let _ = sender.send(Event::Unsaved { uri: None, entries });
                 }
             }
         });

@@ -15,10 +15,10 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::now_ms;
 use crate::store::protocol::WireKey;
 use crate::store::records::{CalibrationSessionV1, DismissalV1, FileRecordV1};
 
@@ -376,14 +376,6 @@ fn sync_folder(folder: &Path) -> io::Result<()> {
     File::open(folder)?.sync_all()
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,17 +415,10 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn the_journal_is_private() {
-        use std::os::unix::fs::PermissionsExt;
+        use crate::store::tests::mode_of as mode;
         let folder = tempfile::tempdir().expect("tempdir");
         let journal = Journal::in_store(folder.path());
         journal.append(&[checkpoint(1)]).expect("append");
-        let mode = |path: &Path| {
-            std::fs::metadata(path)
-                .expect("metadata")
-                .permissions()
-                .mode()
-                & 0o777
-        };
         assert_eq!(mode(&folder.path().join(JOURNAL_FOLDER)), 0o700);
         assert_eq!(mode(&journal.log_path()), 0o600);
     }

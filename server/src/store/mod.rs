@@ -777,7 +777,8 @@ fn recent_repair(store: &SledStore) -> Option<String> {
     (now_ms().saturating_sub(at_ms) < REPAIR_SAID_FOR_MS).then(|| notice.to_string())
 }
 
-fn now_ms() -> u64 {
+/// The wall clock in milliseconds since 1970 (0 before it).
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| {
@@ -1345,17 +1346,22 @@ pub(crate) mod tests {
         }
     }
 
+    /// The permission bits of `path`.
+    #[cfg(unix)]
+    pub(crate) fn mode_of(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_folder_is_private() {
         use std::os::unix::fs::PermissionsExt;
-        let mode = |path: &Path| {
-            std::fs::metadata(path)
-                .expect("metadata")
-                .permissions()
-                .mode()
-                & 0o777
-        };
+        let mode = mode_of;
         let temporary = tempfile::tempdir().expect("tempdir");
         let fresh = temporary.path().join("nested/whetstone");
         drop(open(&fresh).expect("opens"));
