@@ -1,5 +1,6 @@
-//! Criterion benchmarks: one keystroke on 1k / 10k / 100k-line files, and a 200-line paste with
-//! chunk creation and syntactic naming. Targets (SPEC): a keystroke flat in file size (within 2x
+//! Criterion benchmarks: one keystroke on 1k / 10k / 100k-line files, a 200-line paste with
+//! chunk creation and syntactic naming, lenses, the store's open, and inputs far larger than
+//! anyone types. Targets (SPEC): a keystroke flat in file size (within 2x
 //! from 1k to 100k lines), the paste in 5 ms or less. `cargo bench -p whetstone --bench engine`.
 
 mod common;
@@ -82,11 +83,60 @@ fn open_store(criterion: &mut Criterion) {
     });
 }
 
+/// Inputs far larger than anyone types (the cases of `tests/large_input.rs`): a whole-file
+/// rewrite of 60,000 repetitive lines and back, and a 5 MB paste. Both must stay about linear in
+/// their size: quadratic passes once made the rewrite take a minute.
+fn large_input(criterion: &mut Criterion) {
+    let repetitive = |lines: usize, kinds: (usize, usize)| -> String {
+        (0..lines)
+            .map(|index| format!("line {} {}\n", index % kinds.0, index % kinds.1))
+            .collect()
+    };
+    let before = repetitive(60_000, (7, 3));
+    let after = repetitive(60_000, (5, 2));
+    let whole = |text: &str| whetstone::core::ContentChange {
+        range: None,
+        text: text.to_string(),
+    };
+    let mut group = criterion.benchmark_group("large_input");
+    group.sample_size(10);
+    group.bench_function("rewrite_60k_repetitive_lines_and_back", |bench| {
+        bench.iter_batched(
+            || {
+                let mut engine = whetstone::core::Engine::default();
+                engine.open(FILE, &before, 0);
+                engine
+            },
+            |mut engine| {
+                engine.change(FILE, None, &[whole(&after)], 1_000);
+                engine.change(FILE, None, &[whole(&before)], 2_000);
+                black_box(engine)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let pasted: String = (0..80_000)
+        .map(|index| format!("    let value_{index} = compute(input, {index}) + offset;\n"))
+        .collect();
+    group.bench_function("paste_5_mb", |bench| {
+        bench.iter_batched(
+            || engine_with_file(100),
+            |mut engine| {
+                engine.change(FILE, None, &[insert_at(50, 0, &pasted)], 5_000);
+                black_box(engine.chunks_in(FILE).len())
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     keystroke,
     paste,
     code_lens_for_100_chunks,
-    open_store
+    open_store,
+    large_input
 );
 criterion_main!(benches);

@@ -1,8 +1,7 @@
 //! Inputs far larger than anyone types: a pasted log, a regenerated file, a whole-file rewrite of
-//! repetitive text. Each must cost time about linear in its size. The bounds are loose on purpose
-//! (a debug build on a loaded machine): they catch a pass that is quadratic, not a slow machine.
-
-use std::time::{Duration, Instant};
+//! repetitive text. These tests check what such an input leaves behind (one chunk, a map that
+//! covers the document); what it costs is measured by the `large_input` benchmarks
+//! (`cargo bench -p whetstone --bench engine -- large_input`), never asserted on a shared machine.
 
 use whetstone::core::{ContentChange, Engine, Position, Range};
 
@@ -34,19 +33,16 @@ fn assert_map_covers_document(engine: &Engine) {
 /// whole and undoing a deletion of it each took time quadratic in its lines (the line diff's
 /// preprocessing, list removals, one map splice per stretch of new lines): 2 MB took a minute.
 #[test]
-fn rewrites_of_a_big_repetitive_file_take_linear_time() {
+fn rewrites_of_a_big_repetitive_file_keep_the_map_whole() {
     let before = repetitive(60_000, (7, 3));
     let after = repetitive(60_000, (5, 2));
     let mut engine = Engine::default();
     engine.open(FILE, &before, 0);
-    let started = Instant::now();
     engine.change(FILE, None, &[whole(&after)], 1_000);
     engine.close(FILE);
     engine.open(FILE, &before, 2_000);
     engine.change(FILE, None, &[whole("")], 3_000);
     engine.change(FILE, None, &[whole(&before)], 4_000);
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
     assert_map_covers_document(&engine);
 }
 
@@ -58,7 +54,6 @@ fn a_five_megabyte_paste_is_one_chunk() {
         .collect();
     let mut engine = Engine::default();
     engine.open(FILE, "fn main() {}\n", 0);
-    let started = Instant::now();
     let at = Range::new(Position::new(1, 0), Position::new(1, 0));
     engine.change(
         FILE,
@@ -70,8 +65,6 @@ fn a_five_megabyte_paste_is_one_chunk() {
         1_000,
     );
     let views = engine.chunks_in(FILE);
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
     assert_eq!(views.len(), 1);
     assert_eq!((views[0].start_line, views[0].end_line), (1, 80_001));
     assert_map_covers_document(&engine);

@@ -40,9 +40,9 @@ use whetstone_tests::store_crash::{
     file_key, write_of_classified_ms,
 };
 
-/// Iterations of the kill test when `WHETSTONE_CRASH_KILLS` is not set: chosen so that the test
-/// takes about a minute in a debug build on a two-core machine.
-const DEFAULT_KILLS: usize = 250;
+/// Iterations of the kill test when `WHETSTONE_CRASH_KILLS` is not set: a thousand kills take
+/// about three to four minutes in a debug build on a two-core machine.
+const DEFAULT_KILLS: usize = 1_000;
 /// Iterations of the copy test when `WHETSTONE_CRASH_COPIES` is not set.
 const DEFAULT_COPIES: usize = 20;
 const DEFAULT_SEED: u64 = 20_240_601;

@@ -151,45 +151,76 @@ fn a_full_disk_is_an_error_and_the_judgement_is_saved_when_space_returns() {
     let (first, answer) = paste_and_classify(&mut window, &uri, 2, 1, 1);
     assert!(answer.is_ok(), "{}", window.failure(&format!("{answer:?}")));
 
+    // A full disk: keep classifying new pastes until the store runs out of room (sled writes
+    // into pages it already has for a while). Each answer is either a real success or an error
+    // that says it was not saved; at least one must be the error.
     let filler = fill(&disk.point);
-    let (second, answer) = paste_and_classify(&mut window, &uri, 3, 9, 2);
-    let acknowledged_while_full = answer.is_ok();
-    if let Err(error) = &answer {
-        let message = error["message"].as_str().unwrap_or_default();
-        assert!(
-            message.contains("could not save"),
-            "the error says it was not saved: {error}"
-        );
+    let mut judged = vec![first];
+    let mut refused = 0;
+    let mut text = format!("{own}{}", pasted(1));
+    for round in 2..=9u32 {
+        let line = 1 + 8 * (round - 1);
+        let (chunk, answer) = paste_and_classify(&mut window, &uri, round as i32 + 1, line, round);
+        text.push_str(&pasted(round));
+        judged.push(chunk);
+        if let Err(error) = &answer {
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("could not save"),
+                "the error says it was not saved: {error}"
+            );
+            refused += 1;
+            break;
+        }
     }
+    eprintln!(
+        "store_disk_full: {} classifications while full, {refused} refused",
+        judged.len() - 1
+    );
+    assert_eq!(
+        refused,
+        1,
+        "{}",
+        window.failure("no classification failed on a full disk")
+    );
     // The editor's text on disk (the workspace is not on the full filesystem).
-    std::fs::write(&path, format!("{own}{}{}", pasted(1), pasted(2))).expect("write");
+    std::fs::write(&path, &text).expect("write");
 
     // Space comes back: the kept judgement is saved by itself within a few retries.
     std::fs::remove_file(&filler).expect("free");
     let deadline = Instant::now() + Duration::from_secs(30);
-    if !acknowledged_while_full {
-        while window
-            .wait_for_notification("window/showMessage", Duration::from_secs(1), |params| {
-                params["message"]
-                    .as_str()
-                    .is_some_and(|message| message.contains("saved 1 judgements"))
-            })
-            .is_none()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "{}",
-                window.failure("the kept judgement was not saved after space came back")
-            );
-        }
+    while window
+        .wait_for_notification("window/showMessage", Duration::from_secs(1), |params| {
+            params["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("saved 1 judgement"))
+        })
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            window.failure("the kept judgement was not saved after space came back")
+        );
     }
+    // The store works again by itself: a new judgement is saved at once.
+    let round = judged.len() as u32 + 1;
+    let line = 1 + 8 * (round - 1);
+    let (chunk, answer) = paste_and_classify(&mut window, &uri, round as i32 + 1, line, round);
+    assert!(
+        answer.is_ok(),
+        "{}",
+        window.failure(&format!("after space came back: {answer:?}"))
+    );
+    judged.push(chunk);
+    text.push_str(&pasted(round));
+    std::fs::write(&path, &text).expect("write");
     window.kill();
     let classes = classes_after_restart(&home, workspace.path(), &path);
-    for chunk in [first, second] {
+    for chunk in judged {
         assert!(
             classes.contains(&(chunk, "core".to_string())),
-            "chunk {chunk} lost its class after kill -9: {classes:?} (acknowledged while full: \
-             {acknowledged_while_full})"
+            "chunk {chunk} lost its class after kill -9: {classes:?}"
         );
     }
 }
