@@ -1,6 +1,9 @@
 //! Bursts: edits that each look like typing but together arrive faster than a person types (an AI
 //! stream inserting a token at a time). Measured per document as non-whitespace characters over a
-//! sliding window; a run of fast windows longer than the configured duration is a burst.
+//! sliding window. A run of fast windows that passes the size bar is a burst when it is far faster
+//! than anyone types ([`DetectionConfig::far_chars_per_second`]), however briefly, or when it is
+//! sustained for longer than the configured duration. A stream that pauses (a model thinking) and
+//! resumes next to where it stopped is the same run.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -12,6 +15,9 @@ use crate::core::text::non_whitespace_chars;
 
 /// Fewer distinct characters than this in a fast run is a held key (`----------`), not a stream.
 const MIN_DISTINCT_CHARACTERS: usize = 4;
+
+/// The shortest time a run's rate is measured over.
+const MIN_MEASURED_MS: u64 = 500;
 
 /// Events closer than this share one entry of the window, so the window holds a bounded number of
 /// entries however fast edits arrive (a stream at pipe speed sends thousands a second).
@@ -59,13 +65,50 @@ pub struct FastRun {
     pub region: Range<usize>,
     /// The chunk the run became, once it qualified.
     pub chunk: Option<ChunkId>,
+    /// Time spent streaming in the earlier parts of a paused stream (pauses left out).
+    earlier_ms: u64,
+    /// Set when the run has just taken in the earlier part of a paused stream: the caller joins
+    /// the whole region to the stream's chunk once, then clears it.
+    pub resumed: bool,
 }
 
 impl FastRun {
+    /// Time spent streaming, pauses left out.
+    fn active_ms(&self) -> u64 {
+        self.earlier_ms + self.last_ms.saturating_sub(self.start_ms)
+    }
+
+    /// Non-whitespace characters per second while it streamed. A run shorter than
+    /// [`MIN_MEASURED_MS`] is measured over that long: a completion and the next key are a
+    /// few milliseconds apart, and no rate over so short a time says anything.
+    fn rate(&self) -> f64 {
+        self.chars as f64 * 1000.0 / self.active_ms().max(MIN_MEASURED_MS) as f64
+    }
+
+    /// Faster than anyone types: no person keeps this up even briefly.
+    fn is_machine_fast(&self, config: &DetectionConfig) -> bool {
+        self.rate() >= config.far_chars_per_second()
+    }
+
     fn qualifies(&self, config: &DetectionConfig) -> bool {
-        self.last_ms.saturating_sub(self.start_ms) > config.burst_min_duration_ms
+        (self.is_machine_fast(config) || self.active_ms() > config.burst_min_duration_ms)
             && config.passes_bar(self.newlines, self.chars)
             && self.distinct.len() >= MIN_DISTINCT_CHARACTERS
+    }
+
+    /// Takes in the earlier part of a stream that paused: its size, lines, time and chunk.
+    fn continue_from(&mut self, earlier: FastRun) {
+        self.earlier_ms = earlier.active_ms();
+        self.chars += earlier.chars;
+        self.newlines += earlier.newlines;
+        self.region = union(&self.region, &earlier.region);
+        add_distinct(&mut self.distinct, earlier.distinct.iter().copied());
+        self.chunk = earlier.chunk;
+        self.resumed = true;
+    }
+
+    fn is_near(&self, region: &Range<usize>, lines: usize) -> bool {
+        region.start <= self.region.end + lines && self.region.start <= region.end + lines
     }
 
     fn absorb(&mut self, event: &TypedEvent) {
@@ -81,6 +124,9 @@ impl FastRun {
 pub struct BurstTracker {
     window: VecDeque<TypedEvent>,
     run: Option<FastRun>,
+    /// The last run that ended while it looked like a machine (it qualified, or was far faster
+    /// than typing): a run starting next to it soon after continues it.
+    paused: Option<FastRun>,
 }
 
 impl BurstTracker {
@@ -118,7 +164,11 @@ impl BurstTracker {
         let window_chars: usize = self.window.iter().map(|event| event.chars).sum();
         let rate = window_chars as f64 * 1000.0 / config.burst_window_ms.max(1) as f64;
         if rate <= config.burst_chars_per_second {
-            self.run = None;
+            if let Some(run) = self.run.take()
+                && (run.chunk.is_some() || run.is_machine_fast(config))
+            {
+                self.paused = Some(run);
+            }
             return None;
         }
         match &mut self.run {
@@ -133,14 +183,29 @@ impl BurstTracker {
                     distinct: Vec::new(),
                     region: first.region.clone(),
                     chunk: None,
+                    earlier_ms: 0,
+                    resumed: false,
                 };
                 for bucket in &self.window {
                     run.absorb(bucket);
+                }
+                if let Some(paused) = self.paused.take()
+                    && at_ms.saturating_sub(paused.last_ms) <= config.merge_window_ms
+                    && paused.is_near(&run.region, config.bridge_lines + 1)
+                {
+                    run.continue_from(paused);
                 }
                 self.run = Some(run);
             }
         }
         self.run.as_mut().filter(|run| run.qualifies(config))
+    }
+
+    /// Forgets the current run and what the window measured: its edits were not new text (undo
+    /// or redo held down brings back deleted words as fast as a stream).
+    pub fn forget_run(&mut self) {
+        self.run = None;
+        self.window.clear();
     }
 
     /// Remembers the chunk the current run became, so that the rest of the run extends it.
@@ -155,7 +220,7 @@ impl BurstTracker {
         for event in &mut self.window {
             event.region = shift.map_range(event.region.clone());
         }
-        if let Some(run) = &mut self.run {
+        for run in self.run.iter_mut().chain(self.paused.iter_mut()) {
             run.region = shift.map_range(run.region.clone());
         }
     }

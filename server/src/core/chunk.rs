@@ -35,6 +35,67 @@ impl Class {
     }
 }
 
+/// Which detection rule made a chunk (README, "What is flagged"): what a dismissal of it says
+/// about that rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    /// One insertion past the size bar.
+    Insertion,
+    /// An editor plugin said it was a paste, a completion or an agent's edit.
+    Signal,
+    /// Edits arriving faster than a person types.
+    Stream,
+    /// Suggestion acceptances, each under the bar, that add up to it.
+    Acceptances,
+    /// A whole-file or many-place rewrite (an agent writing the buffer).
+    AgentWrite,
+    /// A copy of a chunk's lines.
+    Copy,
+    /// The file changed on disk while nobody watched it.
+    External,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 7] = [
+        Rule::Insertion,
+        Rule::Signal,
+        Rule::Stream,
+        Rule::Acceptances,
+        Rule::AgentWrite,
+        Rule::Copy,
+        Rule::External,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Insertion => "insertion",
+            Rule::Signal => "signal",
+            Rule::Stream => "stream",
+            Rule::Acceptances => "acceptances",
+            Rule::AgentWrite => "agent-write",
+            Rule::Copy => "copy",
+            Rule::External => "external",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|rule| rule.as_str() == name)
+    }
+
+    /// How the rule reads in a sentence: "flagged as a stream".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Rule::Insertion => "one large insertion",
+            Rule::Signal => "the editor's signal",
+            Rule::Stream => "edits faster than typing",
+            Rule::Acceptances => "suggestion acceptances adding up",
+            Rule::AgentWrite => "a whole-file or many-place rewrite",
+            Rule::Copy => "a copy of a chunk",
+            Rule::External => "a change on disk",
+        }
+    }
+}
+
 /// How deep an explanation goes. `shallow` is what the editor shows; the parts say why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExplanationScore {
@@ -84,6 +145,10 @@ pub struct Chunk {
     pub reworked_chars: usize,
     /// Set when lines were added to the chunk after its items were computed.
     pub syntax_stale: bool,
+    /// The rule that flagged it; None for chunks stored before rules were recorded.
+    pub rule: Option<Rule>,
+    /// The chunk whose lines this one copies (a copy takes its source's origin, not its verdict).
+    pub copied_from: Option<ChunkId>,
 }
 
 /// A repeatable chunk is due to be reproduced from memory a day, a week and a month after it was
@@ -91,6 +156,27 @@ pub struct Chunk {
 pub const PRACTICE_STEPS_MS: [u64; 3] = [86_400_000, 7 * 86_400_000, 30 * 86_400_000];
 
 impl Chunk {
+    /// A new chunk, unjudged, with no lines counted yet.
+    pub fn new(id: ChunkId, uri: &str, origin: Origin, rule: Rule, created_ms: u64) -> Chunk {
+        Chunk {
+            id,
+            uri: uri.to_string(),
+            origin,
+            created_ms,
+            inserted_lines: 0,
+            class: None,
+            classified_ms: None,
+            explanation: None,
+            practiced_ms: Vec::new(),
+            items: Vec::new(),
+            identifiers: Vec::new(),
+            reworked_chars: 0,
+            syntax_stale: true,
+            rule: Some(rule),
+            copied_from: None,
+        }
+    }
+
     /// When the next reproduction of a repeatable chunk is due, if one is left.
     pub fn next_practice_due_ms(&self) -> Option<u64> {
         if self.class != Some(Class::Repeatable) {

@@ -45,6 +45,14 @@ impl Default for DetectionConfig {
 }
 
 impl DetectionConfig {
+    /// A rate this much above [`burst_chars_per_second`](Self::burst_chars_per_second) is far
+    /// faster than anyone types: such a run is a stream however briefly it lasts.
+    pub const FAR_FACTOR: f64 = 4.0;
+
+    pub fn far_chars_per_second(&self) -> f64 {
+        self.burst_chars_per_second * Self::FAR_FACTOR
+    }
+
     /// Whether an insertion of this size passes the bar.
     pub fn passes_bar(&self, non_blank_lines: usize, non_whitespace_chars: usize) -> bool {
         non_blank_lines >= self.min_lines || non_whitespace_chars >= self.min_chars

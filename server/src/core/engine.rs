@@ -24,10 +24,14 @@ use std::ops::Range;
 
 use thiserror::Error;
 
+use crate::core::acceptance::{self, AcceptanceTracker};
 use crate::core::apply::{AppliedChange, apply_change};
 use crate::core::burst::BurstTracker;
-use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, score_explanation};
+use crate::core::chunk::{
+    Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule, score_explanation,
+};
 use crate::core::config::DetectionConfig;
+use crate::core::copies::{self, Copy};
 use crate::core::document::{Document, PositionEncoding, Range as TextRange};
 use crate::core::graveyard::Graveyard;
 use crate::core::line_map::{BatchEdit, LineMap, LineState, Origin};
@@ -105,6 +109,10 @@ pub enum Verdict {
     Moved,
     /// Content that git has committed for this file.
     Committed,
+    /// A suggestion acceptance under the bar: one chunk only once several add up.
+    Accepted,
+    /// Text already in the workspace: it took the origin of the lines it copies.
+    Copied,
     Flagged(Origin),
     /// The document is not open; the notification was ignored.
     UnknownDocument,
@@ -187,6 +195,7 @@ struct OpenDocument {
     map: LineMap,
     pending_hint: Option<PendingHint>,
     bursts: BurstTracker,
+    acceptances: AcceptanceTracker,
 }
 
 /// The whole workspace's state. Single-threaded: the caller feeds it events in order.
@@ -320,6 +329,7 @@ impl Engine {
                 map,
                 pending_hint: None,
                 bursts: BurstTracker::default(),
+                acceptances: AcceptanceTracker::default(),
             },
         );
         if outcome.chunks_changed {
@@ -448,6 +458,7 @@ impl Engine {
                 earlier.follow(&result.shift);
             }
             open.bursts.follow(&result.shift);
+            open.acceptances.follow(&result.shift);
             if !result.deleted.is_empty() {
                 self.graveyard.record(
                     uri,
@@ -480,7 +491,7 @@ impl Engine {
         }
 
         let material = distinct_material(&applied);
-        let verdict = self.judge(uri, hint, &applied, &material);
+        let (verdict, rule, copy) = self.judge(uri, hint, &applied, &material);
         let flagged_lines = material.lines.max(usize::from(material.chars > 0)) as u64;
         outcome.verdict = verdict.clone();
         outcome.inserted = match verdict {
@@ -498,6 +509,11 @@ impl Engine {
                 lines: flagged_lines,
                 ..Inserted::default()
             },
+            // Not typing, and not flagged until acceptances add up (then counted as generated).
+            Verdict::Accepted => Inserted {
+                origin: Some(Origin::Typed),
+                ..Inserted::default()
+            },
             Verdict::Restored | Verdict::Moved => Inserted {
                 origin: Some(if verdict == Verdict::Restored {
                     Origin::Restored
@@ -512,7 +528,16 @@ impl Engine {
         match verdict {
             Verdict::Typed => {
                 self.count_rework(&applied);
+                if let Some(open) = self.documents.get_mut(uri) {
+                    open.acceptances.typed(material.chars);
+                }
                 self.track_burst(uri, &applied, &material.concatenated, now_ms, &mut outcome);
+            }
+            Verdict::Accepted => self.track_acceptance(uri, &applied, now_ms, &mut outcome),
+            Verdict::Copied => {
+                if let Some(copy) = copy {
+                    self.place_copies(uri, &applied, &copy, now_ms, &mut outcome);
+                }
             }
             Verdict::Formatted => {
                 outcome.chunks_changed |= self.relabel_as_neighbours(uri, &applied)
@@ -531,7 +556,7 @@ impl Engine {
                     .iter()
                     .flat_map(|change| change.new_runs.iter().cloned())
                     .collect();
-                outcome.new_chunks = self.place_chunks(uri, &runs, origin, now_ms);
+                outcome.new_chunks = self.place_chunks(uri, &runs, origin, rule, now_ms);
                 outcome.chunks_changed = true;
             }
             Verdict::Committed | Verdict::Removal | Verdict::UnknownDocument => {}
@@ -740,20 +765,23 @@ impl Engine {
 
     // ---- classification ---------------------------------------------------------------------
 
+    /// How a notification is understood, the rule that flags it (when it is flagged), and the
+    /// source it copies (when it is a copy).
     fn judge(
         &self,
         uri: &str,
         hint: Option<Hint>,
         applied: &[AppliedChange],
         material: &Material,
-    ) -> Verdict {
+    ) -> (Verdict, Rule, Option<Copy>) {
+        let plain = |verdict| (verdict, Rule::Insertion, None);
         match hint {
-            Some(Hint::Undo) => return Verdict::Restored,
-            Some(Hint::Format) => return Verdict::Formatted,
+            Some(Hint::Undo) => return plain(Verdict::Restored),
+            Some(Hint::Format) => return plain(Verdict::Formatted),
             _ => {}
         }
         if is_reformatting(applied) {
-            return Verdict::Formatted;
+            return plain(Verdict::Formatted);
         }
         // Many one-line edits in one notification (find-and-replace, a rename with captures,
         // multi-cursor editing) are measured by the largest one, not their sum.
@@ -781,22 +809,30 @@ impl Engine {
         {
             let first_line = applied.first().map_or(0, |change| change.start_line);
             let same_place = found.uri == uri && found.start_line.abs_diff(first_line) <= 3;
-            return if same_place {
+            return plain(if same_place {
                 Verdict::Restored
             } else {
                 Verdict::Moved
-            };
+            });
         }
         let passes = self.config.passes_bar(lines, chars) || (signalled && chars > 0);
-        if !passes {
-            return Verdict::Typed;
+        let accepted = !passes && !signalled && acceptance::accepted_change(applied).is_some();
+        if !passes && !accepted {
+            return plain(Verdict::Typed);
         }
-        if self.is_committed_content(uri, &material.joined) {
-            return Verdict::Committed;
+        if passes && self.is_committed_content(uri, &material.joined) {
+            return plain(Verdict::Committed);
         }
-        let origin = match hint {
-            Some(Hint::Paste) => Origin::Pasted,
-            Some(Hint::Completion | Hint::Agent) => Origin::Generated,
+        // What the user copies from their own workspace is as much theirs as its source.
+        if may_be_restored && let Some(copy) = self.copy_source(uri, applied) {
+            return (Verdict::Copied, Rule::Copy, Some(copy));
+        }
+        if accepted {
+            return (Verdict::Accepted, Rule::Acceptances, None);
+        }
+        let (origin, rule) = match hint {
+            Some(Hint::Paste) => (Origin::Pasted, Rule::Signal),
+            Some(Hint::Completion | Hint::Agent) => (Origin::Generated, Rule::Signal),
             _ => {
                 let places = applied
                     .iter()
@@ -807,13 +843,78 @@ impl Engine {
                     .any(|change| change.whole_document || change.rewrite)
                     || places > 1;
                 if agent_like {
-                    Origin::Generated
+                    (Origin::Generated, Rule::AgentWrite)
                 } else {
-                    Origin::Pasted
+                    (Origin::Pasted, Rule::Insertion)
                 }
             }
         };
-        Verdict::Flagged(origin)
+        (Verdict::Flagged(origin), rule, None)
+    }
+
+    /// The new lines of a notification, in order.
+    fn new_lines(applied: &[AppliedChange]) -> Vec<usize> {
+        applied
+            .iter()
+            .flat_map(|change| change.new_runs.iter().cloned())
+            .flatten()
+            .collect()
+    }
+
+    /// Where the new lines of a notification were copied from, if they are already in the
+    /// workspace: this document (outside the new lines), the other open ones, the closed ones.
+    fn copy_source(&self, uri: &str, applied: &[AppliedChange]) -> Option<Copy> {
+        let open = self.documents.get(uri)?;
+        let lines = Self::new_lines(applied);
+        if lines.is_empty() {
+            return None;
+        }
+        let inserted: Vec<LineKey> = lines
+            .iter()
+            .map(|&line| LineKey::of(&open.document.line_text(line)))
+            .collect();
+        let span = lines[0]..lines[lines.len() - 1] + 1;
+        let mut others: Vec<&str> = self
+            .documents
+            .keys()
+            .chain(self.closed.keys())
+            .map(String::as_str)
+            .filter(|other| *other != uri)
+            .collect();
+        others.sort_unstable();
+        let mut owned: Vec<(&str, Vec<LineKey>)> = vec![(uri, document_line_keys(&open.document))];
+        for other in &others {
+            if let Some(document) = self.documents.get(*other) {
+                owned.push((other, document_line_keys(&document.document)));
+            }
+        }
+        let mut sources: Vec<copies::Source<'_>> = owned
+            .iter()
+            .map(|(source, keys)| copies::Source {
+                uri: source,
+                keys,
+                skip: if *source == uri { span.clone() } else { 0..0 },
+            })
+            .collect();
+        for other in &others {
+            if let Some(snapshot) = self.closed.get(*other) {
+                sources.push(copies::Source {
+                    uri: other,
+                    keys: &snapshot.line_keys,
+                    skip: 0..0,
+                });
+            }
+        }
+        copies::find_copy(&inserted, &sources, self.config.restore_coverage)
+    }
+
+    /// The state a source line of a copy has now.
+    fn source_state(&self, uri: &str, line: usize) -> Option<LineState> {
+        let map = match self.documents.get(uri) {
+            Some(open) => &open.map,
+            None => &self.closed.get(uri)?.map,
+        };
+        (line < map.len()).then(|| map.get(line))
     }
 
     /// Whether the inserted lines are, nearly all, lines of the committed version of the file.
@@ -870,13 +971,19 @@ impl Engine {
         let run_region = run.region.clone();
         let run_newlines = run.newlines as u64;
         let existing = run.chunk;
+        let resumed = std::mem::take(&mut run.resumed);
+        if existing.is_none() && self.graveyard.holds_deleted_text(uri, material) {
+            open.bursts.forget_run();
+            return;
+        }
         let id = match existing {
             Some(id) if self.chunks.contains_key(&id) => id,
             _ => {
                 // The stream's lines are the typed ones in its region: a paste made in between
                 // keeps its own chunk (and the user's verdict on it).
                 let streamed = open.map.unchunked_runs(run_region.clone(), Origin::Typed);
-                let created = self.place_chunks(uri, &streamed, Origin::Generated, now_ms);
+                let created =
+                    self.place_chunks(uri, &streamed, Origin::Generated, Rule::Stream, now_ms);
                 outcome.new_chunks.extend(created.iter().copied());
                 outcome.inserted.burst_lines = run_newlines;
                 outcome.chunks_changed = true;
@@ -887,6 +994,13 @@ impl Engine {
                 return;
             }
         };
+        // A stream that paused and resumed: what it wrote since it resumed joins its chunk.
+        if resumed {
+            if self.extend_chunk(uri, id, run_region, Origin::Generated) {
+                outcome.chunks_changed = true;
+            }
+            return;
+        }
         // The run goes on: the lines this edit made join its chunk. Only this edit's new lines
         // are relabelled, so a long stream costs the same per edit as a short one.
         if let Some(open) = self.documents.get_mut(uri) {
@@ -912,6 +1026,180 @@ impl Engine {
                 }
                 outcome.chunks_changed = true;
             }
+        }
+    }
+
+    /// A suggestion acceptance: counted with the acceptances next to it, and once together they
+    /// pass the bar, one `generated` chunk over what they built, growing with each acceptance.
+    fn track_acceptance(
+        &mut self,
+        uri: &str,
+        applied: &[AppliedChange],
+        now_ms: u64,
+        outcome: &mut ChangeOutcome,
+    ) {
+        let Some(change) = acceptance::accepted_change(applied) else {
+            return;
+        };
+        let chars = non_whitespace_chars(&change.inserted);
+        let lines = change.inserted_lines();
+        let keys: usize = applied
+            .iter()
+            .map(|other| non_whitespace_chars(&other.inserted))
+            .sum::<usize>()
+            .saturating_sub(chars);
+        let Some(open) = self.documents.get_mut(uri) else {
+            return;
+        };
+        open.acceptances.typed(keys);
+        let group = open
+            .acceptances
+            .accept(now_ms, chars, lines.clone())
+            .clone();
+        if group.count < acceptance::MIN_ACCEPTANCES {
+            return;
+        }
+        let built: usize = merged(&group.runs)
+            .into_iter()
+            .flatten()
+            .filter(|&line| !open.document.line_text(line).trim().is_empty())
+            .count();
+        if !self.config.passes_bar(built, group.chars) {
+            return;
+        }
+        match group.chunk.filter(|id| self.chunks.contains_key(id)) {
+            Some(id) => {
+                if self.extend_chunk(uri, id, lines, Origin::Generated) {
+                    outcome.inserted = Inserted {
+                        origin: Some(Origin::Generated),
+                        lines: non_blank_lines(&change.inserted).max(1) as u64,
+                        ..Inserted::default()
+                    };
+                    outcome.chunks_changed = true;
+                }
+            }
+            None => {
+                let runs: Vec<Range<usize>> = merged(&group.runs);
+                let created =
+                    self.place_chunks(uri, &runs, Origin::Generated, Rule::Acceptances, now_ms);
+                if let Some(&id) = created.first()
+                    && let Some(open) = self.documents.get_mut(uri)
+                {
+                    open.acceptances.attach_chunk(id);
+                }
+                outcome.inserted = Inserted {
+                    origin: Some(Origin::Generated),
+                    lines: built as u64,
+                    ..Inserted::default()
+                };
+                outcome.new_chunks.extend(created);
+                outcome.chunks_changed = true;
+            }
+        }
+    }
+
+    /// Joins `lines` to chunk `id` as lines of `origin`, with the lines between them and the chunk
+    /// (kept as they are); lines of another chunk are left alone. Returns whether the chunk grew.
+    fn extend_chunk(
+        &mut self,
+        uri: &str,
+        id: ChunkId,
+        lines: Range<usize>,
+        origin: Origin,
+    ) -> bool {
+        let Some(open) = self.documents.get_mut(uri) else {
+            return false;
+        };
+        let Some((_, current)) = open
+            .map
+            .chunk_runs()
+            .into_iter()
+            .find(|(chunk, _)| *chunk == id)
+        else {
+            return false;
+        };
+        let length = open.map.len();
+        let lines = lines.start.min(length)..lines.end.min(length);
+        let gap = if lines.start >= current.end {
+            current.end..lines.start
+        } else if lines.end <= current.start {
+            lines.end..current.start
+        } else {
+            0..0
+        };
+        let mut grew = false;
+        let mut batch = BatchEdit::new(&mut open.map, 2);
+        batch.update(gap, |state| match state.chunk {
+            None => {
+                grew = true;
+                LineState::new(state.origin, Some(id))
+            }
+            Some(_) => state,
+        });
+        batch.update(lines, |state| match state.chunk {
+            None => {
+                grew = true;
+                LineState::new(origin, Some(id))
+            }
+            Some(chunk) if chunk == id => LineState::new(origin, Some(id)),
+            Some(_) => state,
+        });
+        drop(batch);
+        if grew && let Some(chunk) = self.chunks.get_mut(&id) {
+            chunk.syntax_stale = true;
+        }
+        grew
+    }
+
+    /// A copy's lines take their source lines' origin: a copy of the user's own lines stays
+    /// theirs; the lines copying a chunk become a new chunk of its origin that says which chunk it
+    /// copies.
+    fn place_copies(
+        &mut self,
+        uri: &str,
+        applied: &[AppliedChange],
+        copy: &Copy,
+        now_ms: u64,
+        outcome: &mut ChangeOutcome,
+    ) {
+        let lines = Self::new_lines(applied);
+        let mut by_source: Vec<(ChunkId, Vec<Range<usize>>)> = Vec::new();
+        for (&line, pair) in lines.iter().zip(&copy.pairs) {
+            let Some(source) = pair.and_then(|source| self.source_state(&copy.uri, source)) else {
+                continue;
+            };
+            let Some(chunk) = source.chunk.filter(|id| self.chunks.contains_key(id)) else {
+                continue;
+            };
+            match by_source.iter_mut().find(|(id, _)| *id == chunk) {
+                Some((_, runs)) => match runs.last_mut() {
+                    Some(run) if run.end == line => run.end = line + 1,
+                    _ => runs.push(line..line + 1),
+                },
+                None => by_source.push((chunk, std::iter::once(line..line + 1).collect())),
+            }
+        }
+        let mut flagged_lines = 0;
+        for (source, runs) in by_source {
+            let Some(origin) = self.chunks.get(&source).map(|chunk| chunk.origin) else {
+                continue;
+            };
+            let created = self.place_new_chunks(uri, &runs, origin, Rule::Copy, now_ms);
+            for id in &created {
+                if let Some(chunk) = self.chunks.get_mut(id) {
+                    chunk.copied_from = Some(source);
+                    flagged_lines += chunk.inserted_lines;
+                }
+            }
+            if let Some(&id) = created.first() {
+                outcome.inserted = Inserted {
+                    origin: self.chunks.get(&id).map(|chunk| chunk.origin),
+                    lines: flagged_lines as u64,
+                    ..Inserted::default()
+                };
+            }
+            outcome.chunks_changed |= !created.is_empty();
+            outcome.new_chunks.extend(created);
         }
     }
 
@@ -1021,7 +1309,33 @@ impl Engine {
         uri: &str,
         runs: &[Range<usize>],
         origin: Origin,
+        rule: Rule,
         now_ms: u64,
+    ) -> Vec<ChunkId> {
+        self.make_chunks(uri, runs, origin, rule, now_ms, true)
+    }
+
+    /// As [`Engine::place_chunks`], but never extends a chunk already there (a copy next to the
+    /// chunk it copies is a chunk of its own).
+    fn place_new_chunks(
+        &mut self,
+        uri: &str,
+        runs: &[Range<usize>],
+        origin: Origin,
+        rule: Rule,
+        now_ms: u64,
+    ) -> Vec<ChunkId> {
+        self.make_chunks(uri, runs, origin, rule, now_ms, false)
+    }
+
+    fn make_chunks(
+        &mut self,
+        uri: &str,
+        runs: &[Range<usize>],
+        origin: Origin,
+        rule: Rule,
+        now_ms: u64,
+        extend: bool,
     ) -> Vec<ChunkId> {
         let Some(open) = self.documents.get_mut(uri) else {
             return Vec::new();
@@ -1063,7 +1377,8 @@ impl Engine {
                     let chunk = self.chunks.get(id)?;
                     let young =
                         now_ms.saturating_sub(chunk.created_ms) <= self.config.merge_window_ms;
-                    (young
+                    (extend
+                        && young
                         && chunk.origin == origin
                         && chunk.class.is_none()
                         && chunk.explanation.is_none())
@@ -1079,24 +1394,8 @@ impl Engine {
                 None => {
                     let id = ChunkId(self.next_chunk_id);
                     self.next_chunk_id += 1;
-                    self.chunks.insert(
-                        id,
-                        Chunk {
-                            id,
-                            uri: uri.to_string(),
-                            origin,
-                            created_ms: now_ms,
-                            inserted_lines: 0,
-                            class: None,
-                            classified_ms: None,
-                            explanation: None,
-                            practiced_ms: Vec::new(),
-                            items: Vec::new(),
-                            identifiers: Vec::new(),
-                            reworked_chars: 0,
-                            syntax_stale: true,
-                        },
-                    );
+                    self.chunks
+                        .insert(id, Chunk::new(id, uri, origin, rule, now_ms));
                     created.push(id);
                     id
                 }
@@ -1329,6 +1628,7 @@ impl Engine {
                 map,
                 pending_hint: None,
                 bursts: BurstTracker::default(),
+                acceptances: AcceptanceTracker::default(),
             },
         );
         let material: Vec<String> = external_runs
@@ -1341,7 +1641,13 @@ impl Engine {
             .config
             .passes_bar(non_blank_lines(&material), non_whitespace_chars(&material))
         {
-            outcome.new_chunks = self.place_chunks(uri, &external_runs, Origin::External, now_ms);
+            outcome.new_chunks = self.place_chunks(
+                uri,
+                &external_runs,
+                Origin::External,
+                Rule::External,
+                now_ms,
+            );
             outcome.verdict = Verdict::Flagged(Origin::External);
         }
         self.documents
@@ -1441,6 +1747,21 @@ fn is_reformatting(applied: &[AppliedChange]) -> bool {
     non_whitespace_chars(&inserted) > 0
         && non_whitespace_chars(&deleted) > 0
         && sorted_word_characters(&deleted) == sorted_word_characters(&inserted)
+}
+
+/// Line ranges sorted and merged where they overlap or touch.
+fn merged(runs: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut sorted: Vec<Range<usize>> =
+        runs.iter().filter(|run| !run.is_empty()).cloned().collect();
+    sorted.sort_by_key(|run| run.start);
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for run in sorted {
+        match out.last_mut() {
+            Some(last) if run.start <= last.end => last.end = last.end.max(run.end),
+            _ => out.push(run),
+        }
+    }
+    out
 }
 
 fn document_line_keys(document: &Document) -> Vec<LineKey> {

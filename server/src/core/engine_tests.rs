@@ -318,9 +318,10 @@ fn undo_and_redo_of_a_paste_bring_the_chunk_back_with_its_class() {
 fn holding_undo_over_many_small_edits_flags_nothing() {
     let mut session = Session::new();
     session.open(FILE, BASE);
-    // Forty words deleted one by one...
+    // Forty words typed a second apart, deleted one by one...
     let mut words = Vec::new();
     for index in 0..40 {
+        session.wait(1_000);
         let word = format!("word_number_{index} ");
         session.insert(FILE, (0, 0), &word);
         words.push(word);
@@ -975,4 +976,270 @@ fn a_stream_around_a_classified_paste_leaves_the_paste_alone() {
         );
     }
     session.assert_map_covers_document(FILE);
+}
+
+// ---- how AI is really used: acceptances, short and paused streams, copies -------------------
+
+fn rules(session: &mut Session, uri: &str) -> Vec<Option<Rule>> {
+    session
+        .engine
+        .chunks_in(uri)
+        .iter()
+        .map(|view| view.chunk.rule)
+        .collect()
+}
+
+/// Eight acceptances of 2 to 4 lines, each after a few typed characters and a moment reading
+/// the suggestion, build a 26-line function: one generated chunk over it.
+#[test]
+fn acceptances_of_a_few_lines_each_add_up_to_one_chunk() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let mut line = 5u32;
+    for block in 0..8u32 {
+        session.wait(1_500);
+        session.type_text(FILE, (line, 0), "    le", 120);
+        session.wait(900);
+        let size = 2 + block % 3;
+        let rest: String = (0..size)
+            .map(|index| {
+                let prefix = if index == 0 { "" } else { "    le" };
+                format!("{prefix}t value_{block}_{index} = compute(input, {index});\n")
+            })
+            .collect();
+        session.insert(FILE, (line, 6), &rest);
+        line += size;
+    }
+    let chunks = session.chunks(FILE);
+    assert_eq!(chunks.len(), 1, "{chunks:?}");
+    assert_eq!(chunks[0].0, "generated");
+    assert_eq!((chunks[0].1, chunks[0].2), (5, line as usize));
+    assert_eq!(rules(&mut session, FILE), vec![Some(Rule::Acceptances)]);
+    session.assert_map_covers_document(FILE);
+}
+
+/// Line by line: one-line acceptances of 30 to 90 characters, each after a few keys.
+#[test]
+fn one_line_acceptances_add_up_to_one_chunk() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    for index in 0..8u32 {
+        let line = 5 + index;
+        session.wait(2_000);
+        session.type_text(FILE, (line, 0), "    if", 110);
+        session.wait(700);
+        let rest = format!(" value_{index} > limit {{ return Err(Error::TooLarge({index})); }}\n");
+        session.insert(FILE, (line, 6), &rest);
+    }
+    let chunks = session.chunks(FILE);
+    assert_eq!(chunks, vec![("generated", 5, 13)]);
+}
+
+#[test]
+fn one_acceptance_or_acceptances_far_apart_flag_nothing() {
+    let mut session = Session::new();
+    session.open(FILE, &function("existing", 60));
+    let suggestion = "    let total = items.iter().map(|item| item.price).sum::<u64>();\n";
+    session.wait(1_000);
+    session.insert(FILE, (10, 0), suggestion);
+    // Far apart in the file...
+    session.wait(3_000);
+    session.insert(FILE, (40, 0), suggestion);
+    // ...and in time.
+    session.wait(60_000);
+    session.insert(FILE, (41, 0), suggestion);
+    session.wait(45_000);
+    session.insert(FILE, (42, 0), suggestion);
+    assert!(
+        session.chunks(FILE).is_empty(),
+        "{:?}",
+        session.chunks(FILE)
+    );
+}
+
+/// An inline-chat answer of 15 lines streamed in under a second is generated, however short.
+#[test]
+fn a_fast_short_stream_is_generated() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.wait(5_000);
+    let answer = rust_lines("answer", 15);
+    let (mut line, mut column) = (5u32, 0u32);
+    // Tokens of a few characters, as models stream them.
+    let tokens: Vec<String> = answer
+        .split_inclusive([' ', '\n', '(', '_'])
+        .map(str::to_string)
+        .collect();
+    for token in &tokens {
+        session.wait(6);
+        session.insert(FILE, (line, column), token);
+        if token.ends_with('\n') {
+            line += 1;
+            column = 0;
+        } else {
+            column += token.len() as u32;
+        }
+    }
+    assert!(
+        session.now - 5_000 < 2_000,
+        "streamed in {} ms",
+        session.now - 5_000
+    );
+    let chunks = session.chunks(FILE);
+    assert_eq!(chunks.len(), 1, "{chunks:?}");
+    assert_eq!(chunks[0].0, "generated");
+    assert!(chunks[0].2 - chunks[0].1 >= 12, "{chunks:?}");
+    assert_eq!(rules(&mut session, FILE), vec![Some(Rule::Stream)]);
+}
+
+/// A model thinking: three lines streamed, a pause of several seconds, three more next to them.
+/// Neither part passes the bar alone; together they are one chunk.
+#[test]
+fn a_paused_stream_is_one_chunk() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let mut line = 5u32;
+    for part in 0..2 {
+        session.wait(if part == 0 { 5_000 } else { 6_000 });
+        for index in 0..3 {
+            let text = format!("    let part_{part}_{index} = stream(input, {index}) * factor;\n");
+            for token in text.split_inclusive(' ') {
+                session.wait(12);
+                let column = session
+                    .line_text(FILE, line, line + 1)
+                    .trim_end_matches('\n')
+                    .len();
+                session.insert(FILE, (line, column as u32), token);
+            }
+            line += 1;
+        }
+    }
+    let chunks = session.chunks(FILE);
+    assert_eq!(chunks, vec![("generated", 5, 11)]);
+}
+
+#[test]
+fn a_copy_of_your_own_function_is_yours() {
+    let mut session = Session::new();
+    let own = format!("{BASE}\n{}", function("own_work", 12));
+    session.open(FILE, &own);
+    session.wait(10_000);
+    let copy = function("own_work", 12);
+    let outcome = session.insert(FILE, (22, 0), &format!("\n{copy}"));
+    assert_eq!(outcome.verdict, Verdict::Copied);
+    assert!(
+        session.chunks(FILE).is_empty(),
+        "{:?}",
+        session.chunks(FILE)
+    );
+    assert_eq!(session.count(FILE, Origin::Pasted), 0);
+}
+
+#[test]
+fn a_copy_of_your_own_lines_in_another_file_is_yours() {
+    let mut session = Session::new();
+    session.open(FILE, &format!("{BASE}\n{}", function("shared_helper", 10)));
+    session.open(OTHER, "mod other;\n");
+    session.wait(10_000);
+    let outcome = session.insert(OTHER, (1, 0), &function("shared_helper", 10));
+    assert_eq!(outcome.verdict, Verdict::Copied);
+    assert!(session.chunks(OTHER).is_empty());
+}
+
+#[test]
+fn a_copy_of_a_chunk_is_a_new_unjudged_chunk_that_names_its_source() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.wait(2_000);
+    session.insert(FILE, (5, 0), &function("pasted_helper", 10));
+    let source = session.engine.chunks_in(FILE)[0].chunk.id;
+    session
+        .engine
+        .classify(FILE, source, Class::Core, session.now)
+        .unwrap();
+    session.wait(60_000);
+    let outcome = session.insert(
+        FILE,
+        (18, 0),
+        &format!("\n{}", function("pasted_helper", 10)),
+    );
+    assert_eq!(outcome.verdict, Verdict::Copied);
+    let views = session.engine.chunks_in(FILE);
+    assert_eq!(views.len(), 2, "{views:?}");
+    let copy = &views[1].chunk;
+    assert_eq!(copy.origin, Origin::Pasted);
+    assert_eq!(copy.copied_from, Some(source));
+    assert_eq!(copy.class, None);
+    assert_eq!(copy.rule, Some(Rule::Copy));
+    assert_eq!(views[0].chunk.class, Some(Class::Core));
+    assert_eq!(outcome.new_chunks, vec![copy.id]);
+}
+
+#[test]
+fn toggling_comments_and_indenting_thirty_lines_flag_nothing() {
+    let mut session = Session::new();
+    let text = format!("{BASE}{}", function("body", 30));
+    session.open(FILE, &text);
+    session.wait(5_000);
+    let comment: Vec<ContentChange> = (6..36)
+        .map(|line| edit((line, 0), (line, 0), "// "))
+        .collect();
+    session.change(FILE, comment);
+    session.wait(2_000);
+    let uncomment: Vec<ContentChange> =
+        (6..36).map(|line| edit((line, 0), (line, 3), "")).collect();
+    session.change(FILE, uncomment);
+    session.wait(2_000);
+    let indent: Vec<ContentChange> = (6..36)
+        .map(|line| edit((line, 0), (line, 0), "    "))
+        .collect();
+    session.change(FILE, indent);
+    assert!(
+        session.chunks(FILE).is_empty(),
+        "{:?}",
+        session.chunks(FILE)
+    );
+}
+
+/// An extract-function code action: lines move into a new function at the end of the file,
+/// re-indented, with a call left behind, all in one change.
+#[test]
+fn an_extract_function_refactoring_flags_nothing() {
+    let mut session = Session::new();
+    let body = rust_lines("step", 12);
+    let text = format!("fn main() {{\n    let input = read();\n{body}    finish(input);\n}}\n");
+    session.open(FILE, &text);
+    session.wait(5_000);
+    let extracted: String = body.lines().map(|line| format!("{line}\n")).collect();
+    let after = format!(
+        "    extracted(input);\n    finish(input);\n}}\n\nfn extracted(input: &Input) {{\n{extracted}}}\n"
+    );
+    let outcome = session.replace(FILE, (2, 0), (16, 0), &after);
+    assert!(
+        session.chunks(FILE).is_empty(),
+        "{outcome:?} {:?}",
+        session.chunks(FILE)
+    );
+    session.assert_map_covers_document(FILE);
+}
+
+/// `git stash` takes typed lines away (the buffer reloads without them) and `git stash pop`
+/// brings them back a while later: still the user's.
+#[test]
+fn a_stash_and_pop_of_typed_lines_flags_nothing() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    let typed = "    let first = prepare(input);\n    let second = first.combine(other);\n";
+    session.type_text(FILE, (4, 0), &rust_lines("typed", 8), 180);
+    session.type_text(FILE, (12, 0), typed, 180);
+    let with_work = session.engine.document(FILE).unwrap().text();
+    session.wait(20_000);
+    session.change(FILE, vec![whole(BASE)]);
+    session.wait(120_000);
+    let outcome = session.change(FILE, vec![whole(&with_work)]);
+    assert!(
+        session.chunks(FILE).is_empty(),
+        "{outcome:?} {:?}",
+        session.chunks(FILE)
+    );
 }

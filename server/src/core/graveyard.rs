@@ -176,6 +176,19 @@ impl Graveyard {
     }
 
     /// Keeps a chunk whose last line was deleted, in case its text comes back.
+    /// Whether `text` (trimmed) lies within one deletion recorded for `uri`: undo or redo
+    /// bringing back part of it, even within a line, where [`Graveyard::best_match`] compares
+    /// whole lines.
+    pub fn holds_deleted_text(&self, uri: &str, text: &str) -> bool {
+        let text = text.trim();
+        !text.is_empty()
+            && self
+                .deletions
+                .iter()
+                .rev()
+                .any(|deletion| deletion.uri == uri && deletion.text.contains(text))
+    }
+
     pub fn bury(&mut self, chunk: Chunk) {
         let id = chunk.id;
         if self.buried.insert(id, chunk).is_none() {

@@ -3,6 +3,7 @@
 //! Invariant: nothing under `core` touches the disk, the network, the clock or LSP types. Time comes
 //! in as milliseconds from the caller, committed git content through the [`CommittedText`] trait.
 
+pub mod acceptance;
 pub mod activity;
 pub mod apply;
 pub mod burst;
@@ -10,6 +11,7 @@ pub mod calibration;
 pub mod carry;
 pub mod chunk;
 pub mod config;
+pub mod copies;
 pub mod document;
 pub mod engine;
 pub mod graveyard;

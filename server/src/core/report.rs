@@ -574,6 +574,8 @@ mod tests {
             identifiers: Vec::new(),
             reworked_chars: 0,
             syntax_stale: false,
+            rule: None,
+            copied_from: None,
         }
     }
 

@@ -333,6 +333,8 @@ mod tests {
                 identifiers: vec!["parse_header".to_string()],
                 reworked_chars: 0,
                 syntax_stale: false,
+                rule: None,
+                copied_from: None,
             },
             start_line: 10,
             end_line: 52,

@@ -35,6 +35,8 @@ fn chunk(id: u64, created_ms: u64, class: Option<Class>, explained: bool) -> Chu
         identifiers: Vec::new(),
         reworked_chars: 0,
         syntax_stale: false,
+        rule: None,
+        copied_from: None,
     }
 }
 

@@ -1009,6 +1009,8 @@ pub(crate) mod tests {
                 identifiers: vec![format!("item_{chunk}")],
                 reworked_chars: 0,
                 syntax_stale: false,
+                rule: None,
+                copied_from: None,
             }],
         }
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::activity::DayActivity;
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
-use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore};
+use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule};
 use crate::core::engine::{Dismissal, FileSnapshot};
 use crate::core::line_map::{LineMap, LineState, Origin};
 use crate::core::text::LineKey;
@@ -64,6 +64,12 @@ pub struct ChunkV1 {
     pub items: Vec<String>,
     pub identifiers: Vec<String>,
     pub reworked_chars: u64,
+    /// The rule that flagged the chunk; added after the first release of version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The chunk it copies; added after the first release of version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -409,6 +415,8 @@ pub fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
         items: chunk.items.clone(),
         identifiers: chunk.identifiers.clone(),
         reworked_chars: chunk.reworked_chars as u64,
+        rule: chunk.rule.map(|rule| rule.as_str().to_string()),
+        copied_from: chunk.copied_from.map(|id| id.0),
     }
 }
 
@@ -457,6 +465,9 @@ fn chunk_from_record(chunk: ChunkV1) -> Result<Chunk, String> {
         identifiers: chunk.identifiers,
         reworked_chars: to_usize(chunk.reworked_chars, "reworked characters").map_err(in_chunk)?,
         syntax_stale: false,
+        // A rule this release does not know (a newer one's) reads as unknown, not as damage.
+        rule: chunk.rule.as_deref().and_then(Rule::parse),
+        copied_from: chunk.copied_from.map(ChunkId),
     })
 }
 
@@ -679,6 +690,8 @@ pub(crate) mod tests {
             identifiers: vec!["parse_header".to_string(), "bytes".to_string()],
             reworked_chars: 0,
             syntax_stale: false,
+            rule: None,
+            copied_from: None,
         }
     }
 
