@@ -32,6 +32,9 @@ commands:
                          end the running session and say how it felt (1 struggled ... 5 smooth);
                          with none running, rate the session that ended last
   calibrate status       the running session: label, start, active minutes, typed lines, breaches
+  pace [--reset]         your fastest sustained typing as whetstone measured it, and the burst
+                         rate it uses (raised above your pace once enough typing is measured);
+                         --reset forgets what was learned
   replay FILE [--json]   feed a recorded edit session (JSON lines) through the engine and
                          print the chunks it flags and each file's lines by origin
   help                   show this text
@@ -63,6 +66,9 @@ enum Command<'a> {
         notes: Option<String>,
     },
     CalibrateStatus,
+    Pace {
+        reset: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +115,10 @@ fn main() -> ExitCode {
         Command::CalibrateStatus => {
             init_logging();
             calibrate_status_command()
+        }
+        Command::Pace { reset } => {
+            init_logging();
+            pace_command(reset)
         }
     };
     match result {
@@ -209,6 +219,11 @@ fn parse(arguments: &[String]) -> Result<Command<'_>, String> {
                 "unknown calibrate command {other:?} (start, stop or status)"
             )),
             None => Err("calibrate needs start, stop or status".to_string()),
+        },
+        Some("pace") => match rest {
+            [] => Ok(Command::Pace { reset: false }),
+            [flag] if flag == "--reset" => Ok(Command::Pace { reset: true }),
+            _ => Err(format!("pace takes only --reset, not {rest:?}")),
         },
         Some(other) => Err(format!("unknown command {other:?}")),
         None => Err("no command given".to_string()),
@@ -393,6 +408,51 @@ fn now_ms() -> u64 {
 
 /// The store, held by this command or reached through the editor's language server that holds
 /// it; or one line saying why not.
+fn pace_command(reset: bool) -> anyhow::Result<ExitCode> {
+    use whetstone::core::DetectionConfig;
+    use whetstone::core::pace::{MIN_MEASURED_CHARS, SETTING as TYPING_PACE, TypingPace};
+    use whetstone::store::Store;
+    let store = open_store()?;
+    if reset {
+        store.set_setting(TYPING_PACE, &TypingPace::default().to_setting())?;
+        store.flush()?;
+        write_stdout(
+            "Forgot what was learned of your typing: the burst rate is the configured one again \
+             (editor windows open now keep theirs until they restart).\n",
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pace = store
+        .setting(TYPING_PACE)?
+        .and_then(|text| TypingPace::from_setting(&text))
+        .unwrap_or_default();
+    let configured = DetectionConfig::default().burst_chars_per_second;
+    let rate = pace.burst_rate(configured);
+    let measured = if pace.measured_chars == 0 {
+        "No typing measured yet.".to_string()
+    } else {
+        format!(
+            "Your fastest sustained typing: {:.1} characters a second (over 5 s), from {} \
+             characters measured.",
+            pace.fastest_cps, pace.measured_chars
+        )
+    };
+    let adapts = if pace.measured_chars < MIN_MEASURED_CHARS {
+        format!(
+            "the default; it adapts to your pace once {MIN_MEASURED_CHARS} characters are measured"
+        )
+    } else if rate > configured {
+        "raised above your own pace, so that your typing is never taken for a stream".to_string()
+    } else {
+        "the default, already well above your pace".to_string()
+    };
+    write_stdout(&format!(
+        "{measured}\nBurst rate: {rate:.1} characters a second ({adapts}). A rate set in the \
+         editor's settings (detection.burstCharsPerSecond) is used as it is.\n"
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn open_store() -> anyhow::Result<Arc<SharedStore>> {
     let Some(folder) = store::default_location(|name| std::env::var_os(name)) else {
         anyhow::bail!(
@@ -440,6 +500,12 @@ fn status_command(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         ));
     } else {
         write_stdout(&reporting::ownership_table(&rows, Some(&base)));
+        let since = now.saturating_sub(u64::from(DEFAULT_REPORT_DAYS) * DAY_MS);
+        let detection = reporting::detection(store.as_ref(), since, Some(&base))?;
+        write_stdout(&format!(
+            "\nDetection as you judged it, last {DEFAULT_REPORT_DAYS} days — {}\n",
+            whetstone::core::judged::sentence(&detection)
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -37,12 +37,17 @@ pub fn report_input(
         .into_iter()
         .map(|(key, record)| file_input(&key, &record))
         .collect();
+    let dismissals = past_damage("the dismissals", || store.dismissals())?
+        .into_iter()
+        .map(|(_, dismissal)| dismissal)
+        .collect();
     Ok(ReportInput {
         now_ms,
         since_ms,
         days,
         sessions,
         files,
+        dismissals,
     })
 }
 
@@ -170,6 +175,10 @@ pub fn summary(report: &Report) -> String {
         1 => "Practice due: 1 repeatable chunk to reproduce from memory.\n".to_string(),
         _ => format!("Practice due: {due} repeatable chunks to reproduce from memory.\n"),
     });
+    text.push_str(&format!(
+        "Detection as you judged it — {}\n",
+        crate::core::judged::sentence(&report.detection)
+    ));
     text.push_str("\nThe full report: whetstone report --markdown, --html FILE or --json.\n");
     text
 }
@@ -218,6 +227,32 @@ pub fn file_path(key: &FileKey) -> PathBuf {
     } else {
         Path::new(&key.workspace).join(&key.path)
     }
+}
+
+/// Detection as the user judged it for the stored files at or under `path_filter` (all without
+/// one): their chunks flagged from `since_ms` on and the dismissals made in those files.
+pub fn detection(
+    store: &dyn Store,
+    since_ms: u64,
+    path_filter: Option<&Path>,
+) -> Result<crate::core::judged::Detection, StoreError> {
+    let filter = path_filter.map(normalize_lexically);
+    let under = |path: &Path| {
+        filter
+            .as_ref()
+            .is_none_or(|filter| normalize_lexically(path).starts_with(filter))
+    };
+    let files = stored_files(store, |key| under(&file_path(key)))?;
+    let dismissals: Vec<_> = past_damage("the dismissals", || store.dismissals())?
+        .into_iter()
+        .filter(|(key, _)| under(&file_path(key)))
+        .map(|(_, dismissal)| dismissal)
+        .collect();
+    Ok(crate::core::judged::judged(
+        files.iter().flat_map(|(_, record)| record.chunks.iter()),
+        &dismissals,
+        since_ms,
+    ))
 }
 
 /// The ownership of every stored file at or under `path_filter` (a file or a folder, absolute;
@@ -941,6 +976,7 @@ mod tests {
         let now = MONDAY + 2 * DAY_MS;
         let report = crate::core::report::compute(&ReportInput {
             now_ms: now,
+            dismissals: Vec::new(),
             since_ms: now - 28 * DAY_MS,
             days: Vec::new(),
             sessions: Vec::new(),

@@ -164,6 +164,7 @@ pub fn dismissal(n: u64) -> (FileKey, Dismissal) {
             lines: 5 + (n % 40) as usize,
             created_ms: BASE_MS + n.saturating_sub(1_000),
             dismissed_ms: BASE_MS + n,
+            rule: None,
         },
     )
 }

@@ -132,6 +132,7 @@ fn one_week() -> ReportInput {
     explain(&mut transient, THIS_MONDAY + 2 * DAY_MS);
     ReportInput {
         now_ms: NOW,
+        dismissals: Vec::new(),
         since_ms: THIS_MONDAY,
         days,
         sessions: Vec::new(),
@@ -294,6 +295,7 @@ fn two_years() -> ReportInput {
     }
     ReportInput {
         now_ms: NOW,
+        dismissals: Vec::new(),
         since_ms,
         days,
         sessions,

@@ -86,7 +86,7 @@ impl Rule {
     pub fn describe(self) -> &'static str {
         match self {
             Rule::Insertion => "one large insertion",
-            Rule::Signal => "the editor's signal",
+            Rule::Signal => "the editor saying so",
             Rule::Stream => "edits faster than typing",
             Rule::Acceptances => "suggestion acceptances adding up",
             Rule::AgentWrite => "a whole-file or many-place rewrite",

@@ -25,6 +25,9 @@ pub struct DetectionConfig {
     pub committed_coverage: f64,
     /// A hint from an editor plugin applies to a change that arrives within this long.
     pub hint_lifetime_ms: u64,
+    /// Raise the burst rate above the user's own fastest sustained typing once it is measured
+    /// (core/pace.rs); off when the user set the rate themselves.
+    pub adapt_burst_rate: bool,
 }
 
 impl Default for DetectionConfig {
@@ -40,6 +43,7 @@ impl Default for DetectionConfig {
             restore_coverage: 0.8,
             committed_coverage: 0.8,
             hint_lifetime_ms: 2_000,
+            adapt_burst_rate: true,
         }
     }
 }

@@ -35,6 +35,7 @@ use crate::core::copies::{self, Copy};
 use crate::core::document::{Document, PositionEncoding, Range as TextRange};
 use crate::core::graveyard::Graveyard;
 use crate::core::line_map::{BatchEdit, LineMap, LineState, Origin};
+use crate::core::pace::{PaceMeter, TypingPace};
 use crate::core::reanchor::{Reanchored, reanchor};
 use crate::core::syntax::{Language, MAX_SOURCE_BYTES, Syntax};
 use crate::core::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_word_characters};
@@ -180,6 +181,8 @@ pub struct Dismissal {
     pub lines: usize,
     pub created_ms: u64,
     pub dismissed_ms: u64,
+    /// The rule that had flagged the chunk (None for chunks flagged before rules were recorded).
+    pub rule: Option<Rule>,
 }
 
 #[derive(Debug)]
@@ -200,7 +203,12 @@ struct OpenDocument {
 
 /// The whole workspace's state. Single-threaded: the caller feeds it events in order.
 pub struct Engine {
+    /// The thresholds in use: `configured`, with the burst rate adapted to the user's pace.
     config: DetectionConfig,
+    configured: DetectionConfig,
+    pace: PaceMeter,
+    /// What other windows and earlier runs learned of the user's typing (from the store).
+    learned: TypingPace,
     encoding: PositionEncoding,
     documents: HashMap<String, OpenDocument>,
     closed: HashMap<String, FileSnapshot>,
@@ -234,7 +242,10 @@ impl Default for Engine {
 impl Engine {
     pub fn new(config: DetectionConfig) -> Engine {
         Engine {
+            configured: config.clone(),
             config,
+            pace: PaceMeter::default(),
+            learned: TypingPace::default(),
             encoding: PositionEncoding::Utf16,
             documents: HashMap::new(),
             closed: HashMap::new(),
@@ -253,6 +264,40 @@ impl Engine {
     }
 
     pub fn set_config(&mut self, config: DetectionConfig) {
+        self.configured = config;
+        self.adapt_to_pace();
+    }
+
+    /// The user's typing pace as this engine knows it: learned before, and measured since.
+    pub fn typing_pace(&self) -> TypingPace {
+        self.learned.merge(self.pace.pace())
+    }
+
+    /// What this engine measured of the user's typing itself.
+    pub fn measured_pace(&self) -> TypingPace {
+        self.pace.pace()
+    }
+
+    /// Takes in what was learned of the user's typing elsewhere (the store).
+    pub fn learn_pace(&mut self, pace: TypingPace) {
+        self.learned = self.learned.merge(pace);
+        self.adapt_to_pace();
+    }
+
+    /// Forgets what was learned of the user's typing: the configured burst rate again.
+    pub fn forget_pace(&mut self) {
+        self.learned = TypingPace::default();
+        self.pace = PaceMeter::default();
+        self.adapt_to_pace();
+    }
+
+    fn adapt_to_pace(&mut self) {
+        let mut config = self.configured.clone();
+        if config.adapt_burst_rate {
+            config.burst_chars_per_second = self
+                .typing_pace()
+                .burst_rate(self.configured.burst_chars_per_second);
+        }
         self.config = config;
     }
 
@@ -531,7 +576,16 @@ impl Engine {
                 if let Some(open) = self.documents.get_mut(uri) {
                     open.acceptances.typed(material.chars);
                 }
+                let ceiling = self.configured.far_chars_per_second();
+                if self.pace.typed(now_ms, material.chars, ceiling) {
+                    self.adapt_to_pace();
+                }
+                let chunks_changed_before = outcome.chunks_changed;
                 self.track_burst(uri, &applied, &material.concatenated, now_ms, &mut outcome);
+                if outcome.chunks_changed && !chunks_changed_before {
+                    // A stream, not the user: this window of typing does not count.
+                    self.pace.spoil();
+                }
             }
             Verdict::Accepted => self.track_acceptance(uri, &applied, now_ms, &mut outcome),
             Verdict::Copied => {
@@ -681,6 +735,7 @@ impl Engine {
             lines,
             created_ms: chunk.created_ms,
             dismissed_ms: now_ms,
+            rule: chunk.rule,
         });
         Ok(())
     }

@@ -1243,3 +1243,34 @@ fn a_stash_and_pop_of_typed_lines_flags_nothing() {
         session.chunks(FILE)
     );
 }
+
+#[test]
+fn the_burst_rate_rises_above_a_fast_typists_learned_pace_unless_set_by_hand() {
+    let mut engine = Engine::default();
+    let fast = crate::core::pace::TypingPace {
+        fastest_cps: 28.0,
+        measured_chars: crate::core::pace::MIN_MEASURED_CHARS,
+    };
+    engine.learn_pace(fast);
+    assert_eq!(engine.config().burst_chars_per_second, 42.0);
+    engine.forget_pace();
+    assert_eq!(engine.config().burst_chars_per_second, 30.0);
+    engine.learn_pace(fast);
+    engine.set_config(DetectionConfig {
+        burst_chars_per_second: 25.0,
+        adapt_burst_rate: false,
+        ..DetectionConfig::default()
+    });
+    assert_eq!(engine.config().burst_chars_per_second, 25.0);
+}
+
+#[test]
+fn a_dismissal_remembers_the_rule_that_flagged_the_chunk() {
+    let mut session = Session::new();
+    session.open(FILE, BASE);
+    session.wait(2_000);
+    session.insert(FILE, (4, 0), &rust_lines("pasted", 8));
+    let id = session.engine.chunks_in(FILE)[0].chunk.id;
+    session.engine.dismiss(FILE, id, session.now).unwrap();
+    assert_eq!(session.engine.dismissals()[0].rule, Some(Rule::Insertion));
+}

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use crate::core::activity::{DAY_MS, DayActivity};
 use crate::core::calibration::{CalibrationSession, MIN_ACTIVE_MS_FOR_PACE};
 use crate::core::chunk::{Chunk, Class};
+use crate::core::engine::Dismissal;
+use crate::core::judged::{Detection, judged};
 use crate::core::line_map::Origin;
 
 /// A file as the report sees it: where it is, its lines by origin, its chunks with their sizes.
@@ -31,6 +33,8 @@ pub struct ReportInput {
     pub days: Vec<DayActivity>,
     pub sessions: Vec<CalibrationSession>,
     pub files: Vec<FileInput>,
+    /// Every "Not AI" dismissal: with the chunks, what the user said of the detector.
+    pub dismissals: Vec<Dismissal>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +153,8 @@ pub struct Report {
     pub pace_trend: Vec<PacePoint>,
     pub questions: Vec<Answer>,
     pub practice_due: Vec<PracticeItem>,
+    /// Detection as the user judged it, over the period.
+    pub detection: Detection,
 }
 
 pub const QUESTIONS: [&str; 4] = [
@@ -340,6 +346,14 @@ pub fn compute(input: &ReportInput) -> Report {
         .collect();
     practice_due.sort_by_key(|item| item.due_ms);
 
+    let detection = judged(
+        input
+            .files
+            .iter()
+            .flat_map(|file| file.chunks.iter().map(|(chunk, _)| chunk)),
+        &input.dismissals,
+        input.since_ms,
+    );
     Report {
         generated_ms: input.now_ms,
         since_ms: input.since_ms,
@@ -352,6 +366,7 @@ pub fn compute(input: &ReportInput) -> Report {
         pace_trend,
         questions,
         practice_due,
+        detection,
     }
 }
 
@@ -582,6 +597,7 @@ mod tests {
     fn input(now_ms: u64) -> ReportInput {
         ReportInput {
             now_ms,
+            dismissals: Vec::new(),
             since_ms: now_ms.saturating_sub(28 * DAY),
             days: Vec::new(),
             sessions: Vec::new(),

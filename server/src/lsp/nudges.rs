@@ -27,6 +27,9 @@ pub fn title(view: &ChunkView) -> String {
     let lines = view.end_line - view.start_line;
     let noun = if lines == 1 { "line" } else { "lines" };
     let mut title = format!("⚑ {lines} {noun} {}", view.chunk.origin.as_str());
+    if view.chunk.copied_from.is_some() {
+        title.push_str(" (copy)");
+    }
     let items = &view.chunk.items;
     if items.is_empty() {
         title.push_str(&format!(
@@ -225,6 +228,24 @@ pub fn hover(views: &[ChunkView], line: usize, now_ms: u64) -> Option<Hover> {
     );
     if !chunk.items.is_empty() {
         text.push_str(&format!(" · `{}`", chunk.items.join("`, `")));
+    }
+    if let Some(source) = chunk.copied_from {
+        match views.iter().find(|other| other.chunk.id == source) {
+            Some(other) => text.push_str(&format!(
+                "\n\nA copy of the chunk at lines {}–{} of this file: it has that chunk's origin, \
+                 not its class or explanation.",
+                other.start_line + 1,
+                other.end_line
+            )),
+            None => text.push_str(&format!(
+                "\n\nA copy of chunk {} (no longer in this file): it has that chunk's origin, not \
+                 its class or explanation.",
+                source.0
+            )),
+        }
+    }
+    if let Some(rule) = chunk.rule {
+        text.push_str(&format!("\n\nFlagged for {}.", rule.describe()));
     }
     text.push_str("\n\n");
     match chunk.class {
@@ -426,6 +447,30 @@ mod tests {
                 .contains("parse_header splits the request line")
         );
         assert!(super::hover(&[view(None, false)], 60, 0).is_none());
+    }
+
+    #[test]
+    fn a_copy_says_what_it_copies_and_why_it_was_flagged() {
+        let source = view(Some(Class::Core), true);
+        let mut copy = view(None, false);
+        copy.chunk.id = ChunkId(8);
+        copy.chunk.copied_from = Some(ChunkId(7));
+        copy.chunk.rule = Some(crate::core::chunk::Rule::Copy);
+        copy.start_line = 60;
+        copy.end_line = 102;
+        assert!(title(&copy).starts_with("⚑ 42 lines pasted (copy) · "));
+        let hover = hover(&[source, copy], 70, 0).unwrap();
+        let HoverContents::Markup(markup) = hover.contents else {
+            panic!("markdown expected")
+        };
+        assert!(
+            markup
+                .value
+                .contains("A copy of the chunk at lines 11–52 of this file"),
+            "{}",
+            markup.value
+        );
+        assert!(markup.value.contains("Flagged for a copy of a chunk."));
     }
 
     #[test]

@@ -135,7 +135,9 @@ fn parse_detection(value: &Value, detection: &mut DetectionConfig, warnings: &mu
             "minChars" => set_count(value, &name, 1, &mut detection.min_chars, warnings),
             "burstCharsPerSecond" => match value.as_f64() {
                 Some(rate) if rate.is_finite() && rate > 0.0 => {
-                    detection.burst_chars_per_second = rate
+                    detection.burst_chars_per_second = rate;
+                    // The user's own rate is used as it is.
+                    detection.adapt_burst_rate = false;
                 }
                 _ => warnings.push(format!(
                     "setting {name}: expected a positive number, got {value}"
@@ -275,6 +277,17 @@ fn kind(value: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_burst_rate_set_by_hand_is_used_as_it_is() {
+        let (settings, _) = parse(&json!({ "whetstone": { "detection": {} } }));
+        assert!(settings.detection.adapt_burst_rate);
+        let (settings, warnings) =
+            parse(&json!({ "whetstone": { "detection": { "burstCharsPerSecond": 45 } } }));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(settings.detection.burst_chars_per_second, 45.0);
+        assert!(!settings.detection.adapt_burst_rate);
+    }
 
     #[test]
     fn good_values_apply_and_bad_ones_warn_and_keep_the_default() {

@@ -26,6 +26,7 @@ use tower_lsp_server::ls_types::{
 use crate::core::activity::{Activity, day_of};
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
 use crate::core::engine::{ChangeOutcome, ChunkView, Verdict};
+use crate::core::pace::TypingPace;
 use crate::core::{
     ChunkId, ContentChange, Engine, Hint, Origin, Position, PositionEncoding, Range,
 };
@@ -221,6 +222,8 @@ struct State {
     unsaved_tried: Option<Instant>,
     /// Everything was written for a shutdown already.
     shut_down: bool,
+    /// The typing pace last handed to the store.
+    pace_sent: TypingPace,
 }
 
 impl State {
@@ -256,6 +259,7 @@ impl State {
             unsaved: Vec::new(),
             unsaved_tried: None,
             shut_down: false,
+            pace_sent: TypingPace::default(),
         };
         // Without a store folder, explanation documents go to a private temporary folder.
         let fallback =
@@ -426,6 +430,14 @@ impl State {
             }
         }
         self.top_up_chunk_ids();
+        match self.store.setting(crate::core::pace::SETTING) {
+            Ok(Some(text)) => match TypingPace::from_setting(&text) {
+                Some(pace) => self.engine.learn_pace(pace),
+                None => tracing::warn!("the stored typing pace {text:?} is not one; ignored"),
+            },
+            Ok(None) => {}
+            Err(error) => tracing::warn!("cannot read the typing pace: {error}"),
+        }
     }
 
     /// Makes sure the engine has chunk ids no other process sharing the store will hand out.
@@ -1571,6 +1583,11 @@ impl State {
         if !days.is_empty() {
             self.writer.send(WriteJob::AddActivity(days));
         }
+        let pace = self.engine.measured_pace();
+        if pace != self.pace_sent {
+            self.pace_sent = pace;
+            self.writer.send(WriteJob::MergeTypingPace(pace));
+        }
     }
 
     /// Answers a command once the writer has flushed what it just queued.
@@ -1856,6 +1873,8 @@ pub fn chunk_json(view: &ChunkView) -> Value {
         "needs_attention": chunk.needs_attention(),
         "created_ms": chunk.created_ms,
         "reworked_chars": chunk.reworked_chars,
+        "rule": chunk.rule.map(|rule| rule.as_str()),
+        "copied_from": chunk.copied_from.map(|id| id.0),
     })
 }
 

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::core::activity::DayActivity;
 use crate::core::engine::{Dismissal, FileSnapshot};
+use crate::core::pace::{self, TypingPace};
 use crate::core::text::LineKey;
 use crate::core::{Chunk, LineMap};
 use crate::store::calibration::CalibrationChange;
@@ -64,6 +65,8 @@ pub enum WriteJob {
         name: String,
         value: String,
     },
+    /// What this window measured of the user's typing, merged with what the store has.
+    MergeTypingPace(TypingPace),
     Flush(oneshot::Sender<Result<(), String>>),
 }
 
@@ -141,6 +144,20 @@ fn handle(store: &dyn Store, job: WriteJob, failed: &mut Option<String>) {
         WriteJob::SetSetting { name, value } => {
             if let Err(error) = store.set_setting(&name, &value) {
                 tracing::warn!("cannot save the setting {name}: {error}");
+            }
+        }
+        WriteJob::MergeTypingPace(pace) => {
+            let stored = store
+                .setting(pace::SETTING)
+                .ok()
+                .flatten()
+                .and_then(|text| TypingPace::from_setting(&text))
+                .unwrap_or_default();
+            let merged = stored.merge(pace);
+            if merged != stored
+                && let Err(error) = store.set_setting(pace::SETTING, &merged.to_setting())
+            {
+                tracing::warn!("cannot save the typing pace: {error}");
             }
         }
         WriteJob::Flush(done) => {

@@ -101,6 +101,7 @@ pub(super) fn render(report: &Report) -> String {
     debt(&mut page, report);
     ownership(&mut page, report);
     practice(&mut page, report);
+    detection(&mut page, report);
     page.push_str("<footer>Whetstone keeps this data on your machine; this page fetches nothing and runs no script.</footer>\n");
     page.push_str("</main>\n</body>\n</html>\n");
     page
@@ -538,6 +539,35 @@ fn or_dash(text: String) -> String {
     } else {
         text
     }
+}
+
+fn detection(page: &mut String, report: &Report) {
+    let detection = &report.detection;
+    page.push_str("<section id=\"detection\"><h2>Detection as you judged it</h2><p class=\"muted\">Every class you gave a flagged chunk says it was not yours; every “Not AI” says it was.</p>");
+    page.push_str(&format!(
+        "<p>{}</p>",
+        escape(&crate::core::judged::sentence(detection))
+    ));
+    if !detection.by_origin.is_empty() {
+        page.push_str("<div class=\"table-wrap\"><table class=\"detection\"><thead><tr><th>Flagged as</th><th class=\"num\">Chunks</th><th class=\"num\">Classified</th><th class=\"num\">Not AI</th><th class=\"num\">Unanswered</th><th class=\"num\">Right</th></tr></thead><tbody>");
+        for (origin, answers) in &detection.by_origin {
+            page.push_str(&format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                escape(origin.as_str()),
+                answers.flagged,
+                answers.classified,
+                answers.dismissed,
+                answers.unjudged,
+                escape(
+                    &answers
+                        .precision()
+                        .map_or("—".to_string(), |share| format!("{:.0}%", share * 100.0))
+                ),
+            ));
+        }
+        page.push_str("</tbody></table></div>");
+    }
+    page.push_str("</section>\n");
 }
 
 fn practice(page: &mut String, report: &Report) {

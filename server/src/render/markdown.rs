@@ -43,7 +43,34 @@ pub(super) fn render(report: &Report) -> String {
     debt(&mut out, report);
     ownership(&mut out, report);
     practice(&mut out, report);
+    detection(&mut out, report);
     out
+}
+
+/// How the user answered the chunks flagged in the period, by origin.
+fn detection(out: &mut String, report: &Report) {
+    let detection = &report.detection;
+    out.push_str("\n## Detection as you judged it\n\n");
+    out.push_str(&crate::core::judged::sentence(detection));
+    out.push('\n');
+    if detection.by_origin.is_empty() {
+        return;
+    }
+    out.push_str("\n| flagged as | chunks | classified | not AI | unanswered | right |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    for (origin, answers) in &detection.by_origin {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            origin.as_str(),
+            answers.flagged,
+            answers.classified,
+            answers.dismissed,
+            answers.unjudged,
+            answers
+                .precision()
+                .map_or("—".to_string(), |share| format!("{:.0}%", share * 100.0))
+        ));
+    }
 }
 
 fn calibration(out: &mut String, report: &Report) {

@@ -16,8 +16,42 @@ mod tests;
 use serde_json::{Map, Value, json};
 
 use crate::core::activity::{DAY_MS, day_of};
+use crate::core::judged::{Answers, Detection};
 use crate::core::line_map::Origin;
 use crate::core::report::{Calibration, ClassCounts, Report};
+
+/// Detection as the user judged it: the answers in all, by origin and by rule.
+fn detection_json(detection: &Detection) -> Value {
+    let answers = |answers: &Answers| {
+        json!({
+            "flagged": answers.flagged,
+            "classified": answers.classified,
+            "explained": answers.explained,
+            "dismissed": answers.dismissed,
+            "unjudged": answers.unjudged,
+            "precision": answers.precision(),
+        })
+    };
+    let mut all = answers(&detection.all);
+    all["by_origin"] = detection
+        .by_origin
+        .iter()
+        .map(|(origin, counts)| (origin.as_str().to_string(), answers(counts)))
+        .collect::<Map<String, Value>>()
+        .into();
+    all["by_rule"] = detection
+        .by_rule
+        .iter()
+        .map(|(rule, counts)| {
+            (
+                rule.map_or("earlier", |rule| rule.as_str()).to_string(),
+                answers(counts),
+            )
+        })
+        .collect::<Map<String, Value>>()
+        .into();
+    all
+}
 
 /// The report as a plain JSON object mirroring [`Report`]: snake_case keys, lines by origin as
 /// objects keyed by origin name, and every day both as its number since the epoch (`*_day`) and
@@ -25,6 +59,7 @@ use crate::core::report::{Calibration, ClassCounts, Report};
 pub fn json(report: &Report) -> Value {
     let calibration = &report.calibration;
     json!({
+        "detection": detection_json(&report.detection),
         "generated_ms": report.generated_ms,
         "generated_day": day_of(report.generated_ms),
         "generated_date": date_of_ms(report.generated_ms),

@@ -74,6 +74,7 @@ fn small_report() -> Report {
     let now = MONDAY + 7 * DAY_MS + 2 * DAY_MS + 10 * 3_600_000;
     compute(&ReportInput {
         now_ms: now,
+        dismissals: Vec::new(),
         since_ms: MONDAY,
         days: vec![
             DayActivity {
@@ -117,6 +118,7 @@ fn small_report() -> Report {
 fn empty_report() -> Report {
     compute(&ReportInput {
         now_ms: MONDAY + 3 * DAY_MS,
+        dismissals: Vec::new(),
         since_ms: MONDAY,
         days: Vec::new(),
         sessions: Vec::new(),
@@ -195,78 +197,86 @@ fn markdown_of_a_small_report() {
     check(
         &markdown(&small_report()),
         expect![[r#"
-        # Whetstone report
+            # Whetstone report
 
-        2024-10-07 to 2024-10-16 (10 days) · generated 2024-10-16 10:00 UTC
+            2024-10-07 to 2024-10-16 (10 days) · generated 2024-10-16 10:00 UTC
 
-        ## Four questions
+            ## Four questions
 
-        1. **Can you explain — in technical detail — every piece of code you shipped this week without looking at it?**  
-           You explained 1 of this week's 2 chunks (50%).  
-           Explain the rest from memory: the Explanation Requirement.
-        2. **If your AI coding tools disappeared for two weeks, what percentage of your current pace could you maintain?**  
-           Without AI you keep 29% of your pace.  
-           20 typed lines per active hour in calibration sessions, against 69 lines per active hour with AI.
-        3. **Do you feel smarter after a hard week of work, or just busier?**  
-           Not enough data yet: rate at least two calibration sessions (1 struggled … 5 smooth) to see a trend.
-        4. **When you debug without AI, how does it feel?**  
-           Your last calibration session felt 2 of 5 (hard going).  
-           1 struggled … 5 smooth.
+            1. **Can you explain — in technical detail — every piece of code you shipped this week without looking at it?**  
+               You explained 1 of this week's 2 chunks (50%).  
+               Explain the rest from memory: the Explanation Requirement.
+            2. **If your AI coding tools disappeared for two weeks, what percentage of your current pace could you maintain?**  
+               Without AI you keep 29% of your pace.  
+               20 typed lines per active hour in calibration sessions, against 69 lines per active hour with AI.
+            3. **Do you feel smarter after a hard week of work, or just busier?**  
+               Not enough data yet: rate at least two calibration sessions (1 struggled … 5 smooth) to see a trend.
+            4. **When you debug without AI, how does it feel?**  
+               Your last calibration session felt 2 of 5 (hard going).  
+               1 struggled … 5 smooth.
 
-        ## Calibration: your pace without AI
+            ## Calibration: your pace without AI
 
-        **Without AI you keep 29% of your pace.** 20 typed lines per active hour in 1 calibration session, against 69 lines per active hour with AI.
+            **Without AI you keep 29% of your pace.** 20 typed lines per active hour in 1 calibration session, against 69 lines per active hour with AI.
 
-        1 session, 1 breach.
+            1 session, 1 breach.
 
-        | date | label | active minutes | typed lines | pace | breaches | feel |
-        |---|---|---:|---:|---:|---:|---|
-        | 2024-10-08 | `parser <no AI> \| part 1` | 60 | 20 | 20 lines/h | 1 | 2 (hard going) |
+            | date | label | active minutes | typed lines | pace | breaches | feel |
+            |---|---|---:|---:|---:|---:|---|
+            | 2024-10-08 | `parser <no AI> \| part 1` | 60 | 20 | 20 lines/h | 1 | 2 (hard going) |
 
-        ## Output
+            ## Output
 
-        314 lines inserted over 2 weeks: typed 57%, pasted 13%, generated 24%, moved 2%, external 4%, restored 1%. The busiest week, of 2024-10-07, had 197.
+            314 lines inserted over 2 weeks: typed 57%, pasted 13%, generated 24%, moved 2%, external 4%, restored 1%. The busiest week, of 2024-10-07, had 197.
 
-        ## Explained and unexplained
+            ## Explained and unexplained
 
-        Of 72 lines in chunks made in this period, 30 (42%) are explained and 42 are not.
+            Of 72 lines in chunks made in this period, 30 (42%) are explained and 42 are not.
 
-        ## Pace over time
+            ## Pace over time
 
-        No-AI pace measured in 1 of 2 weeks, latest 20 lines/h (week of 2024-10-07); assisted pace measured in 2 of 2 weeks, latest 52 lines/h (week of 2024-10-14).
+            No-AI pace measured in 1 of 2 weeks, latest 20 lines/h (week of 2024-10-07); assisted pace measured in 2 of 2 weeks, latest 52 lines/h (week of 2024-10-14).
 
-        ## Capability debt
+            ## Capability debt
 
-        Capability debt is 25 lines, unchanged since the week of 2024-10-07.
+            Capability debt is 25 lines, unchanged since the week of 2024-10-07.
 
-        Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).
+            Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).
 
-        | workspace | debt (lines) | share |
-        |---|---:|---:|
-        | `/home/ada/parser` | 25 | 100% |
+            | workspace | debt (lines) | share |
+            |---|---:|---:|
+            | `/home/ada/parser` | 25 | 100% |
 
-        ## Ownership
+            ## Ownership
 
-        Share of lines by origin, chunks by class, explained share of the chunks' lines, debt in lines.
+            Share of lines by origin, chunks by class, explained share of the chunks' lines, debt in lines.
 
-        | workspace | lines | typed | pasted | generated | moved | external | restored | transient | repeatable | core | unclassified | explained | debt |
-        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-        | `/home/ada/parser` | 384 | 78% | 10% | 8% | 0% | 3% | 1% | 1 | 1 | 1 | 1 | 42% | 25 |
+            | workspace | lines | typed | pasted | generated | moved | external | restored | transient | repeatable | core | unclassified | explained | debt |
+            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+            | `/home/ada/parser` | 384 | 78% | 10% | 8% | 0% | 3% | 1% | 1 | 1 | 1 | 1 | 42% | 25 |
 
-        ### `/home/ada/parser`
+            ### `/home/ada/parser`
 
-        | file | lines | typed | pasted | generated | moved | external | restored | transient | repeatable | core | unclassified | debt |
-        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-        | `src/lex\|er.rs` | 384 | 78% | 10% | 8% | 0% | 3% | 1% | 1 | 1 | 1 | 1 | 25 |
+            | file | lines | typed | pasted | generated | moved | external | restored | transient | repeatable | core | unclassified | debt |
+            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+            | `src/lex\|er.rs` | 384 | 78% | 10% | 8% | 0% | 3% | 1% | 1 | 1 | 1 | 1 | 25 |
 
-        ## Practice due
+            ## Practice due
 
-        Reproduce these from memory, then compare.
+            Reproduce these from memory, then compare.
 
-        | due | workspace | file | chunk | items | lines | reproduction |
-        |---|---|---|---:|---|---:|---|
-        | 2024-10-09 (7 days overdue) | `/home/ada/parser` | `src/lex\|er.rs` | 2 | `impl<T> Parse for Wrapper2<T>` | 10 | after 1 day |
-    "#]],
+            | due | workspace | file | chunk | items | lines | reproduction |
+            |---|---|---|---:|---|---:|---|
+            | 2024-10-09 (7 days overdue) | `/home/ada/parser` | `src/lex\|er.rs` | 2 | `impl<T> Parse for Wrapper2<T>` | 10 | after 1 day |
+
+            ## Detection as you judged it
+
+            4 chunks flagged: 3 classified, none called not AI (100% right), 1 waiting for an answer.
+
+            | flagged as | chunks | classified | not AI | unanswered | right |
+            |---|---:|---:|---:|---:|---:|
+            | pasted | 4 | 3 | 0 | 1 | 100% |
+        "#]],
     );
 }
 
@@ -275,51 +285,55 @@ fn markdown_of_an_empty_report_says_what_is_missing() {
     check(
         &markdown(&empty_report()),
         expect![[r#"
-        # Whetstone report
+            # Whetstone report
 
-        2024-10-07 to 2024-10-10 (4 days) · generated 2024-10-10 00:00 UTC
+            2024-10-07 to 2024-10-10 (4 days) · generated 2024-10-10 00:00 UTC
 
-        ## Four questions
+            ## Four questions
 
-        1. **Can you explain — in technical detail — every piece of code you shipped this week without looking at it?**  
-           Not enough data yet: no pasted or generated chunks this week.
-        2. **If your AI coding tools disappeared for two weeks, what percentage of your current pace could you maintain?**  
-           Not enough data yet: hold a calibration session of at least five active minutes (whetstone.calibration.start).
-        3. **Do you feel smarter after a hard week of work, or just busier?**  
-           Not enough data yet: rate at least two calibration sessions (1 struggled … 5 smooth) to see a trend.
-        4. **When you debug without AI, how does it feel?**  
-           Not enough data yet: end a calibration session and say how it felt.
+            1. **Can you explain — in technical detail — every piece of code you shipped this week without looking at it?**  
+               Not enough data yet: no pasted or generated chunks this week.
+            2. **If your AI coding tools disappeared for two weeks, what percentage of your current pace could you maintain?**  
+               Not enough data yet: hold a calibration session of at least five active minutes (whetstone.calibration.start).
+            3. **Do you feel smarter after a hard week of work, or just busier?**  
+               Not enough data yet: rate at least two calibration sessions (1 struggled … 5 smooth) to see a trend.
+            4. **When you debug without AI, how does it feel?**  
+               Not enough data yet: end a calibration session and say how it felt.
 
-        ## Calibration: your pace without AI
+            ## Calibration: your pace without AI
 
-        Not enough data yet: hold a calibration session of at least five active minutes to learn your pace without AI.
+            Not enough data yet: hold a calibration session of at least five active minutes to learn your pace without AI.
 
-        ## Output
+            ## Output
 
-        Not enough data yet: no lines were inserted in this period.
+            Not enough data yet: no lines were inserted in this period.
 
-        ## Explained and unexplained
+            ## Explained and unexplained
 
-        Not enough data yet: no pasted or generated chunks were made in this period.
+            Not enough data yet: no pasted or generated chunks were made in this period.
 
-        ## Pace over time
+            ## Pace over time
 
-        No-AI pace: not enough data yet — no calibration session with five active minutes; assisted pace: not enough data yet — no editing time outside calibration sessions.
+            No-AI pace: not enough data yet — no calibration session with five active minutes; assisted pace: not enough data yet — no editing time outside calibration sessions.
 
-        ## Capability debt
+            ## Capability debt
 
-        No capability debt.
+            No capability debt.
 
-        Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).
+            Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).
 
-        ## Ownership
+            ## Ownership
 
-        Not enough data yet: no files have been tracked.
+            Not enough data yet: no files have been tracked.
 
-        ## Practice due
+            ## Practice due
 
-        Nothing is due: no repeatable chunk is waiting to be reproduced.
-    "#]],
+            Nothing is due: no repeatable chunk is waiting to be reproduced.
+
+            ## Detection as you judged it
+
+            No chunks flagged in this period.
+        "#]],
     );
 }
 
@@ -330,148 +344,166 @@ fn json_shape() {
     check(
         &text,
         expect![[r#"
-        {
-          "calibration": {
-            "assisted_pace": 68.75,
-            "breaches": 1,
-            "kept_share": 0.2909090909090909,
-            "no_ai_pace": 20.0,
-            "sessions": [
-              {
-                "active_minutes": 60,
+            {
+              "calibration": {
+                "assisted_pace": 68.75,
                 "breaches": 1,
-                "feel": 2,
-                "label": "parser <no AI> | part 1",
-                "pace": 20.0,
-                "running": false,
-                "started_date": "2024-10-08",
-                "started_day": 20004,
-                "started_ms": 1728378000000,
-                "typed_lines": 20
-              }
-            ]
-          },
-          "debt_lines": 25.0,
-          "debt_trend": [
-            {
+                "kept_share": 0.2909090909090909,
+                "no_ai_pace": 20.0,
+                "sessions": [
+                  {
+                    "active_minutes": 60,
+                    "breaches": 1,
+                    "feel": 2,
+                    "label": "parser <no AI> | part 1",
+                    "pace": 20.0,
+                    "running": false,
+                    "started_date": "2024-10-08",
+                    "started_day": 20004,
+                    "started_ms": 1728378000000,
+                    "typed_lines": 20
+                  }
+                ]
+              },
               "debt_lines": 25.0,
-              "week_start": "2024-10-07",
-              "week_start_day": 20003
-            },
-            {
-              "debt_lines": 25.0,
-              "week_start": "2024-10-14",
-              "week_start_day": 20010
-            }
-          ],
-          "explained_trend": [
-            {
-              "explained_lines": 0,
-              "unexplained_lines": 30,
-              "week_start": "2024-10-07",
-              "week_start_day": 20003
-            },
-            {
-              "explained_lines": 30,
-              "unexplained_lines": 12,
-              "week_start": "2024-10-14",
-              "week_start_day": 20010
-            }
-          ],
-          "generated_date": "2024-10-16",
-          "generated_day": 20012,
-          "generated_ms": 1729072800000,
-          "pace_trend": [
-            {
-              "assisted_pace": 85.0,
-              "no_ai_pace": 20.0,
-              "week_start": "2024-10-07",
-              "week_start_day": 20003
-            },
-            {
-              "assisted_pace": 52.5,
-              "no_ai_pace": null,
-              "week_start": "2024-10-14",
-              "week_start_day": 20010
-            }
-          ],
-          "practice_due": [
-            {
-              "chunk": 2,
-              "due_date": "2024-10-09",
-              "due_day": 20005,
-              "due_ms": 1728432000000,
-              "items": [
-                "impl<T> Parse for Wrapper2<T>"
+              "debt_trend": [
+                {
+                  "debt_lines": 25.0,
+                  "week_start": "2024-10-07",
+                  "week_start_day": 20003
+                },
+                {
+                  "debt_lines": 25.0,
+                  "week_start": "2024-10-14",
+                  "week_start_day": 20010
+                }
               ],
-              "lines": 10,
-              "path": "src/lex|er.rs",
-              "step": "1 day",
-              "workspace": "/home/ada/parser"
-            }
-          ],
-          "questions": [
-            {
-              "answer": "You explained 1 of this week's 2 chunks (50%).",
-              "detail": "Explain the rest from memory: the Explanation Requirement.",
-              "question": "Can you explain — in technical detail — every piece of code you shipped this week without looking at it?"
-            },
-            {
-              "answer": "Without AI you keep 29% of your pace.",
-              "detail": "20 typed lines per active hour in calibration sessions, against 69 lines per active hour with AI.",
-              "question": "If your AI coding tools disappeared for two weeks, what percentage of your current pace could you maintain?"
-            },
-            {
-              "answer": null,
-              "detail": "Not enough data yet: rate at least two calibration sessions (1 struggled … 5 smooth) to see a trend.",
-              "question": "Do you feel smarter after a hard week of work, or just busier?"
-            },
-            {
-              "answer": "Your last calibration session felt 2 of 5 (hard going).",
-              "detail": "1 struggled … 5 smooth.",
-              "question": "When you debug without AI, how does it feel?"
-            }
-          ],
-          "since_date": "2024-10-07",
-          "since_day": 20003,
-          "since_ms": 1728259200000,
-          "weeks": [
-            {
-              "lines": {
-                "external": 0,
-                "generated": 30,
-                "moved": 5,
-                "pasted": 40,
-                "restored": 2,
-                "typed": 120
+              "detection": {
+                "by_origin": {
+                  "pasted": {
+                    "classified": 3,
+                    "dismissed": 0,
+                    "explained": 1,
+                    "flagged": 4,
+                    "precision": 1.0,
+                    "unjudged": 1
+                  }
+                },
+                "by_rule": {
+                  "earlier": {
+                    "classified": 3,
+                    "dismissed": 0,
+                    "explained": 1,
+                    "flagged": 4,
+                    "precision": 1.0,
+                    "unjudged": 1
+                  }
+                },
+                "classified": 3,
+                "dismissed": 0,
+                "explained": 1,
+                "flagged": 4,
+                "precision": 1.0,
+                "unjudged": 1
               },
-              "week_start": "2024-10-07",
-              "week_start_day": 20003
-            },
-            {
-              "lines": {
-                "external": 12,
-                "generated": 45,
-                "moved": 0,
-                "pasted": 0,
-                "restored": 0,
-                "typed": 60
-              },
-              "week_start": "2024-10-14",
-              "week_start_day": 20010
-            }
-          ],
-          "workspaces": [
-            {
-              "chunks": {
-                "core": 1,
-                "repeatable": 1,
-                "transient": 1,
-                "unclassified": 1
-              },
-              "debt_lines": 25.0,
-              "explained_lines": 30,
-              "files": [
+              "explained_trend": [
+                {
+                  "explained_lines": 0,
+                  "unexplained_lines": 30,
+                  "week_start": "2024-10-07",
+                  "week_start_day": 20003
+                },
+                {
+                  "explained_lines": 30,
+                  "unexplained_lines": 12,
+                  "week_start": "2024-10-14",
+                  "week_start_day": 20010
+                }
+              ],
+              "generated_date": "2024-10-16",
+              "generated_day": 20012,
+              "generated_ms": 1729072800000,
+              "pace_trend": [
+                {
+                  "assisted_pace": 85.0,
+                  "no_ai_pace": 20.0,
+                  "week_start": "2024-10-07",
+                  "week_start_day": 20003
+                },
+                {
+                  "assisted_pace": 52.5,
+                  "no_ai_pace": null,
+                  "week_start": "2024-10-14",
+                  "week_start_day": 20010
+                }
+              ],
+              "practice_due": [
+                {
+                  "chunk": 2,
+                  "due_date": "2024-10-09",
+                  "due_day": 20005,
+                  "due_ms": 1728432000000,
+                  "items": [
+                    "impl<T> Parse for Wrapper2<T>"
+                  ],
+                  "lines": 10,
+                  "path": "src/lex|er.rs",
+                  "step": "1 day",
+                  "workspace": "/home/ada/parser"
+                }
+              ],
+              "questions": [
+                {
+                  "answer": "You explained 1 of this week's 2 chunks (50%).",
+                  "detail": "Explain the rest from memory: the Explanation Requirement.",
+                  "question": "Can you explain — in technical detail — every piece of code you shipped this week without looking at it?"
+                },
+                {
+                  "answer": "Without AI you keep 29% of your pace.",
+                  "detail": "20 typed lines per active hour in calibration sessions, against 69 lines per active hour with AI.",
+                  "question": "If your AI coding tools disappeared for two weeks, what percentage of your current pace could you maintain?"
+                },
+                {
+                  "answer": null,
+                  "detail": "Not enough data yet: rate at least two calibration sessions (1 struggled … 5 smooth) to see a trend.",
+                  "question": "Do you feel smarter after a hard week of work, or just busier?"
+                },
+                {
+                  "answer": "Your last calibration session felt 2 of 5 (hard going).",
+                  "detail": "1 struggled … 5 smooth.",
+                  "question": "When you debug without AI, how does it feel?"
+                }
+              ],
+              "since_date": "2024-10-07",
+              "since_day": 20003,
+              "since_ms": 1728259200000,
+              "weeks": [
+                {
+                  "lines": {
+                    "external": 0,
+                    "generated": 30,
+                    "moved": 5,
+                    "pasted": 40,
+                    "restored": 2,
+                    "typed": 120
+                  },
+                  "week_start": "2024-10-07",
+                  "week_start_day": 20003
+                },
+                {
+                  "lines": {
+                    "external": 12,
+                    "generated": 45,
+                    "moved": 0,
+                    "pasted": 0,
+                    "restored": 0,
+                    "typed": 60
+                  },
+                  "week_start": "2024-10-14",
+                  "week_start_day": 20010
+                }
+              ],
+              "workspaces": [
                 {
                   "chunks": {
                     "core": 1,
@@ -480,6 +512,27 @@ fn json_shape() {
                     "unclassified": 1
                   },
                   "debt_lines": 25.0,
+                  "explained_lines": 30,
+                  "files": [
+                    {
+                      "chunks": {
+                        "core": 1,
+                        "repeatable": 1,
+                        "transient": 1,
+                        "unclassified": 1
+                      },
+                      "debt_lines": 25.0,
+                      "lines": {
+                        "external": 12,
+                        "generated": 30,
+                        "moved": 0,
+                        "pasted": 40,
+                        "restored": 2,
+                        "typed": 300
+                      },
+                      "path": "src/lex|er.rs"
+                    }
+                  ],
                   "lines": {
                     "external": 12,
                     "generated": 30,
@@ -488,22 +541,11 @@ fn json_shape() {
                     "restored": 2,
                     "typed": 300
                   },
-                  "path": "src/lex|er.rs"
+                  "unexplained_lines": 42,
+                  "workspace": "/home/ada/parser"
                 }
-              ],
-              "lines": {
-                "external": 12,
-                "generated": 30,
-                "moved": 0,
-                "pasted": 40,
-                "restored": 2,
-                "typed": 300
-              },
-              "unexplained_lines": 42,
-              "workspace": "/home/ada/parser"
-            }
-          ]
-        }"#]],
+              ]
+            }"#]],
     );
 }
 
@@ -592,6 +634,7 @@ fn a_long_period_has_one_bar_per_month_and_a_short_one_a_bar_per_week() {
         let since = now - days * DAY_MS;
         compute(&ReportInput {
             now_ms: now,
+            dismissals: Vec::new(),
             since_ms: since,
             days: (0..days)
                 .map(|offset| DayActivity {

@@ -434,6 +434,7 @@ mod tests {
             lines: 4,
             created_ms: 10,
             dismissed_ms: 20,
+            rule: None,
         };
         let mut session = CalibrationSession::start(None, Some(30), 1_000);
         store.save_calibration_session(&session).expect("running");

@@ -1022,6 +1022,7 @@ pub(crate) mod tests {
             lines,
             created_ms: at - 500,
             dismissed_ms: at,
+            rule: None,
         }
     }
 

@@ -99,6 +99,9 @@ pub struct DismissalV1 {
     pub lines: u64,
     pub created_ms: u64,
     pub dismissed_ms: u64,
+    /// The rule that had flagged the chunk; added after the first release of version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// A calibration session, running or ended, version 1.
@@ -481,6 +484,7 @@ pub fn dismissal_to_record(dismissal: &Dismissal) -> DismissalV1 {
         lines: dismissal.lines as u64,
         created_ms: dismissal.created_ms,
         dismissed_ms: dismissal.dismissed_ms,
+        rule: dismissal.rule.map(|rule| rule.as_str().to_string()),
     }
 }
 
@@ -497,6 +501,7 @@ pub fn dismissal_from_record(record: DismissalV1) -> Result<Dismissal, String> {
         lines: to_usize(record.lines, "dismissed lines")?,
         created_ms: record.created_ms,
         dismissed_ms: record.dismissed_ms,
+        rule: record.rule.as_deref().and_then(Rule::parse),
     })
 }
 
@@ -945,6 +950,7 @@ pub(crate) mod tests {
             lines: 14,
             created_ms: 1_000,
             dismissed_ms: 2_000,
+            rule: None,
         };
         let bytes = encode_dismissal(&dismissal).expect("encodes");
         assert_eq!(decode_dismissal(&bytes), Decoded::Current(dismissal));

@@ -1307,6 +1307,7 @@ mod tests {
             lines: 3,
             created_ms: 1,
             dismissed_ms: 2,
+            rule: None,
         };
         {
             let store = open(folder.path()).expect("opens");
@@ -1719,6 +1720,7 @@ mod tests {
             lines: 3,
             created_ms: 1,
             dismissed_ms: 2,
+            rule: None,
         };
         store.record_dismissal(&file, &dismissal).expect("dismiss");
         store
@@ -1828,6 +1830,7 @@ mod tests {
             lines: 3,
             created_ms: 1,
             dismissed_ms: 2,
+            rule: None,
         };
         let stores: [&dyn Store; 2] = [&disk, &memory];
         for store in stores {
