@@ -856,6 +856,8 @@ fn typing_a_function_key_by_key_flags_nothing() {
                  let sum = left.saturating_add(right);\n    \
                  sum\n}\n";
     // One didChange per key, as an editor sends them; the line break is a key like any other.
+    // 25 keys a second: a fast typist (keys at pipe speed would be a stream, far faster than
+    // anyone types).
     let (mut line, mut column) = (ORIGINAL_LINES as u32, 0);
     for character in typed.chars() {
         let text = character.to_string();
@@ -863,6 +865,7 @@ fn typing_a_function_key_by_key_flags_nothing() {
             &mut client,
             vec![change((line, column), (line, column), &text)],
         );
+        std::thread::sleep(Duration::from_millis(40));
         if character == '\n' {
             line += 1;
             column = 0;
@@ -1108,4 +1111,125 @@ fn the_harness_speaks_to_the_bare_server() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(client.stderr().contains(&expected), "{}", client.stderr());
+}
+
+/// Messages reach the editor in the order they were made: after many quick changes to several
+/// documents (typing, pastes, classifications), the last diagnostics of each document are those
+/// of its final state, and no document's diagnostics go back to an older version.
+#[test]
+fn diagnostics_arrive_in_order_and_the_last_ones_are_the_final_state() {
+    let home = TempDir::new().expect("home");
+    let workspace = TempDir::new().expect("workspace");
+    let mut server = LspClient::start(home.path());
+    server.initialize(workspace.path(), no_code_lens_capabilities(), json!({}));
+    let uris: Vec<String> = (0..3)
+        .map(|index| {
+            let path = workspace.path().join(format!("order_{index}.rs"));
+            fs::write(&path, "fn main() {}\n").expect("write");
+            let uri = file_uri(&path);
+            server.notify("textDocument/didOpen", did_open(&uri, "fn main() {}\n", 1));
+            uri
+        })
+        .collect();
+    let mut versions = [1i32; 3];
+    let mut lines = [1u32; 3];
+    let mut column = [0u32; 3];
+    for round in 0..90u32 {
+        for (index, uri) in uris.iter().enumerate() {
+            versions[index] += 1;
+            if round % 12 == 5 {
+                let pasted: String = (0..8)
+                    .map(|line| format!("let pasted_{round}_{line} = compute({line}, {index});\n"))
+                    .collect();
+                let at = (lines[index], 0);
+                server.notify(
+                    "textDocument/didChange",
+                    did_change(uri, versions[index], vec![change(at, at, &pasted)]),
+                );
+                lines[index] += 8;
+                column[index] = 0;
+            } else {
+                let at = (lines[index], column[index]);
+                server.notify(
+                    "textDocument/didChange",
+                    did_change(uri, versions[index], vec![change(at, at, "x")]),
+                );
+                column[index] += 1;
+            }
+            if round % 18 == 7 {
+                let listed = server
+                    .execute_command("whetstone.chunks", json!({ "uri": uri }))
+                    .expect("chunks");
+                if let Some(chunk) = listed["chunks"].as_array().and_then(|chunks| chunks.last()) {
+                    let class = if round % 36 == 7 { "core" } else { "transient" };
+                    server
+                        .execute_command(
+                            "whetstone.classify",
+                            json!({ "uri": uri, "chunk": chunk["id"], "class": class }),
+                        )
+                        .expect("classify");
+                }
+            }
+        }
+    }
+    for (index, uri) in uris.iter().enumerate() {
+        let listed = server
+            .execute_command("whetstone.chunks", json!({ "uri": uri }))
+            .expect("chunks");
+        let mut expected: Vec<(String, u64)> = listed["chunks"]
+            .as_array()
+            .expect("chunks")
+            .iter()
+            .filter_map(|chunk| {
+                let code = match chunk["class"].as_str() {
+                    None => "unclassified-chunk",
+                    Some("core") if chunk["explanation"].is_null() => "unexplained-core",
+                    Some(_) => return None,
+                };
+                Some((code.to_string(), chunk["start_line"].as_u64().unwrap_or(0)))
+            })
+            .collect();
+        expected.sort();
+        let diagnosed = |params: &Value| {
+            let mut found: Vec<(String, u64)> = params["diagnostics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|diagnostic| diagnostic["source"] == "whetstone")
+                .map(|diagnostic| {
+                    (
+                        diagnostic["code"].as_str().unwrap_or_default().to_string(),
+                        diagnostic["range"]["start"]["line"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect();
+            found.sort();
+            found
+        };
+        // The final state's diagnostics arrive...
+        server
+            .wait_for_notification("textDocument/publishDiagnostics", PUSH_TIMEOUT, |params| {
+                params["uri"] == uri.as_str() && diagnosed(params) == expected
+            })
+            .unwrap_or_else(|| panic!("{}", server.failure(&format!("never {expected:?}"))));
+        std::thread::sleep(Duration::from_millis(500));
+        // ...last, and versions never went back.
+        let published: Vec<Value> = server
+            .notifications("textDocument/publishDiagnostics")
+            .into_iter()
+            .filter(|params| params["uri"] == uri.as_str())
+            .collect();
+        let last = published.last().expect("published");
+        assert_eq!(diagnosed(last), expected, "document {index}: {last}");
+        let seen: Vec<i64> = published
+            .iter()
+            .filter_map(|params| params["version"].as_i64())
+            .collect();
+        assert!(
+            seen.windows(2).all(|pair| pair[0] <= pair[1]),
+            "document {index}: versions went back: {seen:?}"
+        );
+        assert_eq!(seen.last().copied(), Some(i64::from(versions[index])));
+    }
+    server.shutdown();
 }

@@ -7,6 +7,7 @@ mod capabilities;
 pub mod commands;
 pub mod framing;
 pub mod nudges;
+mod output;
 mod report;
 pub mod settings;
 pub mod state;

@@ -4,7 +4,7 @@
 //! that touches the engine. Nothing here waits on the disk on the typing path: snapshots go to the
 //! writer thread, and only commands wait for their flush before they answer.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -36,6 +36,7 @@ use crate::lsp::calibration;
 use crate::lsp::capabilities::{ClientFacts, server_capabilities};
 use crate::lsp::commands::{self, CommandCall, ReportFormat};
 use crate::lsp::nudges;
+use crate::lsp::output::Output;
 use crate::lsp::settings::{self, Settings};
 use crate::lsp::uri::{file_path, read_text_file, unusable_file_uri};
 use crate::lsp::writer::{FileContent, WriteJob, Writer};
@@ -180,7 +181,8 @@ pub async fn run(
 }
 
 struct State {
-    client: Client,
+    /// Everything said to the editor goes through here, in order.
+    output: Output,
     /// For tasks that feed results back into the loop (pulled configuration).
     sender: mpsc::UnboundedSender<Event>,
     engine: Engine,
@@ -224,13 +226,16 @@ struct State {
     shut_down: bool,
     /// The typing pace last handed to the store.
     pace_sent: TypingPace,
+    /// The version of each open document, sent with its diagnostics.
+    versions: HashMap<String, i32>,
 }
 
 impl State {
     fn new(client: Client, sender: mpsc::UnboundedSender<Event>) -> State {
+        let output = Output::start(client);
         let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
         let mut state = State {
-            client,
+            output,
             sender,
             engine: Engine::default(),
             writer: Writer::start(store.clone()),
@@ -260,6 +265,7 @@ impl State {
             unsaved_tried: None,
             shut_down: false,
             pace_sent: TypingPace::default(),
+            versions: HashMap::new(),
         };
         // Without a store folder, explanation documents go to a private temporary folder.
         let fallback =
@@ -460,8 +466,7 @@ impl State {
         self.initialized = true;
         self.consider_reminder();
         for (kind, message, show) in std::mem::take(&mut self.pending_messages) {
-            let client = self.client.clone();
-            tokio::spawn(async move {
+            self.output.notify(move |client| async move {
                 if show {
                     client.show_message(kind, &message).await;
                 }
@@ -469,8 +474,7 @@ impl State {
             });
         }
         if self.facts.watched_files_registration {
-            let client = self.client.clone();
-            tokio::spawn(async move {
+            self.output.request(|client| async move {
                 let options = DidChangeWatchedFilesRegistrationOptions {
                     watchers: vec![FileSystemWatcher {
                         glob_pattern: GlobPattern::String("**/*".to_string()),
@@ -503,9 +507,8 @@ impl State {
         let Some(section) = section else {
             // Pull model (VS Code sends `settings: null`): ask for the section.
             if self.facts.configuration_pull {
-                let client = self.client.clone();
                 let sender = self.sender.clone();
-                tokio::spawn(async move {
+                self.output.request(|client| async move {
                     let items = vec![ConfigurationItem {
                         scope_uri: None,
                         section: Some("whetstone".to_string()),
@@ -556,6 +559,8 @@ impl State {
         self.load_from_store(&uri);
         let now = now_ms();
         let outcome = self.engine.open(&uri, &params.text_document.text, now);
+        self.versions
+            .insert(uri.clone(), params.text_document.version);
         self.record_activity(&uri, &outcome, now);
         self.after_outcome(&uri, &outcome);
         // Every opened file gets one publication, empty or not, so clients start from a known state.
@@ -592,6 +597,8 @@ impl State {
             tracing::warn!("didChange for {uri}, which was never opened: ignored");
             return;
         }
+        self.versions
+            .insert(uri.clone(), params.text_document.version);
         self.mark_dirty(&uri);
         self.record_activity(&uri, &outcome, now);
         self.after_outcome(&uri, &outcome);
@@ -616,6 +623,7 @@ impl State {
         if self.diagnosed.remove(&uri) {
             self.send_diagnostics(&uri, Vec::new());
         }
+        self.versions.remove(&uri);
     }
 
     fn edit_origin(&mut self, params: EditOriginParams) {
@@ -921,7 +929,7 @@ impl State {
             let written = store.journal(&entries);
             (written, entries)
         });
-        let client = self.client.clone();
+        let output = self.output.clone();
         let sender = self.sender.clone();
         let uri = uri.to_string();
         let told = self.told_journal_only.clone();
@@ -946,16 +954,14 @@ impl State {
                 (Ok(true), Err(why)) => {
                     tracing::warn!("a judgement is in the journal, not yet in the store: {why}");
                     if !told.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                        client
-                            .show_message(
-                                MessageType::INFO,
-                                format!(
-                                    "Whetstone saved this in its journal; the store itself did \
-                                     not take it yet ({why}). It is merged into the store as \
-                                     soon as the store answers: nothing is lost."
-                                ),
-                            )
-                            .await;
+                        let message = format!(
+                            "Whetstone saved this in its journal; the store itself did not take \
+                             it yet ({why}). It is merged into the store as soon as the store \
+                             answers: nothing is lost."
+                        );
+                        output.notify(move |client| async move {
+                            client.show_message(MessageType::INFO, message).await
+                        });
                     }
                     Committed::InJournal
                 }
@@ -969,9 +975,10 @@ impl State {
                          window and saved again every few seconds until the disk takes it (free \
                          some space if the disk is full)."
                     );
-                    client
-                        .show_message(MessageType::ERROR, message.clone())
-                        .await;
+                    let shown = message.clone();
+                    output.notify(move |client| async move {
+                        client.show_message(MessageType::ERROR, shown).await
+                    });
                     let _ = sender.send(Event::Unsaved {
                         uri: Some(uri),
                         entries,
@@ -1031,9 +1038,8 @@ impl State {
         })?;
         let document_uri = crate::lsp::uri::file_uri(&path).unwrap_or_default();
         if self.facts.show_document {
-            let client = self.client.clone();
             if let Ok(target) = Uri::from_str(&document_uri) {
-                tokio::spawn(async move {
+                self.output.request(|client| async move {
                     let params = ShowDocumentParams {
                         uri: target,
                         external: None,
@@ -1211,8 +1217,7 @@ impl State {
         let status = self.calibration.as_ref().map_or(Value::Null, |session| {
             calibration::session_json(session, now)
         });
-        let client = self.client.clone();
-        tokio::spawn(async move {
+        self.output.notify(|client| async move {
             client
                 .send_notification::<CalibrationChangedNotification>(status)
                 .await;
@@ -1411,9 +1416,8 @@ impl State {
         let started_ms = session.started_ms;
         if session.feel.is_none() {
             if self.facts.show_message_request {
-                let client = self.client.clone();
                 let sender = self.sender.clone();
-                tokio::spawn(async move {
+                self.output.request(move |client| async move {
                     let answer = client
                         .show_message_request(
                             MessageType::INFO,
@@ -1532,7 +1536,7 @@ impl State {
         let flushed = self.writer.flush();
         let store = self.store.clone();
         let folder = self.reports_folder();
-        let client = self.client.clone();
+        let output = self.output.clone();
         let show_document = self.facts.show_document;
         tokio::spawn(async move {
             let _ = flushed.await;
@@ -1542,12 +1546,19 @@ impl State {
             .await
             .map_err(|error| format!("the report could not be built: {error}"))
             .and_then(|result| result);
-            let answer = match built {
+            match built {
                 Ok(value) => {
-                    if show_document
-                        && let Some(uri) = value.get("uri").and_then(Value::as_str)
-                        && let Ok(target) = Uri::from_str(uri)
-                    {
+                    let target = value
+                        .get("uri")
+                        .and_then(Value::as_str)
+                        .and_then(|uri| Uri::from_str(uri).ok())
+                        .filter(|_| show_document);
+                    let Some(target) = target else {
+                        let _ = reply.send(Ok(Some(value)));
+                        return;
+                    };
+                    // The answer follows the editor's showing the page.
+                    output.request(move |client| async move {
                         let params = ShowDocumentParams {
                             uri: target,
                             external: Some(true),
@@ -1557,16 +1568,15 @@ impl State {
                         if let Err(error) = client.show_document(params).await {
                             tracing::warn!("the client could not show the report: {error}");
                         }
-                    }
-                    Ok(Some(value))
+                        let _ = reply.send(Ok(Some(value)));
+                    });
                 }
                 Err(message) => {
                     let mut error = jsonrpc::Error::internal_error();
                     error.message = message.into();
-                    Err(error)
+                    let _ = reply.send(Err(error));
                 }
-            };
-            let _ = reply.send(answer);
+            }
         });
     }
 
@@ -1622,8 +1632,8 @@ impl State {
 
     fn show(&self, kind: MessageType, message: String) {
         tracing::info!("{message}");
-        let client = self.client.clone();
-        tokio::spawn(async move { client.show_message(kind, message).await });
+        self.output
+            .notify(move |client| async move { client.show_message(kind, message).await });
     }
 
     // ---- output to the client ----------------------------------------------------------------
@@ -1669,8 +1679,12 @@ impl State {
         let Ok(target) = Uri::from_str(uri) else {
             return;
         };
-        let client = self.client.clone();
-        tokio::spawn(async move { client.publish_diagnostics(target, diagnostics, None).await });
+        let version = self.versions.get(uri).copied();
+        self.output.notify(move |client| async move {
+            client
+                .publish_diagnostics(target, diagnostics, version)
+                .await
+        });
     }
 
     fn request_lens_refresh(&mut self) {
@@ -1683,8 +1697,7 @@ impl State {
         }
         self.refresh_pending = false;
         self.last_refresh = Instant::now();
-        let client = self.client.clone();
-        tokio::spawn(async move {
+        self.output.request(|client| async move {
             if let Err(error) = client.code_lens_refresh().await {
                 tracing::debug!("code lens refresh refused: {error}");
             }
@@ -1696,8 +1709,8 @@ impl State {
             MessageType::ERROR | MessageType::WARNING => tracing::warn!("{message}"),
             _ => tracing::info!("{message}"),
         }
-        let client = self.client.clone();
-        tokio::spawn(async move { client.log_message(kind, message).await });
+        self.output
+            .notify(move |client| async move { client.log_message(kind, message).await });
     }
 
     // ---- persistence ----------------------------------------------------------------------------
