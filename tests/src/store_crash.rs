@@ -140,6 +140,8 @@ pub fn file_record(file_index: usize, n: u64) -> FileRecord {
             ],
             reworked_chars: (n % 50) as usize,
             syntax_stale: false,
+            agent: None,
+            model: None,
         });
     }
     FileRecord {

@@ -63,6 +63,8 @@ fn chunk(id: u64, created_ms: u64, class: Option<Class>, item: &str) -> Chunk {
         identifiers: Vec::new(),
         reworked_chars: 0,
         syntax_stale: false,
+        agent: None,
+        model: None,
     }
 }
 

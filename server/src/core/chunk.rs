@@ -84,6 +84,10 @@ pub struct Chunk {
     pub reworked_chars: usize,
     /// Set when lines were added to the chunk after its items were computed.
     pub syntax_stale: bool,
+    /// The coding agent that declared these lines its own (`claude-code`), when one did.
+    pub agent: Option<String>,
+    /// The model the agent named, if it named one.
+    pub model: Option<String>,
 }
 
 /// A repeatable chunk is due to be reproduced from memory a day, a week and a month after it was

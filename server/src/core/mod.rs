@@ -10,6 +10,7 @@ pub mod calibration;
 pub mod carry;
 pub mod chunk;
 pub mod config;
+pub mod declared;
 pub mod document;
 pub mod engine;
 pub mod graveyard;

@@ -35,6 +35,8 @@ fn chunk(id: u64, created_ms: u64, class: Option<Class>, explained: bool) -> Chu
         identifiers: Vec::new(),
         reworked_chars: 0,
         syntax_stale: false,
+        agent: None,
+        model: None,
     }
 }
 
@@ -329,6 +331,7 @@ fn json_shape() {
         &text,
         expect![[r#"
         {
+          "agents": [],
           "calibration": {
             "assisted_pace": 68.75,
             "breaches": 1,

@@ -30,6 +30,7 @@ use thiserror::Error;
 use crate::core::Chunk;
 use crate::core::activity::DayActivity;
 use crate::core::calibration::CalibrationSession;
+use crate::core::declared::{Declaration, DeclaredLog};
 use crate::core::engine::{Dismissal, FileSnapshot};
 
 pub use shared::SharedStore;
@@ -392,6 +393,17 @@ pub trait Store: Send + Sync {
     fn flush(&self) -> Result<(), StoreError>;
     /// The folder on disk, or None for an in-memory store.
     fn location(&self) -> Option<&Path>;
+    /// The declarations (lines an agent said it wrote) waiting for `key`'s file, oldest first;
+    /// none older than [`crate::core::declared::MAX_AGE_MS`].
+    fn declarations(&self, key: &FileKey) -> Result<Vec<Declaration>, StoreError>;
+    /// Keeps a declaration for `key`'s file until a window applies it. One the store knows
+    /// already (pending, or applied since) or one older than a week is not kept again: returns
+    /// whether it was new. Not durable until `flush`. The store shared by every process also
+    /// tells every window at once ([`protocol::Notice::Declared`]).
+    fn declare(&self, key: &FileKey, declaration: &Declaration) -> Result<bool, StoreError>;
+    /// The declarations `ids` of `key`'s file were applied (or dropped as stale): no longer
+    /// pending, and not kept again if they arrive again. Not durable until `flush`.
+    fn consume_declarations(&self, key: &FileKey, ids: &[u64]) -> Result<(), StoreError>;
     /// Hands out `count` chunk ids no other process has: the first of them is returned. Flushed:
     /// an id handed out is never handed out again, even after a crash.
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError>;
@@ -464,6 +476,7 @@ struct MemoryState {
     calibration: BTreeMap<u64, CalibrationSession>,
     activity: BTreeMap<u32, DayActivity>,
     settings: BTreeMap<String, String>,
+    declarations: BTreeMap<FileKey, DeclaredLog>,
 }
 
 impl MemoryStore {
@@ -603,6 +616,35 @@ impl Store for MemoryStore {
         None
     }
 
+    fn declarations(&self, key: &FileKey) -> Result<Vec<Declaration>, StoreError> {
+        Ok(self
+            .state()
+            .declarations
+            .get(key)
+            .map(|log| log.pending_at(now_ms()))
+            .unwrap_or_default())
+    }
+
+    fn declare(&self, key: &FileKey, declaration: &Declaration) -> Result<bool, StoreError> {
+        check_declaration(key, declaration)?;
+        Ok(self
+            .state()
+            .declarations
+            .entry(key.clone())
+            .or_default()
+            .add(declaration.clone(), now_ms()))
+    }
+
+    fn consume_declarations(&self, key: &FileKey, ids: &[u64]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let log = state.declarations.entry(key.clone()).or_default();
+        log.consume(ids, now_ms());
+        if log.is_empty() {
+            state.declarations.remove(key);
+        }
+        Ok(())
+    }
+
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
         // Ids reach editors as JSON numbers, which JavaScript reads exactly below 2^53 only.
         const FIRST_ID_TOO_LARGE: u64 = 1 << 53;
@@ -631,6 +673,23 @@ impl Store for MemoryStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         calibration::apply(self, change)
+    }
+}
+
+/// Refuses a declaration a load would call damaged, or one for a key that cannot be stored.
+pub(crate) fn check_declaration(
+    key: &FileKey,
+    declaration: &Declaration,
+) -> Result<(), StoreError> {
+    let reason = key.why_not_storable().or_else(|| {
+        records::declaration_from_record(records::declaration_to_record(declaration)).err()
+    });
+    match reason {
+        Some(reason) => Err(StoreError::InvalidRecord {
+            target: format!("a declaration in file {key}"),
+            reason,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -1009,6 +1068,8 @@ pub(crate) mod tests {
                 identifiers: vec![format!("item_{chunk}")],
                 reworked_chars: 0,
                 syntax_stale: false,
+                agent: None,
+                model: None,
             }],
         }
     }
