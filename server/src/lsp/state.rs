@@ -739,7 +739,7 @@ impl State {
         let Some(uri) = self
             .open_file_uris()
             .into_iter()
-            .find(|uri| self.file_key(uri).as_ref() == Some(&key))
+            .find(|uri| declaration_key(uri).as_ref() == Some(&key))
         else {
             return;
         };
@@ -758,7 +758,7 @@ impl State {
         if unusable_file_uri(uri).is_some() {
             return false;
         }
-        let Some(key) = self.file_key(uri) else {
+        let Some(key) = declaration_key(uri) else {
             return false;
         };
         let declarations = match self.store.declarations(&key) {
@@ -794,7 +794,7 @@ impl State {
     /// Declarations a rewrite of an open document brought in: the store stops keeping them.
     fn consume_applied_declarations(&mut self) {
         for (uri, id) in self.engine.take_applied_declarations() {
-            if let Some(key) = self.file_key(&uri) {
+            if let Some(key) = declaration_key(&uri) {
                 self.consume_declarations(&key, vec![id]);
             }
         }
@@ -1942,6 +1942,12 @@ impl State {
             .filter(|uri| self.engine.is_open(uri))
             .collect()
     }
+}
+
+/// Where the store keeps declarations for the file `uri` names: by its path, for the command
+/// line that records them cannot know the editor's workspace folders.
+fn declaration_key(uri: &str) -> Option<FileKey> {
+    file_path(uri).map(|path| crate::declare::declaration_key(&path))
 }
 
 /// One chunk as `whetstone.chunks` shows it.
