@@ -502,6 +502,41 @@ mod tests {
         assert_eq!(fold(&store, &journal).expect("fold").restored, 0);
     }
 
+    /// A declaration journaled by a command that could not reach the holder is kept once, and
+    /// one applied since is not brought back by a later fold.
+    #[test]
+    fn a_journaled_declaration_is_kept_once_and_not_revived_once_applied() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let journal = Journal::in_store(folder.path());
+        let store = MemoryStore::new();
+        let file = key("", "/w/a.rs");
+        let declaration = Declaration {
+            id: 42,
+            origin: crate::core::Origin::Generated,
+            agent: "codex".to_string(),
+            model: None,
+            declared_ms: crate::store::now_ms(),
+            start_line: 3,
+            before: Vec::new(),
+            lines: vec!["let answer = 42;".to_string()],
+            after: Vec::new(),
+        };
+        journal
+            .append(&[Entry::declaration(&file, &declaration)])
+            .expect("journal");
+        let folded = fold(&store, &journal).expect("fold");
+        assert_eq!(folded.declared, vec![(file.clone(), declaration.clone())]);
+        assert_eq!(folded.restored, 0, "a declaration is not a repair");
+        assert_eq!(
+            store.declarations(&file).expect("declarations"),
+            vec![declaration.clone()]
+        );
+        assert!(fold(&store, &journal).expect("fold").declared.is_empty());
+        store.consume_declarations(&file, &[42]).expect("consume");
+        assert!(fold(&store, &journal).expect("fold").declared.is_empty());
+        assert!(store.declarations(&file).expect("declarations").is_empty());
+    }
+
     #[test]
     fn compaction_keeps_the_newest_of_each() {
         let file = key("/w", "a.rs");

@@ -1300,6 +1300,78 @@ pub(crate) mod tests {
         assert_eq!(store.location(), None);
     }
 
+    /// Declarations: what every store must do with them.
+    pub(crate) fn keeps_declarations(store: &dyn Store) {
+        use crate::core::declared::Declaration;
+        let file = key("", "/w/src/lib.rs");
+        let other = key("", "/w/src/other.rs");
+        let base = now_ms() - 1_000;
+        let declaration = |id: u64, agent: &str| Declaration {
+            id,
+            origin: crate::core::Origin::Generated,
+            agent: agent.to_string(),
+            model: Some("claude-sonnet-4-5".to_string()),
+            declared_ms: base + id,
+            start_line: 2,
+            before: vec!["fn main() {".to_string()],
+            lines: vec!["    parse(input);".to_string(), "    render();".to_string()],
+            after: vec!["}".to_string()],
+        };
+        assert!(store.declarations(&file).expect("none").is_empty());
+        assert!(
+            store
+                .declare(&file, &declaration(1, "claude-code"))
+                .expect("declare")
+        );
+        assert!(
+            store
+                .declare(&file, &declaration(2, "codex"))
+                .expect("declare")
+        );
+        assert!(
+            !store
+                .declare(&file, &declaration(1, "claude-code"))
+                .expect("again")
+        );
+        assert!(
+            store
+                .declare(&other, &declaration(3, "aider"))
+                .expect("declare")
+        );
+        assert_eq!(
+            store.declarations(&file).expect("declarations"),
+            vec![declaration(1, "claude-code"), declaration(2, "codex")]
+        );
+        store.consume_declarations(&file, &[1]).expect("consume");
+        assert_eq!(
+            store.declarations(&file).expect("declarations"),
+            vec![declaration(2, "codex")]
+        );
+        assert!(
+            !store
+                .declare(&file, &declaration(1, "claude-code"))
+                .expect("consumed"),
+            "an applied declaration is not kept again"
+        );
+        // Too old, blank or nameless: refused or not kept.
+        let mut old = declaration(4, "codex");
+        old.declared_ms = 1;
+        assert!(!store.declare(&file, &old).expect("too old"));
+        let mut nameless = declaration(5, " ");
+        nameless.agent = String::new();
+        assert!(matches!(
+            store.declare(&file, &nameless),
+            Err(StoreError::InvalidRecord { reason, .. }) if reason.contains("name is empty")
+        ));
+        assert_eq!(store.declarations(&other).expect("other").len(), 1);
+        store.flush().expect("flush");
+    }
+
+    #[test]
+    fn the_memory_store_keeps_declarations() {
+        keeps_declarations(&MemoryStore::new());
+    }
+
     #[test]
     fn the_memory_store_keeps_sessions_activity_and_settings() {
         keeps_sessions_activity_and_settings(&MemoryStore::new());

@@ -1052,6 +1052,24 @@ pub(crate) mod tests {
         }
     }
 
+    /// A record names version 2 only when a chunk names its agent: every other record stays
+    /// readable by a whetstone that knows version 1, and a version 1 record still loads.
+    #[test]
+    fn a_chunk_with_an_agent_makes_a_version_2_record() {
+        let plain = to_record(&realistic_record());
+        assert_eq!(plain.version, 1);
+        let bytes = encode_file_record(&plain).expect("encodes");
+        assert!(!String::from_utf8_lossy(&bytes).contains("agent"));
+        let mut declared = realistic_record();
+        declared.chunks[1].agent = Some("claude-code".to_string());
+        declared.chunks[1].model = Some("claude-sonnet-4-5".to_string());
+        let record = to_record(&declared);
+        assert_eq!(record.version, 2);
+        let bytes = encode_file_record(&record).expect("encodes");
+        assert_eq!(decode_file_record(&bytes), Decoded::Current(declared));
+        assert_eq!(decode_file_record(b"{\"version\": 3}"), Decoded::Newer(3));
+    }
+
     #[test]
     fn decoding_tells_newer_from_damaged() {
         assert_eq!(

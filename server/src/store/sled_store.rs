@@ -1160,6 +1160,18 @@ mod tests {
     }
 
     #[test]
+    fn the_sled_store_keeps_declarations_across_a_reopen() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        crate::store::tests::keeps_declarations(&store);
+        drop(store);
+        let store = open(folder.path()).expect("opens again");
+        let file = key("", "/w/src/lib.rs");
+        let kept = store.declarations(&file).expect("declarations");
+        assert_eq!(kept.iter().map(|d| d.id).collect::<Vec<_>>(), vec![2]);
+    }
+
+    #[test]
     fn sessions_activity_and_settings_survive_a_reopen() {
         let folder = temporary();
         let session = records::tests::ended_session();
