@@ -43,9 +43,9 @@ commands:
                          for .claude/settings.json that install it
   help                   show this text
 
-status, report, calibrate, mark and hook use the store in WHETSTONE_HOME (else $XDG_DATA_HOME/whetstone,
-else ~/.local/share/whetstone); while an editor's whetstone server holds it, use the editor's
-whetstone commands instead. Times are in UTC.
+status, report, calibrate, mark and hook use the store in WHETSTONE_HOME (else
+$XDG_DATA_HOME/whetstone, else ~/.local/share/whetstone), through an editor's whetstone server
+when one holds it. Times are in UTC.
 ";
 
 /// A command line, parsed. `lsp` and `replay` keep their own argument handling.
