@@ -7,6 +7,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod core;
+pub mod declare;
 pub mod explanation;
 pub mod git;
 pub mod lsp;

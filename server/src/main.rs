@@ -11,7 +11,7 @@ use whetstone::core::DetectionConfig;
 use whetstone::core::activity::DAY_MS;
 use whetstone::reporting;
 use whetstone::store::{self, OpenFailure, SharedStore};
-use whetstone::{render, replay};
+use whetstone::{declare, render, replay};
 
 const USAGE: &str = "\
 usage: whetstone <command>
@@ -37,11 +37,18 @@ commands:
                          --reset forgets what was learned
   replay FILE [--json]   feed a recorded edit session (JSON lines) through the engine and
                          print the chunks it flags and each file's lines by origin
+  mark --origin generated|pasted --agent NAME [--model ID] FILE[:START-END]
+                         record lines of FILE (1-based, inclusive; default: all of it) as
+                         written by a coding agent; editors show them as its chunk
+  hook claude-code [--print-config]
+                         read a Claude Code PostToolUse payload on stdin and mark the lines its
+                         Edit, MultiEdit or Write produced; --print-config prints the settings
+                         for .claude/settings.json that install it
   help                   show this text
 
-status, report and calibrate use the store in WHETSTONE_HOME (else $XDG_DATA_HOME/whetstone,
-else ~/.local/share/whetstone); while an editor's whetstone server holds it, use the editor's
-whetstone commands instead. Times are in UTC.
+status, report, calibrate, mark and hook use the store in WHETSTONE_HOME (else
+$XDG_DATA_HOME/whetstone, else ~/.local/share/whetstone), through an editor's whetstone server
+when one holds it. Times are in UTC.
 ";
 
 /// A command line, parsed. `lsp` and `replay` keep their own argument handling.
@@ -68,6 +75,15 @@ enum Command<'a> {
     CalibrateStatus,
     Pace {
         reset: bool,
+    },
+    Mark {
+        origin: String,
+        agent: String,
+        model: Option<String>,
+        target: String,
+    },
+    HookClaudeCode {
+        print_config: bool,
     },
 }
 
@@ -119,6 +135,19 @@ fn main() -> ExitCode {
         Command::Pace { reset } => {
             init_logging();
             pace_command(reset)
+        }
+        Command::Mark {
+            origin,
+            agent,
+            model,
+            target,
+        } => {
+            init_logging();
+            mark_command(&origin, &agent, model.as_deref(), &target)
+        }
+        Command::HookClaudeCode { print_config } => {
+            init_logging();
+            hook_claude_code_command(print_config)
         }
     };
     match result {
@@ -225,9 +254,54 @@ fn parse(arguments: &[String]) -> Result<Command<'_>, String> {
             [flag] if flag == "--reset" => Ok(Command::Pace { reset: true }),
             _ => Err(format!("pace takes only --reset, not {rest:?}")),
         },
+        Some("mark") => parse_mark(rest),
+        Some("hook") => match rest.first().map(String::as_str) {
+            Some("claude-code") => match rest.get(1).map(String::as_str) {
+                None => Ok(Command::HookClaudeCode {
+                    print_config: false,
+                }),
+                Some("--print-config") if rest.len() == 2 => {
+                    Ok(Command::HookClaudeCode { print_config: true })
+                }
+                Some(extra) => Err(format!("unexpected argument {extra:?}")),
+            },
+            Some(other) => Err(format!(
+                "no hook for {other:?} (claude-code; other agents can call whetstone mark)"
+            )),
+            None => Err("hook needs an agent: claude-code".to_string()),
+        },
         Some(other) => Err(format!("unknown command {other:?}")),
         None => Err("no command given".to_string()),
     }
+}
+
+fn parse_mark(arguments: &[String]) -> Result<Command<'_>, String> {
+    let mut origin = None;
+    let mut agent = None;
+    let mut model = None;
+    let mut target = None;
+    let mut walk = Arguments::new(arguments);
+    while let Some(argument) = walk.next_argument() {
+        match argument {
+            Argument::Flag(flag @ "--origin", inline) => {
+                set_once(&mut origin, flag, walk.value(flag, inline)?.to_string())?;
+            }
+            Argument::Flag(flag @ "--agent", inline) => {
+                set_once(&mut agent, flag, walk.value(flag, inline)?.to_string())?;
+            }
+            Argument::Flag(flag @ "--model", inline) => {
+                set_once(&mut model, flag, walk.value(flag, inline)?.to_string())?;
+            }
+            Argument::Flag(flag, _) => return Err(format!("mark has no flag {flag:?}")),
+            Argument::Plain(given) => set_once(&mut target, "FILE", given.to_string())?,
+        }
+    }
+    Ok(Command::Mark {
+        origin: origin.ok_or("mark needs --origin generated|pasted")?,
+        agent: agent.ok_or("mark needs --agent NAME")?,
+        model,
+        target: target.ok_or("mark needs a FILE (FILE:START-END for some of its lines)")?,
+    })
 }
 
 /// One argument: a flag with the value written into it (`--feel=4`), or anything else.
@@ -564,6 +638,77 @@ fn calibrate_status_command() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn mark_command(
+    origin: &str,
+    agent: &str,
+    model: Option<&str>,
+    target: &str,
+) -> anyhow::Result<ExitCode> {
+    let declarer = declare::Declarer::new(origin, agent, model)?;
+    let (path, range) = declare::parse_target(target);
+    let current = std::env::current_dir().context("cannot find the current folder")?;
+    let marked = declare::mark(&current.join(path), range, &declarer, now_ms())?;
+    let store = open_store()?;
+    let recorded = declare::record(store.as_ref(), &marked)?;
+    for declaration in &marked.declarations {
+        let first = declaration.start_line + 1;
+        let last = declaration.start_line + declaration.lines.len();
+        write_stdout(&format!(
+            "marked lines {first}-{last} of {} as {} by {}{}\n",
+            shown_path(&marked.path),
+            declaration.origin.as_str(),
+            declaration.agent,
+            recorded_note(recorded)
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn recorded_note(recorded: declare::Recorded) -> &'static str {
+    match recorded {
+        declare::Recorded::Saved => "",
+        declare::Recorded::InJournal => {
+            " (kept in the store's journal: the process holding the store did not answer, and \
+             takes it when it does)"
+        }
+    }
+}
+
+/// The most a hook payload may weigh (Claude Code sends the whole written file for a Write).
+const MAX_HOOK_PAYLOAD_BYTES: u64 = 64 * 1024 * 1024;
+
+fn hook_claude_code_command(print_config: bool) -> anyhow::Result<ExitCode> {
+    use std::io::Read as _;
+    if print_config {
+        write_stdout(&format!("{:#}\n", declare::claude_code_settings()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut payload = String::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_HOOK_PAYLOAD_BYTES + 1)
+        .read_to_string(&mut payload)
+        .context("cannot read the hook's input (UTF-8 JSON on stdin)")?;
+    if payload.len() as u64 > MAX_HOOK_PAYLOAD_BYTES {
+        anyhow::bail!("the hook's input is over {MAX_HOOK_PAYLOAD_BYTES} bytes");
+    }
+    let Some(marked) = declare::claude_code_hook(&payload, now_ms())? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    for warning in &marked.warnings {
+        write_stderr(&format!("whetstone: {warning}\n"));
+    }
+    if marked.declarations.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = open_store()?;
+    let recorded = declare::record(store.as_ref(), &marked)?;
+    if recorded == declare::Recorded::InJournal {
+        write_stderr(&format!("whetstone: marked{}\n", recorded_note(recorded)));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn usage_error(message: &str) -> ExitCode {
     write_stderr(&format!("whetstone: {message}\n\n{USAGE}"));
     ExitCode::from(2)
@@ -729,6 +874,57 @@ mod tests {
                 usage("--feel is given twice"),
             ),
             ("calibrate stop 4", usage("unexpected argument \"4\"")),
+            (
+                "mark --origin generated --agent codex src/a.rs:3-9",
+                ok(Command::Mark {
+                    origin: "generated".to_string(),
+                    agent: "codex".to_string(),
+                    model: None,
+                    target: "src/a.rs:3-9".to_string(),
+                }),
+            ),
+            (
+                "mark a.rs --agent=aider --model gpt-5 --origin=pasted",
+                ok(Command::Mark {
+                    origin: "pasted".to_string(),
+                    agent: "aider".to_string(),
+                    model: Some("gpt-5".to_string()),
+                    target: "a.rs".to_string(),
+                }),
+            ),
+            (
+                "mark --agent x a.rs",
+                usage("mark needs --origin generated|pasted"),
+            ),
+            (
+                "mark --origin generated a.rs",
+                usage("mark needs --agent NAME"),
+            ),
+            (
+                "mark --origin generated --agent x",
+                usage("mark needs a FILE (FILE:START-END for some of its lines)"),
+            ),
+            (
+                "mark --origin generated --agent x a b",
+                usage("FILE is given twice"),
+            ),
+            ("mark --force", usage("mark has no flag \"--force\"")),
+            ("hook", usage("hook needs an agent: claude-code")),
+            (
+                "hook cursor",
+                usage("no hook for \"cursor\" (claude-code; other agents can call whetstone mark)"),
+            ),
+            (
+                "hook claude-code",
+                ok(Command::HookClaudeCode {
+                    print_config: false,
+                }),
+            ),
+            (
+                "hook claude-code --print-config",
+                ok(Command::HookClaudeCode { print_config: true }),
+            ),
+            ("hook claude-code now", usage("unexpected argument \"now\"")),
         ];
         for (line, expected) in cases {
             assert_eq!(parsed(line), expected, "{line:?}");
@@ -751,6 +947,8 @@ mod tests {
             "calibrate stop [--feel 1-5] [--notes TEXT]",
             "calibrate status",
             "replay FILE [--json]",
+            "mark --origin generated|pasted --agent NAME [--model ID] FILE[:START-END]",
+            "hook claude-code [--print-config]",
         ] {
             assert!(USAGE.contains(command), "{command}");
         }

@@ -169,6 +169,14 @@ pub fn summary(report: &Report) -> String {
          reproduced on time).\n",
         format_lines(report.debt_lines)
     ));
+    for agent in &report.agents {
+        text.push_str(&format!(
+            "Declared by {}: {} lines in {} chunks.\n",
+            crate::render::agent_name(agent),
+            agent.lines,
+            agent.chunks
+        ));
+    }
     let due = report.practice_due.len();
     text.push_str(&match due {
         0 => "Practice due: nothing.\n".to_string(),
@@ -671,6 +679,8 @@ mod tests {
             syntax_stale: false,
             rule: None,
             copied_from: None,
+            agent: None,
+            model: None,
         }
     }
 

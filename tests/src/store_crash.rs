@@ -142,6 +142,8 @@ pub fn file_record(file_index: usize, n: u64) -> FileRecord {
             syntax_stale: false,
             rule: None,
             copied_from: None,
+            agent: None,
+            model: None,
         });
     }
     FileRecord {

@@ -65,6 +65,8 @@ fn chunk(id: u64, created_ms: u64, class: Option<Class>, item: &str) -> Chunk {
         syntax_stale: false,
         rule: None,
         copied_from: None,
+        agent: None,
+        model: None,
     }
 }
 

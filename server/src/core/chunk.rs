@@ -53,10 +53,12 @@ pub enum Rule {
     Copy,
     /// The file changed on disk while nobody watched it.
     External,
+    /// A coding agent said it wrote these lines (`whetstone mark`, an agent's hook).
+    Declared,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 8] = [
         Rule::Insertion,
         Rule::Signal,
         Rule::Stream,
@@ -64,6 +66,7 @@ impl Rule {
         Rule::AgentWrite,
         Rule::Copy,
         Rule::External,
+        Rule::Declared,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Rule {
             Rule::AgentWrite => "agent-write",
             Rule::Copy => "copy",
             Rule::External => "external",
+            Rule::Declared => "declared",
         }
     }
 
@@ -92,6 +96,7 @@ impl Rule {
             Rule::AgentWrite => "a whole-file or many-place rewrite",
             Rule::Copy => "a copy of a chunk",
             Rule::External => "a change on disk",
+            Rule::Declared => "an agent's own declaration",
         }
     }
 }
@@ -149,6 +154,10 @@ pub struct Chunk {
     pub rule: Option<Rule>,
     /// The chunk whose lines this one copies (a copy takes its source's origin, not its verdict).
     pub copied_from: Option<ChunkId>,
+    /// The coding agent that declared these lines its own (`claude-code`), when one did.
+    pub agent: Option<String>,
+    /// The model the agent named, if it named one.
+    pub model: Option<String>,
 }
 
 /// A repeatable chunk is due to be reproduced from memory a day, a week and a month after it was
@@ -174,6 +183,8 @@ impl Chunk {
             syntax_stale: true,
             rule: Some(rule),
             copied_from: None,
+            agent: None,
+            model: None,
         }
     }
 

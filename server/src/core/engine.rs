@@ -32,6 +32,7 @@ use crate::core::chunk::{
 };
 use crate::core::config::DetectionConfig;
 use crate::core::copies::{self, Copy};
+use crate::core::declared::{self, Declaration};
 use crate::core::document::{Document, PositionEncoding, Range as TextRange};
 use crate::core::graveyard::Graveyard;
 use crate::core::line_map::{BatchEdit, LineMap, LineState, Origin};
@@ -221,6 +222,10 @@ pub struct Engine {
     /// none was granted (one engine alone: ids just count up past every restored one).
     chunk_ids_end: u64,
     dismissals: Vec<Dismissal>,
+    /// Declarations whose lines an open document does not hold yet (see [`Engine::wait_for_declared`]).
+    waiting_declarations: HashMap<String, Vec<Declaration>>,
+    /// Waiting declarations applied since [`Engine::take_applied_declarations`] was last called.
+    applied_declarations: Vec<(String, u64)>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -256,6 +261,8 @@ impl Engine {
             next_chunk_id: 1,
             chunk_ids_end: u64::MAX,
             dismissals: Vec::new(),
+            waiting_declarations: HashMap::new(),
+            applied_declarations: Vec::new(),
         }
     }
 
@@ -385,6 +392,7 @@ impl Engine {
 
     /// Closes a document, keeping its map to re-anchor it when it comes back.
     pub fn close(&mut self, uri: &str) {
+        self.waiting_declarations.remove(uri);
         if let Some(open) = self.documents.remove(uri) {
             self.closed.insert(
                 uri.to_string(),
@@ -617,6 +625,16 @@ impl Engine {
         }
         if outcome.chunks_changed {
             self.normalize_chunks(uri, now_ms);
+        }
+        // Typing never gets here with work to do: only a rewrite or a flagged insertion (an
+        // editor reloading what an agent wrote) can bring a waiting declaration's lines.
+        if self.waiting_declarations.contains_key(uri)
+            && (matches!(outcome.verdict, Verdict::Flagged(_) | Verdict::Committed)
+                || applied
+                    .iter()
+                    .any(|change| change.whole_document || change.rewrite))
+        {
+            outcome.chunks_changed |= self.retry_declarations(uri, now_ms);
         }
         outcome
     }
@@ -1724,6 +1742,85 @@ impl Engine {
                 chunk: id.0,
             }),
         }
+    }
+}
+
+// ---- declared origins ------------------------------------------------------------------------
+
+/// Waiting declarations kept per open document; past it the oldest go (they stay in the store).
+const MAX_WAITING_DECLARATIONS: usize = 16;
+
+impl Engine {
+    /// Applies lines an agent declared it wrote to the open document `uri`: found by content
+    /// ([`declared::locate`]), they become one chunk of the declared origin carrying the agent and
+    /// the model, taking over a chunk guessed inside them ([`declared::claim`]). Returns the
+    /// chunk, or None when the document is not open or does not hold the lines as declared.
+    pub fn declare(
+        &mut self,
+        uri: &str,
+        declaration: &Declaration,
+        now_ms: u64,
+    ) -> Option<ChunkId> {
+        let open = self.documents.get_mut(uri)?;
+        let range = declared::locate(&document_line_keys(&open.document), declaration)?;
+        let id = declared::claim(
+            &mut open.map,
+            &mut self.chunks,
+            &mut self.next_chunk_id,
+            uri,
+            range,
+            declaration.non_blank_lines(),
+            declaration,
+            now_ms,
+        );
+        self.normalize_chunks(uri, now_ms);
+        Some(id)
+    }
+
+    /// Keeps a declaration whose lines the open document does not hold yet (the editor has not
+    /// reloaded the file the agent wrote): it is tried again when the document is rewritten or
+    /// gets a flagged insertion, and forgotten when it closes.
+    pub fn wait_for_declared(&mut self, uri: &str, declaration: Declaration) {
+        if !self.documents.contains_key(uri) {
+            return;
+        }
+        let waiting = self
+            .waiting_declarations
+            .entry(uri.to_string())
+            .or_default();
+        waiting.retain(|kept| kept.id != declaration.id);
+        waiting.push(declaration);
+        let excess = waiting.len().saturating_sub(MAX_WAITING_DECLARATIONS);
+        waiting.drain(..excess);
+    }
+
+    /// Waiting declarations applied since the last call, with their files (the caller tells the
+    /// store they were applied).
+    pub fn take_applied_declarations(&mut self) -> Vec<(String, u64)> {
+        std::mem::take(&mut self.applied_declarations)
+    }
+
+    /// Tries the declarations waiting for `uri`; true when one was applied.
+    fn retry_declarations(&mut self, uri: &str, now_ms: u64) -> bool {
+        let Some(waiting) = self.waiting_declarations.remove(uri) else {
+            return false;
+        };
+        let mut still_waiting = Vec::new();
+        let mut applied = false;
+        for declaration in waiting {
+            if self.declare(uri, &declaration, now_ms).is_some() {
+                self.applied_declarations
+                    .push((uri.to_string(), declaration.id));
+                applied = true;
+            } else {
+                still_waiting.push(declaration);
+            }
+        }
+        if !still_waiting.is_empty() {
+            self.waiting_declarations
+                .insert(uri.to_string(), still_waiting);
+        }
+        applied
     }
 }
 

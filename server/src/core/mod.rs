@@ -12,6 +12,7 @@ pub mod carry;
 pub mod chunk;
 pub mod config;
 pub mod copies;
+pub mod declared;
 pub mod document;
 pub mod engine;
 pub mod graveyard;

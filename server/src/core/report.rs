@@ -140,6 +140,17 @@ pub struct PracticeItem {
     pub step: &'static str,
 }
 
+/// Lines in the files now that one agent declared it wrote (with one model, or none named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentLines {
+    pub agent: String,
+    pub model: Option<String>,
+    pub chunks: u64,
+    pub lines: u64,
+    /// Lines of those chunks that the user explained.
+    pub explained_lines: u64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub generated_ms: u64,
@@ -155,6 +166,8 @@ pub struct Report {
     pub practice_due: Vec<PracticeItem>,
     /// Detection as the user judged it, over the period.
     pub detection: Detection,
+    /// Chunks agents declared, per agent and model, most lines first.
+    pub agents: Vec<AgentLines>,
 }
 
 pub const QUESTIONS: [&str; 4] = [
@@ -259,6 +272,7 @@ pub fn compute(input: &ReportInput) -> Report {
         .iter()
         .flat_map(|file| file.chunks.iter())
         .collect();
+    let agents = agent_lines(&all_chunks);
     let debt_trend = weeks_in_period
         .iter()
         .map(|&week| {
@@ -367,7 +381,35 @@ pub fn compute(input: &ReportInput) -> Report {
         questions,
         practice_due,
         detection,
+        agents,
     }
+}
+
+/// Declared chunks per agent and model, most lines first.
+fn agent_lines(chunks: &[&(Chunk, u64)]) -> Vec<AgentLines> {
+    let mut by_agent: BTreeMap<(String, Option<String>), AgentLines> = BTreeMap::new();
+    for (chunk, lines) in chunks {
+        let Some(agent) = &chunk.agent else {
+            continue;
+        };
+        let entry = by_agent
+            .entry((agent.clone(), chunk.model.clone()))
+            .or_insert_with(|| AgentLines {
+                agent: agent.clone(),
+                model: chunk.model.clone(),
+                chunks: 0,
+                lines: 0,
+                explained_lines: 0,
+            });
+        entry.chunks += 1;
+        entry.lines += lines;
+        if chunk.explanation.is_some() {
+            entry.explained_lines += lines;
+        }
+    }
+    let mut agents: Vec<AgentLines> = by_agent.into_values().collect();
+    agents.sort_by_key(|agent| std::cmp::Reverse(agent.lines));
+    agents
 }
 
 fn count_class(counts: &mut ClassCounts, class: Option<Class>) {
@@ -591,6 +633,8 @@ mod tests {
             syntax_stale: false,
             rule: None,
             copied_from: None,
+            agent: None,
+            model: None,
         }
     }
 

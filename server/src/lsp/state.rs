@@ -334,6 +334,9 @@ impl State {
             Event::StoreNotice(Notice::Message { message }) => {
                 self.show(MessageType::WARNING, message);
             }
+            Event::StoreNotice(Notice::Declared { key, declaration }) => {
+                self.declared_elsewhere(key.into(), declaration);
+            }
             Event::Unsaved { uri, entries } => {
                 self.unsaved.extend(entries);
                 self.unsaved_tried = Some(Instant::now());
@@ -563,6 +566,9 @@ impl State {
             .insert(uri.clone(), params.text_document.version);
         self.record_activity(&uri, &outcome, now);
         self.after_outcome(&uri, &outcome);
+        if self.apply_stored_declarations(&uri) {
+            self.after_declared(&uri);
+        }
         // Every opened file gets one publication, empty or not, so clients start from a known state.
         let diagnostics = self.current_diagnostics(&uri);
         if !diagnostics.is_empty() {
@@ -602,6 +608,9 @@ impl State {
         self.mark_dirty(&uri);
         self.record_activity(&uri, &outcome, now);
         self.after_outcome(&uri, &outcome);
+        if outcome.chunks_changed {
+            self.consume_applied_declarations();
+        }
     }
 
     async fn saved(&mut self, params: DidSaveTextDocumentParams) {
@@ -671,8 +680,9 @@ impl State {
                 }
             };
             let outcome = self.engine.open(&uri, &text, now_ms());
+            let declared = self.apply_stored_declarations(&uri);
             self.engine.close(&uri);
-            if outcome.chunks_changed {
+            if outcome.chunks_changed || declared {
                 tracing::info!("{uri} changed on disk; its ownership map was re-anchored");
             }
             self.queue_snapshot(&uri);
@@ -731,6 +741,104 @@ impl State {
             self.publish_diagnostics(uri);
             self.request_lens_refresh();
         }
+    }
+
+    // ---- declared origins -------------------------------------------------------------------
+
+    /// An agent declared lines of a file (`whetstone mark`, told by the store's holder). If the
+    /// file is open here they become a chunk now, or, when the editor has not reloaded what the
+    /// agent wrote yet, as soon as it does.
+    fn declared_elsewhere(&mut self, key: FileKey, record: records::DeclarationV1) {
+        let declaration = match records::declaration_from_record(record) {
+            Ok(declaration) => declaration,
+            Err(reason) => {
+                tracing::warn!("the store told of an unreadable declaration for {key}: {reason}");
+                return;
+            }
+        };
+        let Some(uri) = self
+            .open_file_uris()
+            .into_iter()
+            .find(|uri| declaration_key(uri).as_ref() == Some(&key))
+        else {
+            return;
+        };
+        if self.engine.declare(&uri, &declaration, now_ms()).is_some() {
+            self.consume_declarations(&key, vec![declaration.id]);
+            self.after_declared(&uri);
+        } else {
+            self.engine.wait_for_declared(&uri, declaration);
+        }
+    }
+
+    /// Applies the declarations the store keeps for `uri`, just opened or read again from disk.
+    /// Lines found become chunks; lines that are not there any more (the file changed since they
+    /// were declared) are dropped with a warning rather than guessed at. True when a chunk changed.
+    fn apply_stored_declarations(&mut self, uri: &str) -> bool {
+        if unusable_file_uri(uri).is_some() {
+            return false;
+        }
+        let Some(key) = declaration_key(uri) else {
+            return false;
+        };
+        let declarations = match self.store.declarations(&key) {
+            Ok(declarations) => declarations,
+            Err(error) => {
+                tracing::warn!("cannot read the declarations for {key}: {error}");
+                return false;
+            }
+        };
+        let now = now_ms();
+        let mut applied = false;
+        let mut consumed = Vec::new();
+        for declaration in declarations {
+            if self.engine.declare(uri, &declaration, now).is_some() {
+                applied = true;
+            } else {
+                tracing::warn!(
+                    "{}: the {} lines {} declared are not in the file as declared (it changed \
+                     since); the declaration is dropped",
+                    self.display_path(uri),
+                    declaration.lines.len(),
+                    declaration.agent
+                );
+            }
+            consumed.push(declaration.id);
+        }
+        if !consumed.is_empty() {
+            self.consume_declarations(&key, consumed);
+        }
+        applied
+    }
+
+    /// Declarations a rewrite of an open document brought in: the store stops keeping them.
+    fn consume_applied_declarations(&mut self) {
+        for (uri, id) in self.engine.take_applied_declarations() {
+            if let Some(key) = declaration_key(&uri) {
+                self.consume_declarations(&key, vec![id]);
+            }
+        }
+    }
+
+    /// Tells the store, off the loop, that declarations were applied or dropped. Applying one
+    /// twice (this call lost to a crash) changes nothing: the chunk already carries the agent.
+    fn consume_declarations(&self, key: &FileKey, ids: Vec<u64>) {
+        let store = self.store.clone();
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.consume_declarations(&key, &ids) {
+                tracing::warn!(
+                    "cannot tell the store that declarations for {key} were applied: {error}"
+                );
+            }
+        });
+    }
+
+    fn after_declared(&mut self, uri: &str) {
+        self.top_up_chunk_ids();
+        self.mark_dirty(uri);
+        self.publish_diagnostics(uri);
+        self.request_lens_refresh();
     }
 
     // ---- commands ---------------------------------------------------------------------------
@@ -1866,6 +1974,12 @@ impl State {
     }
 }
 
+/// Where the store keeps declarations for the file `uri` names: by its path, for the command
+/// line that records them cannot know the editor's workspace folders.
+fn declaration_key(uri: &str) -> Option<FileKey> {
+    file_path(uri).map(|path| crate::declare::declaration_key(&path))
+}
+
 /// One chunk as `whetstone.chunks` shows it.
 pub fn chunk_json(view: &ChunkView) -> Value {
     let chunk = &view.chunk;
@@ -1888,6 +2002,8 @@ pub fn chunk_json(view: &ChunkView) -> Value {
         "reworked_chars": chunk.reworked_chars,
         "rule": chunk.rule.map(|rule| rule.as_str()),
         "copied_from": chunk.copied_from.map(|id| id.0),
+        "agent": chunk.agent,
+        "model": chunk.model,
     })
 }
 

@@ -429,6 +429,19 @@ fn ownership(page: &mut String, report: &Report) {
         );
     }
     page.push_str("</tbody></table></div>");
+    if !report.agents.is_empty() {
+        page.push_str("<h3>Declared by agents</h3><p class=\"muted\">Lines in the files now that a coding agent said it wrote.</p><div class=\"table-wrap\"><table class=\"agents\"><thead><tr><th>Agent</th><th class=\"num\">Chunks</th><th class=\"num\">Lines</th><th class=\"num\">Explained</th></tr></thead><tbody>");
+        for agent in &report.agents {
+            page.push_str(&format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                escape(&super::agent_name(agent)),
+                agent.chunks,
+                agent.lines,
+                percent(agent.explained_lines as f64, agent.lines as f64)
+            ));
+        }
+        page.push_str("</tbody></table></div>");
+    }
     for workspace in &report.workspaces {
         page.push_str(&format!("<h3>{}</h3>", path(&workspace.workspace)));
         page.push_str("<div class=\"table-wrap\"><table class=\"files\"><thead>");

@@ -156,6 +156,18 @@ fn ownership(out: &mut String, report: &Report) {
             workspace.debt_lines,
         );
     }
+    if !report.agents.is_empty() {
+        out.push_str("\n### Declared by agents\n\nLines in the files now that a coding agent said it wrote.\n\n| agent | chunks | lines | explained |\n|---|---:|---:|---:|\n");
+        for agent in &report.agents {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                code(&super::agent_name(agent)),
+                agent.chunks,
+                agent.lines,
+                percent(agent.explained_lines as f64, agent.lines as f64)
+            ));
+        }
+    }
     for workspace in &report.workspaces {
         out.push_str(&format!("\n### {}\n\n", code(&workspace.workspace)));
         table_header(out, "file", false);

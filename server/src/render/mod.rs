@@ -137,7 +137,22 @@ pub fn json(report: &Report) -> Value {
             "due_date": date_of_ms(item.due_ms),
             "step": item.step,
         })).collect::<Vec<Value>>(),
+        "agents": report.agents.iter().map(|agent| json!({
+            "agent": agent.agent,
+            "model": agent.model,
+            "chunks": agent.chunks,
+            "lines": agent.lines,
+            "explained_lines": agent.explained_lines,
+        })).collect::<Vec<Value>>(),
     })
+}
+
+/// "claude-code" or "claude-code (model)": who declared lines, in every format.
+pub(crate) fn agent_name(agent: &crate::core::report::AgentLines) -> String {
+    match &agent.model {
+        Some(model) => format!("{} ({model})", agent.agent),
+        None => agent.agent.clone(),
+    }
 }
 
 /// The report as markdown: the same sections as the HTML, tables instead of charts, and one line

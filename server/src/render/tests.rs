@@ -37,6 +37,8 @@ fn chunk(id: u64, created_ms: u64, class: Option<Class>, explained: bool) -> Chu
         syntax_stale: false,
         rule: None,
         copied_from: None,
+        agent: None,
+        model: None,
     }
 }
 
@@ -345,6 +347,7 @@ fn json_shape() {
         &text,
         expect![[r#"
             {
+              "agents": [],
               "calibration": {
                 "assisted_pace": 68.75,
                 "breaches": 1,

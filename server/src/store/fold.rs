@@ -9,7 +9,9 @@
 //!   it removed) the journal's record is saved with the stored chunks' newer judgements kept;
 //!   otherwise the stored record only takes the journal's newer judgements;
 //! - a dismissal is recorded (the store keeps one copy of each);
-//! - a session is brought as far as the journal saw it (ended, rated), counts never lowered.
+//! - a session is brought as far as the journal saw it (ended, rated), counts never lowered;
+//! - a declaration is kept unless the store knows it (pending, or applied since) or it is older
+//!   than a week; those kept are returned, for the holder to tell the windows.
 //!
 //! After folding, the holder writes the newest stamp folded into the database (the setting
 //! [`CHECKED_SETTING`]), flushes, and appends a checkpoint with the same stamp to the journal. A
@@ -21,6 +23,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::core::Chunk;
 use crate::core::calibration::CalibrationSession;
+use crate::core::declared::{self, Declaration};
 use crate::store::journal::{Entry, Journal, Stamped};
 use crate::store::protocol::WireKey;
 use crate::store::{FileKey, FileRecord, Store, StoreError, keep_newer_judgements, records};
@@ -41,6 +44,8 @@ pub struct Folded {
     pub lost_confirmed: bool,
     /// Journal lines that could not be read.
     pub unreadable: usize,
+    /// Declarations the store did not have yet.
+    pub declared: Vec<(FileKey, Declaration)>,
 }
 
 impl Folded {
@@ -90,6 +95,17 @@ pub fn fold(store: &dyn Store, journal: &Journal) -> Result<Folded, StoreError> 
     let mut newest = checked_ms;
     for line in &contents.entries {
         if matches!(line.entry, Entry::Checkpoint { .. }) {
+            continue;
+        }
+        if let Entry::Declaration { key, declaration } = &line.entry {
+            match fold_declaration(store, key, declaration) {
+                Ok(kept) => {
+                    folded.entries += 1;
+                    folded.declared.extend(kept);
+                }
+                Err(error) => tracing::warn!("cannot fold a declaration into the store: {error}"),
+            }
+            newest = newest.max(line.at_ms);
             continue;
         }
         let confirmed = line.at_ms <= checked_ms;
@@ -199,8 +215,26 @@ fn apply(store: &dyn Store, entry: &Entry, confirmed: bool) -> Result<bool, Stor
                 None => Ok(false),
             }
         }
-        Entry::Checkpoint { .. } => Ok(false),
+        Entry::Checkpoint { .. } | Entry::Declaration { .. } => Ok(false),
     }
+}
+
+/// Keeps a journaled declaration the store does not know; returns it when it was kept.
+fn fold_declaration(
+    store: &dyn Store,
+    key: &WireKey,
+    declaration: &records::DeclarationV1,
+) -> Result<Option<(FileKey, Declaration)>, StoreError> {
+    let key = FileKey::from(key.clone());
+    let declaration = records::declaration_from_record(declaration.clone()).map_err(|reason| {
+        StoreError::InvalidRecord {
+            target: format!("a declaration in file {key} in the journal"),
+            reason,
+        }
+    })?;
+    Ok(store
+        .declare(&key, &declaration)?
+        .then_some((key, declaration)))
 }
 
 fn fold_file(
@@ -274,7 +308,7 @@ fn merge_session(
 }
 
 /// What a rewrite of the log keeps: the newest entry of each file and session, each dismissal
-/// once, the last checkpoint. An older file entry says nothing the newest does not (it is the
+/// once, the declarations of the last week, the last checkpoint. An older file entry says nothing the newest does not (it is the
 /// whole record, judgements included).
 pub fn compact(lines: Vec<Stamped>) -> Vec<Stamped> {
     let mut newest_file: BTreeMap<WireKeyOrder, usize> = BTreeMap::new();
@@ -282,8 +316,13 @@ pub fn compact(lines: Vec<Stamped>) -> Vec<Stamped> {
     let mut last_checkpoint = None;
     let mut seen_dismissals = HashSet::new();
     let mut keep = vec![false; lines.len()];
+    let newest_stamp = lines.iter().map(|line| line.at_ms).max().unwrap_or(0);
     for (index, line) in lines.iter().enumerate() {
         match &line.entry {
+            // A declaration older than a week is refused by the store anyway.
+            Entry::Declaration { .. } => {
+                keep[index] = newest_stamp.saturating_sub(line.at_ms) <= declared::MAX_AGE_MS;
+            }
             Entry::File { key, .. } => {
                 newest_file.insert(WireKeyOrder::of(key), index);
             }
@@ -462,6 +501,41 @@ mod tests {
             vec![session]
         );
         assert_eq!(fold(&store, &journal).expect("fold").restored, 0);
+    }
+
+    /// A declaration journaled by a command that could not reach the holder is kept once, and
+    /// one applied since is not brought back by a later fold.
+    #[test]
+    fn a_journaled_declaration_is_kept_once_and_not_revived_once_applied() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let journal = Journal::in_store(folder.path());
+        let store = MemoryStore::new();
+        let file = key("", "/w/a.rs");
+        let declaration = Declaration {
+            id: 42,
+            origin: crate::core::Origin::Generated,
+            agent: "codex".to_string(),
+            model: None,
+            declared_ms: crate::store::now_ms(),
+            start_line: 3,
+            before: Vec::new(),
+            lines: vec!["let answer = 42;".to_string()],
+            after: Vec::new(),
+        };
+        journal
+            .append(&[Entry::declaration(&file, &declaration)])
+            .expect("journal");
+        let folded = fold(&store, &journal).expect("fold");
+        assert_eq!(folded.declared, vec![(file.clone(), declaration.clone())]);
+        assert_eq!(folded.restored, 0, "a declaration is not a repair");
+        assert_eq!(
+            store.declarations(&file).expect("declarations"),
+            vec![declaration.clone()]
+        );
+        assert!(fold(&store, &journal).expect("fold").declared.is_empty());
+        store.consume_declarations(&file, &[42]).expect("consume");
+        assert!(fold(&store, &journal).expect("fold").declared.is_empty());
+        assert!(store.declarations(&file).expect("declarations").is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The journal: every judgement the user made (a class, an explanation, a practice, a dismissal, a
-//! calibration change) appended to `<store>/journal/judgements.log` and synced to disk before the
+//! calibration change), and every declaration an agent made (`whetstone mark`), appended to `<store>/journal/judgements.log` and synced to disk before the
 //! command that made it answers. It is the store's second copy of what was acknowledged: the
 //! holder folds it into the database when it opens it and whenever the log grows
 //! ([`crate::store::fold`]), and checks the database against it.
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::now_ms;
 use crate::store::protocol::WireKey;
-use crate::store::records::{CalibrationSessionV1, DismissalV1, FileRecordV1};
+use crate::store::records::{CalibrationSessionV1, DeclarationV1, DismissalV1, FileRecordV1};
 
 /// The line version this build writes and the newest it reads.
 pub const JOURNAL_VERSION: u32 = 1;
@@ -48,6 +48,11 @@ pub enum Entry {
     },
     /// A calibration session just after a start, stop or rating.
     Session { session: CalibrationSessionV1 },
+    /// Lines an agent declared it wrote, kept until a window applies them.
+    Declaration {
+        key: WireKey,
+        declaration: DeclarationV1,
+    },
     /// The database held, on disk, every entry stamped up to `checked_ms`.
     Checkpoint { checked_ms: u64 },
 }
@@ -75,6 +80,16 @@ impl Entry {
         Entry::Dismissal {
             key: key.into(),
             dismissal: crate::store::records::dismissal_to_record(dismissal),
+        }
+    }
+
+    pub fn declaration(
+        key: &crate::store::FileKey,
+        declaration: &crate::core::declared::Declaration,
+    ) -> Entry {
+        Entry::Declaration {
+            key: key.into(),
+            declaration: crate::store::records::declaration_to_record(declaration),
         }
     }
 

@@ -30,6 +30,7 @@ use thiserror::Error;
 use crate::core::Chunk;
 use crate::core::activity::DayActivity;
 use crate::core::calibration::CalibrationSession;
+use crate::core::declared::{Declaration, DeclaredLog};
 use crate::core::engine::{Dismissal, FileSnapshot};
 
 pub use shared::SharedStore;
@@ -392,6 +393,17 @@ pub trait Store: Send + Sync {
     fn flush(&self) -> Result<(), StoreError>;
     /// The folder on disk, or None for an in-memory store.
     fn location(&self) -> Option<&Path>;
+    /// The declarations (lines an agent said it wrote) waiting for `key`'s file, oldest first;
+    /// none older than [`crate::core::declared::MAX_AGE_MS`].
+    fn declarations(&self, key: &FileKey) -> Result<Vec<Declaration>, StoreError>;
+    /// Keeps a declaration for `key`'s file until a window applies it. One the store knows
+    /// already (pending, or applied since) or one older than a week is not kept again: returns
+    /// whether it was new. Not durable until `flush`. The store shared by every process also
+    /// tells every window at once ([`protocol::Notice::Declared`]).
+    fn declare(&self, key: &FileKey, declaration: &Declaration) -> Result<bool, StoreError>;
+    /// The declarations `ids` of `key`'s file were applied (or dropped as stale): no longer
+    /// pending, and not kept again if they arrive again. Not durable until `flush`.
+    fn consume_declarations(&self, key: &FileKey, ids: &[u64]) -> Result<(), StoreError>;
     /// Hands out `count` chunk ids no other process has: the first of them is returned. Flushed:
     /// an id handed out is never handed out again, even after a crash.
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError>;
@@ -464,6 +476,7 @@ struct MemoryState {
     calibration: BTreeMap<u64, CalibrationSession>,
     activity: BTreeMap<u32, DayActivity>,
     settings: BTreeMap<String, String>,
+    declarations: BTreeMap<FileKey, DeclaredLog>,
 }
 
 impl MemoryStore {
@@ -603,6 +616,35 @@ impl Store for MemoryStore {
         None
     }
 
+    fn declarations(&self, key: &FileKey) -> Result<Vec<Declaration>, StoreError> {
+        Ok(self
+            .state()
+            .declarations
+            .get(key)
+            .map(|log| log.pending_at(now_ms()))
+            .unwrap_or_default())
+    }
+
+    fn declare(&self, key: &FileKey, declaration: &Declaration) -> Result<bool, StoreError> {
+        check_declaration(key, declaration)?;
+        Ok(self
+            .state()
+            .declarations
+            .entry(key.clone())
+            .or_default()
+            .add(declaration.clone(), now_ms()))
+    }
+
+    fn consume_declarations(&self, key: &FileKey, ids: &[u64]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let log = state.declarations.entry(key.clone()).or_default();
+        log.consume(ids, now_ms());
+        if log.is_empty() {
+            state.declarations.remove(key);
+        }
+        Ok(())
+    }
+
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
         // Ids reach editors as JSON numbers, which JavaScript reads exactly below 2^53 only.
         const FIRST_ID_TOO_LARGE: u64 = 1 << 53;
@@ -631,6 +673,23 @@ impl Store for MemoryStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         calibration::apply(self, change)
+    }
+}
+
+/// Refuses a declaration a load would call damaged, or one for a key that cannot be stored.
+pub(crate) fn check_declaration(
+    key: &FileKey,
+    declaration: &Declaration,
+) -> Result<(), StoreError> {
+    let reason = key.why_not_storable().or_else(|| {
+        records::declaration_from_record(records::declaration_to_record(declaration)).err()
+    });
+    match reason {
+        Some(reason) => Err(StoreError::InvalidRecord {
+            target: format!("a declaration in file {key}"),
+            reason,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -1011,6 +1070,8 @@ pub(crate) mod tests {
                 syntax_stale: false,
                 rule: None,
                 copied_from: None,
+                agent: None,
+                model: None,
             }],
         }
     }
@@ -1240,6 +1301,78 @@ pub(crate) mod tests {
         behaves_like_a_store(&store);
         keeps_the_newer_judgement(&store);
         assert_eq!(store.location(), None);
+    }
+
+    /// Declarations: what every store must do with them.
+    pub(crate) fn keeps_declarations(store: &dyn Store) {
+        use crate::core::declared::Declaration;
+        let file = key("", "/w/src/lib.rs");
+        let other = key("", "/w/src/other.rs");
+        let base = now_ms() - 1_000;
+        let declaration = |id: u64, agent: &str| Declaration {
+            id,
+            origin: crate::core::Origin::Generated,
+            agent: agent.to_string(),
+            model: Some("claude-sonnet-4-5".to_string()),
+            declared_ms: base + id,
+            start_line: 2,
+            before: vec!["fn main() {".to_string()],
+            lines: vec!["    parse(input);".to_string(), "    render();".to_string()],
+            after: vec!["}".to_string()],
+        };
+        assert!(store.declarations(&file).expect("none").is_empty());
+        assert!(
+            store
+                .declare(&file, &declaration(1, "claude-code"))
+                .expect("declare")
+        );
+        assert!(
+            store
+                .declare(&file, &declaration(2, "codex"))
+                .expect("declare")
+        );
+        assert!(
+            !store
+                .declare(&file, &declaration(1, "claude-code"))
+                .expect("again")
+        );
+        assert!(
+            store
+                .declare(&other, &declaration(3, "aider"))
+                .expect("declare")
+        );
+        assert_eq!(
+            store.declarations(&file).expect("declarations"),
+            vec![declaration(1, "claude-code"), declaration(2, "codex")]
+        );
+        store.consume_declarations(&file, &[1]).expect("consume");
+        assert_eq!(
+            store.declarations(&file).expect("declarations"),
+            vec![declaration(2, "codex")]
+        );
+        assert!(
+            !store
+                .declare(&file, &declaration(1, "claude-code"))
+                .expect("consumed"),
+            "an applied declaration is not kept again"
+        );
+        // Too old, blank or nameless: refused or not kept.
+        let mut old = declaration(4, "codex");
+        old.declared_ms = 1;
+        assert!(!store.declare(&file, &old).expect("too old"));
+        let mut nameless = declaration(5, " ");
+        nameless.agent = String::new();
+        assert!(matches!(
+            store.declare(&file, &nameless),
+            Err(StoreError::InvalidRecord { reason, .. }) if reason.contains("name is empty")
+        ));
+        assert_eq!(store.declarations(&other).expect("other").len(), 1);
+        store.flush().expect("flush");
+    }
+
+    #[test]
+    fn the_memory_store_keeps_declarations() {
+        keeps_declarations(&MemoryStore::new());
     }
 
     #[test]

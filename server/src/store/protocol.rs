@@ -15,7 +15,9 @@ use std::io::{self, Read, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::store::calibration::{CalibrationChange, CalibrationError, CalibrationReply};
-use crate::store::records::{self, CalibrationSessionV1, DayActivityV1, DismissalV1, FileRecordV1};
+use crate::store::records::{
+    self, CalibrationSessionV1, DayActivityV1, DeclarationV1, DismissalV1, FileRecordV1,
+};
 use crate::store::{FileKey, StoreError};
 
 /// The version of this protocol; a process speaking another is refused at [`Request::Hello`].
@@ -74,6 +76,17 @@ pub enum Request {
         name: String,
         value: String,
     },
+    Declarations {
+        key: WireKey,
+    },
+    Declare {
+        key: WireKey,
+        declaration: DeclarationV1,
+    },
+    ConsumeDeclarations {
+        key: WireKey,
+        ids: Vec<u64>,
+    },
     Flush,
 }
 
@@ -86,7 +99,9 @@ impl Request {
             | Request::RemoveFile { .. }
             | Request::RecordDismissal { .. }
             | Request::SaveCalibrationSession { .. }
-            | Request::SetSetting { .. } => true,
+            | Request::SetSetting { .. }
+            | Request::Declare { .. }
+            | Request::ConsumeDeclarations { .. } => true,
             Request::ChangeCalibration { change } => !matches!(
                 change,
                 CalibrationChange::Progress { .. } | CalibrationChange::Look { .. }
@@ -179,6 +194,9 @@ pub enum Reply {
     },
     Setting {
         value: Option<String>,
+    },
+    Declarations {
+        declarations: Vec<DeclarationV1>,
     },
     /// What went wrong, in words; `read_only` when the store refuses every write.
     Failed {
@@ -337,6 +355,11 @@ pub enum Notice {
     CalibrationChanged,
     /// Something the user must be told (the store was repaired), said to this process only.
     Message { message: String },
+    /// An agent declared lines of a file: a window that has it open applies them at once.
+    Declared {
+        key: WireKey,
+        declaration: DeclarationV1,
+    },
 }
 
 /// Writes one frame.

@@ -13,13 +13,22 @@ use serde::{Deserialize, Serialize};
 use crate::core::activity::DayActivity;
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
 use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule};
+
+use crate::core::declared::{Declaration, DeclaredLog};
 use crate::core::engine::{Dismissal, FileSnapshot};
 use crate::core::line_map::{LineMap, LineState, Origin};
 use crate::core::text::LineKey;
 use crate::store::FileRecord;
 
-/// The file record version this build writes and the newest it reads.
-pub const FILE_RECORD_VERSION: u32 = 1;
+/// The newest file record version this build reads and writes. Version 2 is version 1 with a
+/// chunk's `agent` and `model` (lines an agent declared): a record is written as version 2 only
+/// when one of its chunks has them, so that every other record stays readable by a whetstone
+/// that knows version 1 only, and one that would drop the agent leaves the record alone instead.
+pub const FILE_RECORD_VERSION: u32 = 2;
+/// The version of a record whose chunks name no agent.
+const FILE_RECORD_VERSION_WITHOUT_AGENTS: u32 = 1;
+/// The declarations record version this build writes and the newest it reads.
+pub const DECLARATIONS_RECORD_VERSION: u32 = 1;
 /// The dismissal record version this build writes and the newest it reads.
 pub const DISMISSAL_RECORD_VERSION: u32 = 1;
 /// The calibration session record version this build writes and the newest it reads.
@@ -27,7 +36,7 @@ pub const CALIBRATION_RECORD_VERSION: u32 = 1;
 /// The day activity record version this build writes and the newest it reads.
 pub const ACTIVITY_RECORD_VERSION: u32 = 1;
 
-/// A file's ownership map and its chunks, version 1.
+/// A file's ownership map and its chunks, version 1, or version 2 when a chunk names its agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecordV1 {
     pub version: u32,
@@ -70,6 +79,11 @@ pub struct ChunkV1 {
     /// The chunk it copies; added after the first release of version 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied_from: Option<u64>,
+    /// Version 2 only: the agent that declared the chunk's lines, and its model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,10 +197,10 @@ pub fn decode_file_record(bytes: &[u8]) -> Decoded<FileRecord> {
     if let Err(decoded) = probe_version(bytes, FILE_RECORD_VERSION) {
         return decoded;
     }
-    // Only version 1 exists; a version 2 would be matched here and upgraded on read.
+    // Versions 1 and 2 share one shape (2 adds optional fields to chunks).
     let record = match serde_json::from_slice::<FileRecordV1>(bytes) {
         Ok(record) => record,
-        Err(error) => return Decoded::Damaged(format!("unreadable version 1 record: {error}")),
+        Err(error) => return Decoded::Damaged(format!("unreadable file record: {error}")),
     };
     match from_record(record) {
         Ok(record) => Decoded::Current(record),
@@ -285,9 +299,9 @@ pub fn to_record(record: &FileRecord) -> FileRecordV1 {
             lines: range.len() as u64,
         })
         .collect();
-    let chunks = record.chunks.iter().map(chunk_to_record).collect();
+    let chunks: Vec<ChunkV1> = record.chunks.iter().map(chunk_to_record).collect();
     FileRecordV1 {
-        version: FILE_RECORD_VERSION,
+        version: file_record_version(&chunks),
         line_keys,
         runs,
         chunks,
@@ -334,9 +348,10 @@ pub fn from_record(record: FileRecordV1) -> Result<FileRecord, String> {
 /// Everything `from_record` would refuse, checked without building anything: save refuses such a
 /// record up front, so that nothing is ever written that a later load would call damaged.
 pub fn check_record(record: &FileRecordV1) -> Result<(), String> {
-    if record.version != FILE_RECORD_VERSION {
+    if record.version != file_record_version(&record.chunks) {
         return Err(format!(
-            "a version {FILE_RECORD_VERSION} record says it is version {}",
+            "a version {} record says it is version {}",
+            file_record_version(&record.chunks),
             record.version
         ));
     }
@@ -394,6 +409,18 @@ pub fn check_record(record: &FileRecordV1) -> Result<(), String> {
     Ok(())
 }
 
+/// The version a record with these chunks is written as.
+pub fn file_record_version(chunks: &[ChunkV1]) -> u32 {
+    if chunks
+        .iter()
+        .any(|chunk| chunk.agent.is_some() || chunk.model.is_some())
+    {
+        FILE_RECORD_VERSION
+    } else {
+        FILE_RECORD_VERSION_WITHOUT_AGENTS
+    }
+}
+
 pub fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
     ChunkV1 {
         id: chunk.id.0,
@@ -420,6 +447,8 @@ pub fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
         reworked_chars: chunk.reworked_chars as u64,
         rule: chunk.rule.map(|rule| rule.as_str().to_string()),
         copied_from: chunk.copied_from.map(|id| id.0),
+        agent: chunk.agent.clone(),
+        model: chunk.model.clone(),
     }
 }
 
@@ -471,7 +500,112 @@ fn chunk_from_record(chunk: ChunkV1) -> Result<Chunk, String> {
         // A rule this release does not know (a newer one's) reads as unknown, not as damage.
         rule: chunk.rule.as_deref().and_then(Rule::parse),
         copied_from: chunk.copied_from.map(ChunkId),
+        agent: chunk.agent,
+        model: chunk.model,
     })
+}
+
+// ---- declarations ------------------------------------------------------------------------------
+
+/// Lines an agent declared it wrote in one file, version 1: alone on the store's socket and in the
+/// journal, and in a file's [`DeclarationsV1`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclarationV1 {
+    pub version: u32,
+    pub id: u64,
+    /// `"generated"` or `"pasted"`.
+    pub origin: String,
+    pub agent: String,
+    pub model: Option<String>,
+    pub declared_ms: u64,
+    pub start_line: u64,
+    pub before: Vec<String>,
+    pub lines: Vec<String>,
+    pub after: Vec<String>,
+}
+
+/// What the store keeps of one file's declarations, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclarationsV1 {
+    pub version: u32,
+    pub pending: Vec<DeclarationV1>,
+    /// Declarations already applied or dropped: `[id, when]`.
+    pub consumed: Vec<(u64, u64)>,
+}
+
+pub fn declaration_to_record(declaration: &Declaration) -> DeclarationV1 {
+    DeclarationV1 {
+        version: DECLARATIONS_RECORD_VERSION,
+        id: declaration.id,
+        origin: declaration.origin.as_str().to_string(),
+        agent: declaration.agent.clone(),
+        model: declaration.model.clone(),
+        declared_ms: declaration.declared_ms,
+        start_line: declaration.start_line as u64,
+        before: declaration.before.clone(),
+        lines: declaration.lines.clone(),
+        after: declaration.after.clone(),
+    }
+}
+
+/// The core form of a declaration, or why it cannot be one (checked as a load would check it).
+pub fn declaration_from_record(record: DeclarationV1) -> Result<Declaration, String> {
+    if record.version != DECLARATIONS_RECORD_VERSION {
+        return Err(format!(
+            "a version {DECLARATIONS_RECORD_VERSION} declaration says it is version {}",
+            record.version
+        ));
+    }
+    let declaration = Declaration {
+        id: record.id,
+        origin: parse_origin(&record.origin)?,
+        agent: record.agent,
+        model: record.model,
+        declared_ms: record.declared_ms,
+        start_line: to_usize(record.start_line, "a declaration's start line")?,
+        before: record.before,
+        lines: record.lines,
+        after: record.after,
+    };
+    match declaration.problem() {
+        Some(problem) => Err(format!("declaration {}: {problem}", record.id)),
+        None => Ok(declaration),
+    }
+}
+
+/// Reads a file's stored declarations.
+pub fn decode_declarations(bytes: &[u8]) -> Decoded<DeclaredLog> {
+    if let Err(decoded) = probe_version(bytes, DECLARATIONS_RECORD_VERSION) {
+        return decoded;
+    }
+    let record = match serde_json::from_slice::<DeclarationsV1>(bytes) {
+        Ok(record) => record,
+        Err(error) => {
+            return Decoded::Damaged(format!("unreadable version 1 declarations: {error}"));
+        }
+    };
+    let pending = record
+        .pending
+        .into_iter()
+        .map(declaration_from_record)
+        .collect::<Result<Vec<_>, _>>();
+    match pending {
+        Ok(pending) => Decoded::Current(DeclaredLog {
+            pending,
+            consumed: record.consumed,
+        }),
+        Err(reason) => Decoded::Damaged(reason),
+    }
+}
+
+pub fn encode_declarations(log: &DeclaredLog) -> Result<Vec<u8>, String> {
+    let record = DeclarationsV1 {
+        version: DECLARATIONS_RECORD_VERSION,
+        pending: log.pending.iter().map(declaration_to_record).collect(),
+        consumed: log.consumed.clone(),
+    };
+    serde_json::to_vec(&record)
+        .map_err(|error| format!("could not encode the declarations: {error}"))
 }
 
 // ---- dismissals --------------------------------------------------------------------------------
@@ -697,6 +831,8 @@ pub(crate) mod tests {
             syntax_stale: false,
             rule: None,
             copied_from: None,
+            agent: None,
+            model: None,
         }
     }
 
@@ -919,12 +1055,38 @@ pub(crate) mod tests {
                 |record| record.version = 2,
                 "a version 1 record says it is version 2",
             ),
+            (
+                |record| record.version = 3,
+                "a version 1 record says it is version 3",
+            ),
+            (
+                |record| record.chunks[0].agent = Some("claude-code".to_string()),
+                "a version 2 record says it is version 1",
+            ),
         ];
         for (spoil, expected) in cases {
             let mut record = to_record(&realistic_record());
             spoil(&mut record);
             assert_eq!(from_record(record).err().as_deref(), Some(*expected));
         }
+    }
+
+    /// A record names version 2 only when a chunk names its agent: every other record stays
+    /// readable by a whetstone that knows version 1, and a version 1 record still loads.
+    #[test]
+    fn a_chunk_with_an_agent_makes_a_version_2_record() {
+        let plain = to_record(&realistic_record());
+        assert_eq!(plain.version, 1);
+        let bytes = encode_file_record(&plain).expect("encodes");
+        assert!(!String::from_utf8_lossy(&bytes).contains("agent"));
+        let mut declared = realistic_record();
+        declared.chunks[1].agent = Some("claude-code".to_string());
+        declared.chunks[1].model = Some("claude-sonnet-4-5".to_string());
+        let record = to_record(&declared);
+        assert_eq!(record.version, 2);
+        let bytes = encode_file_record(&record).expect("encodes");
+        assert_eq!(decode_file_record(&bytes), Decoded::Current(declared));
+        assert_eq!(decode_file_record(b"{\"version\": 3}"), Decoded::Newer(3));
     }
 
     #[test]
@@ -938,7 +1100,7 @@ pub(crate) mod tests {
             other => panic!("expected damaged, got {other:?}"),
         };
         assert!(damaged(b"\x00\x01garbage").starts_with("not a versioned record"));
-        assert!(damaged(br#"{"version": 1}"#).starts_with("unreadable version 1 record"));
+        assert!(damaged(br#"{"version": 1}"#).starts_with("unreadable file record"));
         assert_eq!(damaged(br#"{"version": 0}"#), "record version 0");
     }
 

@@ -242,8 +242,51 @@ impl Served {
                 Err(error) => Reply::failed(&error),
             },
             Request::SetSetting { name, value } => done(store.set_setting(&name, &value)),
+            Request::Declarations { key } => match store.declarations(&FileKey::from(key)) {
+                Ok(declarations) => Reply::Declarations {
+                    declarations: declarations
+                        .iter()
+                        .map(records::declaration_to_record)
+                        .collect(),
+                },
+                Err(error) => Reply::failed(&error),
+            },
+            Request::Declare { key, declaration } => {
+                let key = FileKey::from(key);
+                match records::declaration_from_record(declaration) {
+                    Ok(declaration) => match self.declare(&key, &declaration) {
+                        Ok(added) => Reply::Number {
+                            value: u64::from(added),
+                        },
+                        Err(error) => Reply::failed(&error),
+                    },
+                    Err(reason) => Reply::failed(&StoreError::InvalidRecord {
+                        target: format!("a declaration in file {key}"),
+                        reason,
+                    }),
+                }
+            }
+            Request::ConsumeDeclarations { key, ids } => {
+                done(store.consume_declarations(&FileKey::from(key), &ids))
+            }
             Request::Flush => done(store.flush()),
         }
+    }
+
+    /// Keeps a declaration and, when it is new, tells every window at once.
+    pub fn declare(
+        &self,
+        key: &FileKey,
+        declaration: &crate::core::declared::Declaration,
+    ) -> Result<bool, StoreError> {
+        let added = self.store.declare(key, declaration)?;
+        if added {
+            self.hub.publish(Notice::Declared {
+                key: WireKey::from(key),
+                declaration: records::declaration_to_record(declaration),
+            });
+        }
+        Ok(added)
     }
 
     /// Applies a calibration change under the lock, and tells everyone when it matters.

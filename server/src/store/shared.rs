@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::activity::DayActivity;
 use crate::core::calibration::CalibrationSession;
+use crate::core::declared::Declaration;
 use crate::core::engine::Dismissal;
 use crate::store::calibration::{CalibrationChange, CalibrationError, CalibrationReply};
 use crate::store::protocol::{self, Notice, PROTOCOL_VERSION, Reply, Request};
@@ -891,11 +892,22 @@ fn watch_journal(served: Weak<Served>, folder: &Path, folded_bytes: Arc<Mutex<u6
                     continue;
                 }
                 match super::fold::fold(served.store.as_ref(), &journal) {
-                    Ok(folded) if folded.restored > 0 => tracing::info!(
-                        "brought {} judgements from the journal into the store",
-                        folded.restored
-                    ),
-                    Ok(_) => {}
+                    Ok(folded) => {
+                        if folded.restored > 0 {
+                            tracing::info!(
+                                "brought {} judgements from the journal into the store",
+                                folded.restored
+                            );
+                        }
+                        // Declared by a process that could not reach this holder: every window
+                        // hears of them now.
+                        for (key, declaration) in folded.declared {
+                            served.hub.publish(Notice::Declared {
+                                key: (&key).into(),
+                                declaration: records::declaration_to_record(&declaration),
+                            });
+                        }
+                    }
                     Err(error) => tracing::warn!("cannot fold the journal into the store: {error}"),
                 }
                 // The fold's own checkpoint grew the log: that is folded too. (An append by
@@ -1151,6 +1163,50 @@ impl Store for SharedStore {
             }
         }
         Ok(true)
+    }
+
+    fn declarations(&self, key: &FileKey) -> Result<Vec<Declaration>, StoreError> {
+        if let Some(served) = self.held() {
+            return served.store.declarations(key);
+        }
+        self.remote(
+            Request::Declarations { key: key.into() },
+            |reply| match reply {
+                Reply::Declarations { declarations } => declarations
+                    .into_iter()
+                    .map(records::declaration_from_record)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|reason| bad_record("declaration", reason)),
+                other => Err(other.into_error()),
+            },
+        )
+    }
+
+    fn declare(&self, key: &FileKey, declaration: &Declaration) -> Result<bool, StoreError> {
+        super::check_declaration(key, declaration)?;
+        if let Some(served) = self.held() {
+            return served.declare(key, declaration);
+        }
+        let request = Request::Declare {
+            key: key.into(),
+            declaration: records::declaration_to_record(declaration),
+        };
+        self.remote(request, |reply| match reply {
+            Reply::Number { value } => Ok(value > 0),
+            // Kept while no holder answers, and sent to the next one.
+            Reply::Done => Ok(true),
+            other => Err(other.into_error()),
+        })
+    }
+
+    fn consume_declarations(&self, key: &FileKey, ids: &[u64]) -> Result<(), StoreError> {
+        if let Some(served) = self.held() {
+            return served.store.consume_declarations(key, ids);
+        }
+        self.remote_done(Request::ConsumeDeclarations {
+            key: key.into(),
+            ids: ids.to_vec(),
+        })
     }
 
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {

@@ -1,7 +1,8 @@
 //! The store on disk: a sled database in `<store folder>/db`, with the trees `meta` (schema
 //! version, next chunk id), `files`, `dismissals`, `calibration` (sessions keyed by their start,
 //! milliseconds big-endian), `activity` (days keyed by their number, big-endian), `settings` (UTF-8
-//! text keyed by name) and `damaged` (records that could not be read, kept byte for byte).
+//! text keyed by name), `declarations` (each file's declared lines waiting for a window, keyed
+//! like `files`) and `damaged` (records that could not be read, kept byte for byte).
 //!
 //! What sled 0.34 does with a bad database, found by trying: a second open (same process or
 //! another) fails with an io error "could not acquire lock"; a garbage `conf` file fails with
@@ -20,6 +21,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::core::activity::DayActivity;
 use crate::core::calibration::CalibrationSession;
+use crate::core::declared::Declaration;
 use crate::core::engine::Dismissal;
 use crate::store::records::{self, Decoded};
 use crate::store::{
@@ -33,6 +35,7 @@ const DISMISSALS_TREE: &str = "dismissals";
 const CALIBRATION_TREE: &str = "calibration";
 const ACTIVITY_TREE: &str = "activity";
 const SETTINGS_TREE: &str = "settings";
+const DECLARATIONS_TREE: &str = "declarations";
 const DAMAGED_TREE: &str = "damaged";
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
@@ -50,6 +53,7 @@ pub struct SledStore {
     calibration: sled::Tree,
     activity: sled::Tree,
     settings: sled::Tree,
+    declarations: sled::Tree,
     damaged: sled::Tree,
     /// The schema version found, when it is newer than this build's: the store is then read and
     /// never written.
@@ -252,6 +256,7 @@ impl SledStore {
             calibration: database.open_tree(CALIBRATION_TREE)?,
             activity: database.open_tree(ACTIVITY_TREE)?,
             settings: database.open_tree(SETTINGS_TREE)?,
+            declarations: database.open_tree(DECLARATIONS_TREE)?,
             damaged: database.open_tree(DAMAGED_TREE)?,
             database,
             newer_schema: None,
@@ -790,6 +795,74 @@ impl Store for SledStore {
         Some(&self.folder)
     }
 
+    fn declarations(&self, key: &FileKey) -> Result<Vec<Declaration>, StoreError> {
+        let target = format!("the declarations of file {key}");
+        let raw_key = file_key_bytes(key);
+        let Some(bytes) = self
+            .declarations
+            .get(&raw_key)
+            .map_err(database_error("read", &target))?
+        else {
+            return Ok(Vec::new());
+        };
+        match records::decode_declarations(&bytes) {
+            Decoded::Current(log) => Ok(log.pending_at(crate::store::now_ms())),
+            Decoded::Newer(found) => Err(StoreError::NewerRecord {
+                target,
+                found,
+                supported: records::DECLARATIONS_RECORD_VERSION,
+            }),
+            Decoded::Damaged(reason) => Err(self.set_aside(
+                (&self.declarations, DECLARATIONS_TREE),
+                &raw_key,
+                &bytes,
+                target,
+                reason,
+            )),
+        }
+    }
+
+    fn declare(&self, key: &FileKey, declaration: &Declaration) -> Result<bool, StoreError> {
+        self.writable()?;
+        crate::store::check_declaration(key, declaration)?;
+        let added = std::sync::atomic::AtomicBool::new(false);
+        let now = crate::store::now_ms();
+        self.update_record(
+            (&self.declarations, DECLARATIONS_TREE),
+            &file_key_bytes(key),
+            &format!("the declarations of file {key}"),
+            records::DECLARATIONS_RECORD_VERSION,
+            records::decode_declarations,
+            |stored| {
+                let mut log = stored.unwrap_or_default();
+                // The transaction may run this more than once: the last run says.
+                added.store(
+                    log.add(declaration.clone(), now),
+                    std::sync::atomic::Ordering::SeqCst,
+                );
+                records::encode_declarations(&log)
+            },
+        )?;
+        Ok(added.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    fn consume_declarations(&self, key: &FileKey, ids: &[u64]) -> Result<(), StoreError> {
+        self.writable()?;
+        let now = crate::store::now_ms();
+        self.update_record(
+            (&self.declarations, DECLARATIONS_TREE),
+            &file_key_bytes(key),
+            &format!("the declarations of file {key}"),
+            records::DECLARATIONS_RECORD_VERSION,
+            records::decode_declarations,
+            |stored| {
+                let mut log = stored.unwrap_or_default();
+                log.consume(ids, now);
+                records::encode_declarations(&log)
+            },
+        )
+    }
+
     fn claim_chunk_ids(&self, count: u64) -> Result<u64, StoreError> {
         // Ids reach editors as JSON numbers, which JavaScript reads exactly below 2^53 only.
         const FIRST_ID_TOO_LARGE: u64 = 1 << 53;
@@ -1084,6 +1157,18 @@ mod tests {
     fn the_sled_store_keeps_sessions_activity_and_settings() {
         let folder = temporary();
         keeps_sessions_activity_and_settings(&open(folder.path()).expect("opens"));
+    }
+
+    #[test]
+    fn the_sled_store_keeps_declarations_across_a_reopen() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        crate::store::tests::keeps_declarations(&store);
+        drop(store);
+        let store = open(folder.path()).expect("opens again");
+        let file = key("", "/w/src/lib.rs");
+        let kept = store.declarations(&file).expect("declarations");
+        assert_eq!(kept.iter().map(|d| d.id).collect::<Vec<_>>(), vec![2]);
     }
 
     #[test]
@@ -1685,18 +1770,18 @@ mod tests {
         let folder = temporary();
         let store = open(folder.path()).expect("opens");
         let file = key("/w", "future.rs");
-        let newer = br#"{"version": 2, "lines": "something new"}"#;
+        let newer = br#"{"version": 3, "lines": "something new"}"#;
         store
             .files
             .insert(file_key_bytes(&file), &newer[..])
             .expect("write");
         assert!(matches!(
             store.load_file(&file),
-            Err(StoreError::NewerRecord { found: 2, .. })
+            Err(StoreError::NewerRecord { found: 3, .. })
         ));
         assert!(matches!(
             store.save_file(&file, &record_with_chunk(3, 2)),
-            Err(StoreError::NewerRecord { found: 2, .. })
+            Err(StoreError::NewerRecord { found: 3, .. })
         ));
         assert_eq!(
             store
