@@ -644,6 +644,15 @@ impl Engine {
     /// The chunks of a file (open or closed), top to bottom.
     pub fn chunks_in(&mut self, uri: &str) -> Vec<ChunkView> {
         self.refresh_stale_syntax(uri);
+        self.chunks_as_named(uri)
+    }
+
+    /// The chunks of a file with the items they were last named with: a chunk that grew since
+    /// may lack its newest items. For what runs on every change (diagnostics while a stream
+    /// grows a chunk token by token), where naming the chunk each time would cost a parse of
+    /// the whole chunk per token; what the user asks for (lenses, hover, commands) uses
+    /// [`Engine::chunks_in`].
+    pub fn chunks_as_named(&self, uri: &str) -> Vec<ChunkView> {
         let Some(map) = self.line_map(uri) else {
             return Vec::new();
         };
@@ -1038,6 +1047,7 @@ impl Engine {
             .reduce(|left, right| left.start.min(right.start)..left.end.max(right.end))
             .unwrap_or(0..0);
         let config = self.config.clone();
+        let region_start = region.start;
         let Some(run) = open.bursts.record(&config, now_ms, material, region) else {
             return;
         };
@@ -1045,7 +1055,11 @@ impl Engine {
         let run_newlines = run.newlines as u64;
         let existing = run.chunk;
         let resumed = std::mem::take(&mut run.resumed);
-        if existing.is_none() && self.graveyard.holds_deleted_text(uri, material) {
+        if existing.is_none()
+            && self
+                .graveyard
+                .holds_recently_deleted(uri, region_start, now_ms, material)
+        {
             open.bursts.forget_run();
             return;
         }

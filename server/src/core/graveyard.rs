@@ -176,17 +176,28 @@ impl Graveyard {
     }
 
     /// Keeps a chunk whose last line was deleted, in case its text comes back.
-    /// Whether `text` (trimmed) lies within one deletion recorded for `uri`: undo or redo
-    /// bringing back part of it, even within a line, where [`Graveyard::best_match`] compares
-    /// whole lines.
-    pub fn holds_deleted_text(&self, uri: &str, text: &str) -> bool {
+    /// Whether `text` (trimmed) lies within one of the last few deletions recorded for `uri`
+    /// near `line` and in the last minute: undo or redo bringing back part of it, even within a
+    /// line, where [`Graveyard::best_match`] compares whole lines. Bounded: a few short texts
+    /// are compared, whatever the graveyard holds.
+    pub fn holds_recently_deleted(&self, uri: &str, line: usize, at_ms: u64, text: &str) -> bool {
+        const RECENT: usize = 8;
+        const WITHIN_MS: u64 = 60_000;
+        const NEAR_LINES: usize = 3;
+        const MAX_SEARCHED_CHARS: usize = 64 * 1024;
         let text = text.trim();
-        !text.is_empty()
-            && self
-                .deletions
-                .iter()
-                .rev()
-                .any(|deletion| deletion.uri == uri && deletion.text.contains(text))
+        if crate::core::text::non_whitespace_chars(text) < 3 {
+            return false;
+        }
+        self.deletions
+            .iter()
+            .rev()
+            .filter(|deletion| deletion.uri == uri)
+            .take(RECENT)
+            .filter(|deletion| at_ms.saturating_sub(deletion.at_ms) <= WITHIN_MS)
+            .filter(|deletion| deletion.start_line.abs_diff(line) <= NEAR_LINES)
+            .filter(|deletion| deletion.text.len() <= MAX_SEARCHED_CHARS)
+            .any(|deletion| deletion.text.contains(text))
     }
 
     pub fn bury(&mut self, chunk: Chunk) {

@@ -1766,8 +1766,13 @@ impl State {
         if !self.engine.is_open(uri) {
             return Vec::new();
         }
-        let views = self.engine.chunks_in(uri);
-        let mut diagnostics = if self.settings.diagnostics_on(self.facts.code_lens) {
+        let nudging = self.settings.diagnostics_on(self.facts.code_lens);
+        if !nudging && self.calibration.is_none() {
+            return Vec::new();
+        }
+        // Runs on every change that touches a chunk: the items named last time will do.
+        let views = self.engine.chunks_as_named(uri);
+        let mut diagnostics = if nudging {
             nudges::diagnostics(&views, self.settings.diagnostic_severity)
         } else {
             Vec::new()
