@@ -167,6 +167,15 @@ impl BurstTracker {
         if event.chars == 0 && event.newlines == 0 {
             return None;
         }
+        // Nothing for a whole window: the rate fell to nothing in between, so the run ended there,
+        // even when this edit alone is over the rate (a completion with its import after a pause).
+        if self
+            .run
+            .as_ref()
+            .is_some_and(|run| at_ms.saturating_sub(run.last_ms) >= config.burst_window_ms)
+        {
+            self.end_run(config);
+        }
         match self.window.back_mut() {
             Some(bucket) if at_ms.saturating_sub(bucket.at_ms) < BUCKET_MS => bucket.merge(&event),
             _ => self.window.push_back(event.clone()),
@@ -180,11 +189,7 @@ impl BurstTracker {
         let window_chars: usize = self.window.iter().map(|event| event.chars).sum();
         let rate = window_chars as f64 * 1000.0 / config.burst_window_ms.max(1) as f64;
         if rate <= config.burst_chars_per_second {
-            if let Some(run) = self.run.take()
-                && (run.chunk.is_some() || run.may_resume(config))
-            {
-                self.paused = Some(run);
-            }
+            self.end_run(config);
             return None;
         }
         match &mut self.run {
@@ -216,6 +221,15 @@ impl BurstTracker {
             }
         }
         self.run.as_mut().filter(|run| run.qualifies(config))
+    }
+
+    /// The current run is over: kept as paused when it may be part of a stream.
+    fn end_run(&mut self, config: &DetectionConfig) {
+        if let Some(run) = self.run.take()
+            && (run.chunk.is_some() || run.may_resume(config))
+        {
+            self.paused = Some(run);
+        }
     }
 
     /// Forgets the current run and what the window measured: its edits were not new text (undo
@@ -349,6 +363,17 @@ mod tests {
             }
             at_ms += 2_000;
         }
+        assert!(!feed(&events));
+    }
+
+    /// Regression: a run was only ended by an edit arriving at a low rate, so completions with
+    /// their imports seconds apart (each edit alone over the rate) made one run whose time counted
+    /// the gaps: "sustained" for seconds, and flagged once its line breaks passed the bar.
+    #[test]
+    fn spikes_seconds_apart_are_not_one_sustained_run() {
+        let events: Vec<(u64, &str)> = (0..8u64)
+            .map(|index| (index * 1_300, "Configusecrate::config::Config;\n"))
+            .collect();
         assert!(!feed(&events));
     }
 
