@@ -70,6 +70,8 @@ pub struct FastRun {
     /// Set when the run has just taken in the earlier part of a paused stream: the caller joins
     /// the whole region to the stream's chunk once, then clears it.
     pub resumed: bool,
+    /// The most non-whitespace characters one edit (one bucket) brought.
+    largest: usize,
 }
 
 impl FastRun {
@@ -90,6 +92,18 @@ impl FastRun {
         self.rate() >= config.far_chars_per_second()
     }
 
+    /// Whether the run may be one part of a stream that pauses (a model thinking) and resumes:
+    /// far faster than typing, or faster than typing for longer than a moment, or, leaving out
+    /// its largest edit (a completion, an import: one spike), still twice as fast as the burst
+    /// rate, which is text arriving evenly at a pace no typist keeps.
+    fn may_resume(&self, config: &DetectionConfig) -> bool {
+        let spread = self.chars.saturating_sub(self.largest) as f64 * 1000.0
+            / self.active_ms().max(MIN_MEASURED_MS) as f64;
+        self.is_machine_fast(config)
+            || self.active_ms() > config.burst_min_duration_ms
+            || spread >= 2.0 * config.burst_chars_per_second
+    }
+
     fn qualifies(&self, config: &DetectionConfig) -> bool {
         (self.is_machine_fast(config) || self.active_ms() > config.burst_min_duration_ms)
             && config.passes_bar(self.newlines, self.chars)
@@ -104,6 +118,7 @@ impl FastRun {
         self.region = union(&self.region, &earlier.region);
         add_distinct(&mut self.distinct, earlier.distinct.iter().copied());
         self.chunk = earlier.chunk;
+        self.largest = self.largest.max(earlier.largest);
         self.resumed = true;
     }
 
@@ -113,6 +128,7 @@ impl FastRun {
 
     fn absorb(&mut self, event: &TypedEvent) {
         self.last_ms = self.last_ms.max(event.at_ms);
+        self.largest = self.largest.max(event.chars);
         self.chars += event.chars;
         self.newlines += event.newlines;
         self.region = union(&self.region, &event.region);
@@ -124,8 +140,8 @@ impl FastRun {
 pub struct BurstTracker {
     window: VecDeque<TypedEvent>,
     run: Option<FastRun>,
-    /// The last run that ended while it looked like a machine (it qualified, or was far faster
-    /// than typing): a run starting next to it soon after continues it.
+    /// The last run that ended while it looked like a machine (it qualified, or
+    /// [`FastRun::may_resume`]): a run starting next to it soon after continues it.
     paused: Option<FastRun>,
 }
 
@@ -151,6 +167,15 @@ impl BurstTracker {
         if event.chars == 0 && event.newlines == 0 {
             return None;
         }
+        // Nothing for a whole window: the rate fell to nothing in between, so the run ended there,
+        // even when this edit alone is over the rate (a completion with its import after a pause).
+        if self
+            .run
+            .as_ref()
+            .is_some_and(|run| at_ms.saturating_sub(run.last_ms) >= config.burst_window_ms)
+        {
+            self.end_run(config);
+        }
         match self.window.back_mut() {
             Some(bucket) if at_ms.saturating_sub(bucket.at_ms) < BUCKET_MS => bucket.merge(&event),
             _ => self.window.push_back(event.clone()),
@@ -164,11 +189,7 @@ impl BurstTracker {
         let window_chars: usize = self.window.iter().map(|event| event.chars).sum();
         let rate = window_chars as f64 * 1000.0 / config.burst_window_ms.max(1) as f64;
         if rate <= config.burst_chars_per_second {
-            if let Some(run) = self.run.take()
-                && (run.chunk.is_some() || run.is_machine_fast(config))
-            {
-                self.paused = Some(run);
-            }
+            self.end_run(config);
             return None;
         }
         match &mut self.run {
@@ -185,6 +206,7 @@ impl BurstTracker {
                     chunk: None,
                     earlier_ms: 0,
                     resumed: false,
+                    largest: 0,
                 };
                 for bucket in &self.window {
                     run.absorb(bucket);
@@ -199,6 +221,15 @@ impl BurstTracker {
             }
         }
         self.run.as_mut().filter(|run| run.qualifies(config))
+    }
+
+    /// The current run is over: kept as paused when it may be part of a stream.
+    fn end_run(&mut self, config: &DetectionConfig) {
+        if let Some(run) = self.run.take()
+            && (run.chunk.is_some() || run.may_resume(config))
+        {
+            self.paused = Some(run);
+        }
     }
 
     /// Forgets the current run and what the window measured: its edits were not new text (undo
@@ -284,6 +315,65 @@ mod tests {
     #[test]
     fn a_held_key_is_not_a_burst() {
         let events: Vec<(u64, &str)> = (0..400u64).map(|index| (index * 30, "-")).collect();
+        assert!(!feed(&events));
+    }
+
+    /// Three parts of an answer, each under the bar, at about 100 characters a second (a token
+    /// every 30 ms) for about a second each, with 5 s pauses: slower than "far faster", each too
+    /// short to be sustained, together one stream.
+    #[test]
+    fn a_stream_paused_between_short_parts_is_a_burst() {
+        let words = ["let", "sum", "=", "a.b", "();"];
+        let mut events = Vec::new();
+        for part in 0..3u64 {
+            let start = part * 6_000;
+            for token in 0..33u64 {
+                let line = part * 4 + token / 9;
+                let text = if token % 9 == 8 {
+                    "\n"
+                } else {
+                    words[token as usize % words.len()]
+                };
+                events.push((start + token * 30, line, text));
+            }
+        }
+        let config = DetectionConfig::default();
+        let mut tracker = BurstTracker::default();
+        let mut qualified = false;
+        for &(at_ms, line, text) in &events {
+            let line = line as usize;
+            qualified |= tracker
+                .record(&config, at_ms, text, line..line + 1)
+                .is_some();
+        }
+        assert!(qualified);
+    }
+
+    /// A typist's spikes (an identifier completion with its `use` line, then keys at 11 a second)
+    /// every few seconds next to each other: each run is one spike, never the part of a stream.
+    #[test]
+    fn completion_spikes_with_typing_between_do_not_add_up() {
+        let mut events = Vec::new();
+        let mut at_ms = 0;
+        for _ in 0..30 {
+            events.push((at_ms, "HashMapusestd::collections::HashMap;"));
+            for _ in 0..30 {
+                at_ms += 90;
+                events.push((at_ms, "k"));
+            }
+            at_ms += 2_000;
+        }
+        assert!(!feed(&events));
+    }
+
+    /// Regression: a run was only ended by an edit arriving at a low rate, so completions with
+    /// their imports seconds apart (each edit alone over the rate) made one run whose time counted
+    /// the gaps: "sustained" for seconds, and flagged once its line breaks passed the bar.
+    #[test]
+    fn spikes_seconds_apart_are_not_one_sustained_run() {
+        let events: Vec<(u64, &str)> = (0..8u64)
+            .map(|index| (index * 1_300, "Configusecrate::config::Config;\n"))
+            .collect();
         assert!(!feed(&events));
     }
 
