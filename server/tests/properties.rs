@@ -445,11 +445,8 @@ proptest! {
     }
 
     /// The same with auto-imports (a completion that adds its `use` line at the top in the same
-    /// notification). Known to fail: the burst tracker counts the import line as typed characters
-    /// and its line break as a line, so two or three imports and a few Enters within a couple of
-    /// seconds at a fast pace read as a stream sustained for over 2 s.
+    /// notification): only what is written at the cursor counts towards the typing rate.
     #[test]
-    #[ignore = "auto-import lines count towards the typing rate; see the doc comment"]
     fn human_typing_with_auto_imports_is_never_flagged(
         pace_ms in 80.0f64..300.0,
         acts in prop::collection::vec(act(true), 0..400),

@@ -190,6 +190,14 @@ pub fn apply_change(
         deleted.push('\n');
         inserted.push('\n');
     }
+    // Text put between the CR and the LF of one CRLF break splits it into two breaks: the edit
+    // is widened over both, so that it is counted as the line break it makes.
+    if start > 0 && start == end && char_at(start - 1) == Some('\r') && char_at(end) == Some('\n') {
+        start -= 1;
+        end += 1;
+        deleted = "\r\n".to_string();
+        inserted = format!("\r{inserted}\n");
+    }
 
     let first_line = document.char_to_line(start);
     let last_line = document.char_to_line(end);

@@ -1041,9 +1041,33 @@ impl Engine {
         let Some(open) = self.documents.get_mut(uri) else {
             return;
         };
-        let region = applied
+        // An editor's completion may add its import line elsewhere in the same notification: a
+        // whole line inserted beside other edits is the editor's, not typing or a stream, and
+        // does not count towards the rate.
+        let several = applied.len() > 1;
+        let near: Vec<&AppliedChange> = applied
             .iter()
-            .map(AppliedChange::inserted_lines)
+            .filter(|change| {
+                !(several
+                    && change.inserted.ends_with('\n')
+                    && non_whitespace_chars(&change.inserted) >= 2)
+            })
+            .collect();
+        let near_material: String;
+        let material = if near.len() == applied.len() {
+            material
+        } else {
+            let mut seen: HashSet<&str> = HashSet::new();
+            near_material = near
+                .iter()
+                .filter(|change| seen.insert(change.material.as_str()))
+                .map(|change| change.material.as_str())
+                .collect();
+            &near_material
+        };
+        let region = near
+            .iter()
+            .map(|change| change.inserted_lines())
             .reduce(|left, right| left.start.min(right.start)..left.end.max(right.end))
             .unwrap_or(0..0);
         let config = self.config.clone();

@@ -1274,3 +1274,14 @@ fn a_dismissal_remembers_the_rule_that_flagged_the_chunk() {
     session.engine.dismiss(FILE, id, session.now).unwrap();
     assert_eq!(session.engine.dismissals()[0].rule, Some(Rule::Insertion));
 }
+
+/// Regression (found by the map property): a lone carriage return is a line break too, and a
+/// whole-document change to text holding one keeps the map as long as the document.
+#[test]
+fn a_whole_document_change_with_a_lone_carriage_return_keeps_the_map_whole() {
+    let mut session = Session::new();
+    session.open(FILE, "");
+    session.insert(FILE, (0, 0), "\r\n");
+    session.change(FILE, vec![whole("\r    \n")]);
+    session.assert_map_covers_document(FILE);
+}
