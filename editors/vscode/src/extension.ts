@@ -18,6 +18,7 @@ import { type MiddlewareDeps, middleware } from './middleware';
 import { PasteHints } from './pasteHints';
 import { PasteWatcher, registerPasteWatcher } from './pasteProvider';
 import { CALIBRATION_CHANGED, type Server } from './protocol';
+import { opensInEditor, showReportInEditor } from './reportView';
 import { resolveServerPath } from './serverPath';
 import { pasteHintMode, serverSettings } from './settings';
 import { StatusBar } from './statusBar';
@@ -128,6 +129,21 @@ async function startClient(
     outputChannel: output,
     middleware: {
       ...middleware(hooks),
+      window: {
+        // The HTML report, in a browser or remote window: see reportView.ts.
+        showDocument: async (params, token, next) => {
+          const where = {
+            external: params.external,
+            uri: params.uri,
+            web: vscode.env.uiKind === vscode.UIKind.Web,
+            remoteName: vscode.env.remoteName,
+          };
+          if (opensInEditor(where)) {
+            return { success: await showReportInEditor(vscode.Uri.parse(params.uri)) };
+          }
+          return next(params, token);
+        },
+      },
       workspace: {
         didChangeConfiguration: async () => {
           await started.sendNotification('workspace/didChangeConfiguration', {
