@@ -237,7 +237,7 @@ export class VsCode {
 
   // ---- the workbench ---------------------------------------------------------------------------
 
-  /** Runs a command from the palette by its title, e.g. `Whetstone: Report`. */
+  /** Runs a command from the palette by its title, e.g. `Whetstone: Open report`. */
   async palette(title) {
     await this.page.keyboard.press('Escape');
     await this.page.keyboard.press('F1');

@@ -196,7 +196,7 @@ test('Show chunks lists the file\'s chunks and goes to the one picked', async ()
 });
 
 test('the HTML report opens, and shows the calibration session', async () => {
-  await vscode.palette('Whetstone: Report');
+  await vscode.palette('Whetstone: Open report');
   await vscode.pick('HTML');
   await vscode.waitFor('the report tab', async () => /Whetstone report/.test(await vscode.activeTab()));
   const page = await vscode.waitFor('the report page', async () => {
@@ -230,10 +230,10 @@ test('Explain without text opens the explanation document; saving the answers re
     '\nhelper_3 sums up the input length scaled by each factor, written out because a loop would hide which ' +
       'factor failed; it trades length for clarity instead of a fold.\n',
   );
+  await vscode.clearNotifications();
+  await vscode.focusEditor();
   await vscode.page.keyboard.press('Control+S');
-  await vscode.waitFor('the document saved', async () =>
-    !(await vscode.page.locator('.tabs-container .tab.active.dirty').count()),
-  );
+  await vscode.waitForNotification(/Explanation recorded: \d+\/100/);
   await vscode.screenshot('explanation-document');
   await vscode.palette('View: Close Editor');
   await vscode.openFile('src/main.rs');
