@@ -18,9 +18,15 @@ const VSIX =
 
 const MAIN_RS = ['//! A small program.', '', 'fn main() {', '    println!("{}", answer());', '}', ''].join('\n');
 
-/** A 30-line function, as a person would copy it from somewhere else. */
+/**
+ * A 30-line function, as a person would copy it from somewhere else. Each one's lines are its
+ * own: a paste of lines already in the file would be a copy of them, not a new paste.
+ */
 function helper(index, lines = 30) {
-  const body = Array.from({ length: lines - 2 }, (_, line) => `    let value_${line} = input.len() * ${line + 1};`);
+  const body = Array.from(
+    { length: lines - 2 },
+    (_, line) => `    let value_${line} = input.len() * ${index * 100 + line + 1};`,
+  );
   return [`fn helper_${index}(input: &str) -> usize {`, ...body.slice(0, -1), '    value_0', '}', ''].join('\n');
 }
 
