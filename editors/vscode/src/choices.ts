@@ -43,7 +43,7 @@ export const MINUTES_CHOICES: readonly Choice<number | undefined>[] = [
 ];
 
 export const REPORT_CHOICES: readonly Choice<ReportFormat>[] = [
-  { label: 'HTML', description: 'one page with charts, opened in your browser', value: 'html' },
+  { label: 'HTML', description: 'one page with charts, in your browser or an editor tab', value: 'html' },
   { label: 'Markdown', description: 'the same as text, in an editor tab', value: 'markdown' },
   { label: 'JSON', description: 'for programs, in an editor tab', value: 'json' },
 ];

@@ -45,10 +45,22 @@ export function chunkPickItems(chunks: readonly Chunk[]): ChunkPickItem[] {
       label: `${chunk.needs_attention ? '$(flag)' : '$(check)'} ${lineSpan(chunk)} · ${chunk.lines} ${
         chunk.lines === 1 ? 'line' : 'lines'
       } ${chunk.origin}`,
-      description: chunk.items.slice(0, 3).join(', ') + (chunk.items.length > 3 ? ` +${chunk.items.length - 3}` : ''),
+      description: itemsText(chunk.items),
       detail: verdict(chunk),
       chunk,
     }));
+}
+
+/**
+ * `fn a, fn b, fn c +7`: the first three items and how many more. The server keeps at most eight
+ * entries; past eight, its last one counts the rest (`+3 more`), so the count is the true one.
+ */
+export function itemsText(items: readonly string[]): string {
+  const more = /^\+(\d+) more$/.exec(items[items.length - 1] ?? '');
+  const named = more ? items.slice(0, -1) : items;
+  const total = named.length + (more ? Number(more[1]) : 0);
+  const shown = named.slice(0, 3);
+  return shown.join(', ') + (total > shown.length ? ` +${total - shown.length}` : '');
 }
 
 export interface Share {

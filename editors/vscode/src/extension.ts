@@ -17,7 +17,9 @@ import { GutterMarks } from './gutterMarks';
 import { type MiddlewareDeps, middleware } from './middleware';
 import { PasteHints } from './pasteHints';
 import { PasteWatcher, registerPasteWatcher } from './pasteProvider';
-import { CALIBRATION_CHANGED, type Server } from './protocol';
+import { CALIBRATION_CHANGED, type ChunksReply, type Server, ServerCommand, args } from './protocol';
+import { explanationTarget, recordedSince, savedVerdict } from './explanationDocument';
+import { opensInEditor, showReportInEditor } from './reportView';
 import { resolveServerPath } from './serverPath';
 import { pasteHintMode, serverSettings } from './settings';
 import { StatusBar } from './statusBar';
@@ -69,6 +71,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     tracker,
     ...registerCommands({ server, toProtocolUri, refresh, pollSession: () => tracker.pollSession(), restart }),
     registerPasteWatcher(new PasteWatcher(hints, toProtocolUri, () => pasteHintMode(config().get('pasteHint')))),
+    vscode.workspace.onDidSaveTextDocument((document) => void explanationSaved(server, document, refresh, log)),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration('whetstone.gutterMarks')) {
         tracker.setMarks(marksOn() ? new GutterMarks(context.extensionUri) : undefined);
@@ -128,6 +131,21 @@ async function startClient(
     outputChannel: output,
     middleware: {
       ...middleware(hooks),
+      window: {
+        // The HTML report, in a browser or remote window: see reportView.ts.
+        showDocument: async (params, token, next) => {
+          const where = {
+            external: params.external,
+            uri: params.uri,
+            web: vscode.env.uiKind === vscode.UIKind.Web,
+            remoteName: vscode.env.remoteName,
+          };
+          if (opensInEditor(where)) {
+            return { success: await showReportInEditor(vscode.Uri.parse(params.uri)) };
+          }
+          return next(params, token);
+        },
+      },
       workspace: {
         didChangeConfiguration: async () => {
           await started.sendNotification('workspace/didChangeConfiguration', {
@@ -158,6 +176,37 @@ async function startClient(
     return undefined;
   }
   return started;
+}
+
+/** After an explanation document is saved: its score, once the server has recorded it. */
+async function explanationSaved(
+  server: Server,
+  document: vscode.TextDocument,
+  refresh: () => void,
+  log: (message: string) => void,
+): Promise<void> {
+  const target = document.lineCount > 0 ? explanationTarget(document.lineAt(0).text) : undefined;
+  if (!target) {
+    return;
+  }
+  // The server's clock and ours are the same machine's; a second of slack covers the rounding.
+  const savedMs = Date.now() - 1000;
+  for (let attempt = 0; attempt < 25; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    try {
+      const reply = await server.execute<ChunksReply>(ServerCommand.chunks, args.chunks(target.uri));
+      const chunk = reply.chunks.find((candidate) => candidate.id === target.chunk);
+      if (chunk?.explanation && recordedSince(chunk, savedMs)) {
+        refresh();
+        void vscode.window.showInformationMessage(savedVerdict(chunk.explanation));
+        return;
+      }
+    } catch (error) {
+      log(`explanation document ${document.uri.toString()}: ${messageOf(error)}`);
+      return;
+    }
+  }
+  // No answers yet (an empty document is not recorded), or the server said why in its log.
 }
 
 function config(): vscode.WorkspaceConfiguration {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { load, chunk, chunksReply } from './support/load.mjs';
 
-const { chunkAtLine, chunkPickItems, typedShare, countsLine, lineSpan, verdict } = load('chunks');
+const { chunkAtLine, chunkPickItems, itemsText, typedShare, countsLine, lineSpan, verdict } = load('chunks');
 const { CLASS_CHOICES, FEEL_CHOICES, MINUTES_CHOICES, REPORT_CHOICES } = load('choices');
 const { explanationVerdict } = load('messages');
 const { args } = load('protocol');
@@ -77,4 +77,12 @@ test('a shallow explanation says what would deepen it', () => {
     "Explanation recorded: 30/100, shallow: write more than 6 words; name the chunk's own functions and types; say why this approach, or what it trades off.",
   );
   assert.equal(explanationVerdict({ ...reply, score: 90, shallow: false }), 'Explanation recorded: 90/100, thorough.');
+});
+
+test('the pick counts every item: a full list from the server ends with how many more', () => {
+  const ten = ['fn h0', 'fn h1', 'fn h2', 'fn h3', 'fn h4', 'fn h5', 'fn h6', '+3 more'];
+  assert.equal(itemsText(ten), 'fn h0, fn h1, fn h2 +7');
+  assert.equal(itemsText(['fn a', 'fn b', 'fn c', 'fn d']), 'fn a, fn b, fn c +1');
+  assert.equal(itemsText(['fn a']), 'fn a');
+  assert.equal(itemsText([]), '');
 });

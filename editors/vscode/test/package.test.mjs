@@ -98,3 +98,20 @@ function zipEntries(buffer) {
   }
   return entries;
 }
+
+test('the settings users put in their user or remote (machine) settings are read from both', () => {
+  // In a remote or browser window (code-server, SSH), VS Code applies only application, window,
+  // resource and language-overridable settings from the user's settings file, and machine ones
+  // only from the remote machine's: a `machine` or `machine-overridable` whetstone.serverPath in
+  // the user's settings was silently ignored there. `window` is read from both.
+  const properties = manifest.contributes.configuration.properties;
+  for (const key of ['whetstone.serverPath', 'whetstone.storePath']) {
+    assert.equal(properties[key].scope, 'window', `${key} must be readable from user and machine settings`);
+  }
+  for (const [key, entry] of Object.entries(properties)) {
+    assert.ok(!['machine', 'machine-overridable'].includes(entry.scope), `${key} has scope ${entry.scope}`);
+  }
+  // A workspace may then set them too, so an untrusted one must not.
+  const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
+  assert.deepEqual([...restricted].sort(), ['whetstone.serverPath', 'whetstone.storePath']);
+});

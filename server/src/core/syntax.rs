@@ -17,8 +17,13 @@ use std::collections::HashSet;
 
 use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator};
 
-/// At most this many items are named: a title has no room for more.
+/// At most this many entries are kept in a summary's item list: a title has no room for more.
+/// When a chunk holds more items, the last entry says how many more (see [`more_items_entry`]),
+/// so the list still tells the true count wherever it goes (the title, the hover, the store).
 const MAX_ITEMS: usize = 8;
+/// The last entry of a full item list: `+3 more`. No item title starts with `+`.
+const MORE_ITEMS_PREFIX: &str = "+";
+const MORE_ITEMS_SUFFIX: &str = " more";
 /// At most this many identifiers are collected: plenty to score an explanation against.
 const MAX_IDENTIFIERS: usize = 64;
 /// Shorter names (`i`, `x`, `T`) are loop counters and type parameters, not names worth explaining.
@@ -63,7 +68,9 @@ impl Language {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyntaxSummary {
     /// The outermost named items in source order, such as `fn parse_header`,
-    /// `impl Display for Header` or `macro_rules! bail`; at most eight, without repeats.
+    /// `impl Display for Header` or `macro_rules! bail`, without repeats; at most eight entries.
+    /// Past eight items, seven are named and the eighth entry counts the rest, `+5 more`
+    /// ([`item_count`] reads the true count back).
     ///
     /// An impl is named by its trait and self type as written, without the impl's own generic
     /// parameters: `impl<T> From<T> for Wrapper<T>` is `impl From<T> for Wrapper<T>`. Runs of
@@ -257,7 +264,9 @@ impl ItemsQuery {
                 Reverse(found_item.item.end_byte()),
             )
         });
-        let mut items: Vec<String> = Vec::new();
+        // Every distinct title is counted, so a full list can say how many it left out.
+        let mut titles: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut covered_until = 0;
         for found_item in found {
             if found_item.item.start_byte() < covered_until {
@@ -267,15 +276,54 @@ impl ItemsQuery {
             let Some(title) = item_title(&found_item, source) else {
                 continue;
             };
-            if !items.contains(&title) {
-                items.push(title);
-                if items.len() == MAX_ITEMS {
-                    break;
-                }
+            if seen.insert(title.clone()) {
+                titles.push(title);
             }
         }
-        items
+        if titles.len() > MAX_ITEMS {
+            let named = MAX_ITEMS - 1;
+            let more = titles.len() - named;
+            titles.truncate(named);
+            titles.push(more_items_entry(more));
+        }
+        titles
     }
+}
+
+/// The entry that ends a full item list: `+3 more`.
+#[must_use]
+pub fn more_items_entry(more: usize) -> String {
+    format!("{MORE_ITEMS_PREFIX}{more}{MORE_ITEMS_SUFFIX}")
+}
+
+/// How many items a chunk covers, from its item list: its length, or, when the list ends with a
+/// `+N more` entry, the named ones plus N.
+#[must_use]
+pub fn item_count(items: &[String]) -> usize {
+    match items.split_last() {
+        Some((last, named)) => match more_items_of(last) {
+            Some(more) => named.len() + more,
+            None => items.len(),
+        },
+        None => 0,
+    }
+}
+
+/// The item names of a list, without its `+N more` entry.
+#[must_use]
+pub fn named_items(items: &[String]) -> &[String] {
+    match items.split_last() {
+        Some((last, named)) if more_items_of(last).is_some() => named,
+        _ => items,
+    }
+}
+
+fn more_items_of(entry: &str) -> Option<usize> {
+    entry
+        .strip_prefix(MORE_ITEMS_PREFIX)?
+        .strip_suffix(MORE_ITEMS_SUFFIX)?
+        .parse()
+        .ok()
 }
 
 /// `fn parse_header`, `impl Header`, `impl Display for Header`: the keyword, the trait if any,
@@ -473,6 +521,26 @@ mod tests {
             src.rs/readme -> None
              -> None"#]]
         .assert_eq(&languages.join("\n"));
+    }
+
+    /// Ten pasted functions read `+6` in the lens title: the count came from the capped list.
+    #[test]
+    fn more_items_than_the_list_holds_keep_their_true_count() {
+        let source: String = (0..10)
+            .map(|index| format!("fn helper_{index}() -> u32 {{\n    {index}\n}}\n\n"))
+            .collect();
+        let summary = Syntax::new().summarize(Language::Rust, &source);
+        expect!["fn helper_0 | fn helper_1 | fn helper_2 | fn helper_3 | fn helper_4 | fn helper_5 | fn helper_6 | +3 more"].assert_eq(&summary.items.join(" | "));
+        assert_eq!(item_count(&summary.items), 10);
+        assert_eq!(named_items(&summary.items).len(), 7);
+        // A list that fits is counted as it is, and names every item.
+        let eight: Vec<String> = (0..8).map(|index| format!("fn f{index}")).collect();
+        assert_eq!(item_count(&eight), 8);
+        assert_eq!(named_items(&eight), &eight[..]);
+        assert_eq!(item_count(&[]), 0);
+        // Only an entry shaped `+N more` counts as the rest.
+        let odd = vec!["fn a".to_string(), "+x more".to_string()];
+        assert_eq!(item_count(&odd), 2);
     }
 
     #[test]
@@ -678,8 +746,8 @@ impl fmt::Debug for Header {
         check(
             &source,
             expect![[r#"
-            items: fn first | fn function_0 | fn function_1 | fn function_2 | fn function_3 | fn function_4 | fn function_5 | fn function_6
-            identifiers: first function_0 function_1 function_2 function_3 function_4 function_5 function_6 function_7 function_8 function_9 function_10 function_11"#]],
+                items: fn first | fn function_0 | fn function_1 | fn function_2 | fn function_3 | fn function_4 | fn function_5 | +6 more
+                identifiers: first function_0 function_1 function_2 function_3 function_4 function_5 function_6 function_7 function_8 function_9 function_10 function_11"#]],
         );
     }
 

@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::core::engine::ChunkView;
+use crate::core::syntax;
 use crate::core::{Class, Origin};
 use crate::lsp::settings::Severity;
 
@@ -35,6 +36,8 @@ pub fn title(view: &ChunkView) -> String {
         title.push_str(&format!(" by {agent}"));
     }
     let items = &view.chunk.items;
+    // The stored list is capped; its last entry may count the rest (`+3 more`).
+    let item_count = syntax::item_count(items);
     if items.is_empty() {
         title.push_str(&format!(
             " · lines {}–{}",
@@ -42,11 +45,15 @@ pub fn title(view: &ChunkView) -> String {
             view.end_line
         ));
     } else {
-        let shown: Vec<&str> = items.iter().take(2).map(String::as_str).collect();
+        let shown: Vec<&str> = syntax::named_items(items)
+            .iter()
+            .take(2)
+            .map(String::as_str)
+            .collect();
         title.push_str(" · ");
         title.push_str(&shown.join(", "));
-        if items.len() > 2 {
-            title.push_str(&format!(" +{}", items.len() - 2));
+        if item_count > shown.len() {
+            title.push_str(&format!(" +{}", item_count - shown.len()));
         }
     }
     match view.chunk.class {
@@ -235,8 +242,13 @@ pub fn hover(views: &[ChunkView], line: usize, now_ms: u64) -> Option<Hover> {
         if lines == 1 { "" } else { "s" },
         age(now_ms.saturating_sub(chunk.created_ms))
     );
-    if !chunk.items.is_empty() {
-        text.push_str(&format!(" · `{}`", chunk.items.join("`, `")));
+    let named = syntax::named_items(&chunk.items);
+    if !named.is_empty() {
+        text.push_str(&format!(" · `{}`", named.join("`, `")));
+        let more = syntax::item_count(&chunk.items) - named.len();
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
     }
     if let Some(source) = chunk.copied_from {
         match views.iter().find(|other| other.chunk.id == source) {
@@ -383,6 +395,27 @@ mod tests {
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// Ten pasted functions were titled `fn helper_0, fn helper_1 +6`: the count came from the
+    /// item list, which keeps at most eight entries.
+    #[test]
+    fn a_title_counts_every_item_past_the_capped_list() {
+        let mut ten = view(None, false);
+        let mut source = String::new();
+        for index in 0..10 {
+            source.push_str(&format!("fn helper_{index}() {{}}\n"));
+        }
+        ten.chunk.items = syntax::Syntax::new()
+            .summarize(syntax::Language::Rust, &source)
+            .items;
+        assert_eq!(
+            title(&ten),
+            "⚑ 42 lines pasted · fn helper_0, fn helper_1 +8"
+        );
+        let three = ["fn a", "fn b", "fn c"].map(String::from).to_vec();
+        ten.chunk.items = three;
+        assert_eq!(title(&ten), "⚑ 42 lines pasted · fn a, fn b +1");
     }
 
     #[test]
