@@ -297,13 +297,18 @@ test('bad arguments are refused with what was expected', async () => {
 });
 
 test('a small paste the size bar lets through is flagged only with the hint', async () => {
-  const small = 'let first = parse_header(line);\nlet second = first.0.len();\nlet third = second * 2;\n';
+  // Different lines in each file: a copy of the hinted file's chunk would be a chunk too.
+  const smalls = {
+    'hinted.rs': 'let first = parse_header(line);\nlet second = first.0.len();\nlet third = second * 2;\n',
+    'unhinted.rs': 'let width = frame.width();\nlet height = frame.height();\nlet area = width * height;\n',
+  };
   const hints = new PasteHints(Date.now);
   const hooks = middleware({ hints, toProtocolUri: (uri) => uri.toString(), refresh: () => {}, sessionChanged: () => {}, log: () => {} });
   const send = (type, params) => connection.sendNotification(typeof type === 'string' ? type : type.method, params);
   const lensTitles = {};
   for (const [name, hinted] of [['hinted.rs', true], ['unhinted.rs', false]]) {
     const uri = pathToFileURL(path.join(workspace, 'src', name)).href;
+    const small = smalls[name];
     await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'rust', version: 1, text: '' } });
     if (hinted) hints.expectPaste(uri, small, 'lines');
     const change = { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: small };
