@@ -647,12 +647,19 @@ impl Engine {
         self.chunks_as_named(uri)
     }
 
-    /// The chunks of a file with the items they were last named with: a chunk that grew since
-    /// may lack its newest items. For what runs on every change (diagnostics while a stream
-    /// grows a chunk token by token), where naming the chunk each time would cost a parse of
-    /// the whole chunk per token; what the user asks for (lenses, hover, commands) uses
-    /// [`Engine::chunks_in`].
-    pub fn chunks_as_named(&self, uri: &str) -> Vec<ChunkView> {
+    /// The chunks of a file, each named at least once, but a chunk that grew since it was
+    /// named keeps the items it had: a stream may lack its newest items here. For what runs on
+    /// every change (diagnostics while a stream grows a chunk token by token), where naming the
+    /// chunk each time would cost a parse of the whole chunk per token; what the user asks for
+    /// (lenses, hover, commands) uses [`Engine::chunks_in`].
+    pub fn chunks_named_once(&mut self, uri: &str) -> Vec<ChunkView> {
+        self.refresh_syntax(uri, |chunk| {
+            chunk.items.is_empty() && chunk.identifiers.is_empty()
+        });
+        self.chunks_as_named(uri)
+    }
+
+    fn chunks_as_named(&self, uri: &str) -> Vec<ChunkView> {
         let Some(map) = self.line_map(uri) else {
             return Vec::new();
         };
@@ -1673,19 +1680,32 @@ impl Engine {
     }
 
     fn refresh_stale_syntax(&mut self, uri: &str) {
+        self.refresh_syntax(uri, |_| true);
+    }
+
+    /// Names again the stale chunks of `uri` that `wanted` picks.
+    fn refresh_syntax(&mut self, uri: &str, wanted: impl Fn(&Chunk) -> bool) {
         let Some(open) = self.documents.get(uri) else {
             return;
         };
         let stale: Vec<ChunkId> = self
             .chunks
             .values()
-            .filter(|chunk| chunk.uri == uri && chunk.syntax_stale)
+            .filter(|chunk| chunk.uri == uri && chunk.syntax_stale && wanted(chunk))
             .map(|chunk| chunk.id)
             .collect();
         if stale.is_empty() {
             return;
         }
-        let language = Language::from_path(uri);
+        let Some(language) = Language::from_path(uri) else {
+            // No grammar: nothing to name, and no text to copy out.
+            for id in stale {
+                if let Some(chunk) = self.chunks.get_mut(&id) {
+                    chunk.syntax_stale = false;
+                }
+            }
+            return;
+        };
         let runs = open.map.chunk_runs();
         for id in stale {
             let Some((_, range)) = runs.iter().find(|(chunk_id, _)| *chunk_id == id) else {
@@ -1702,12 +1722,10 @@ impl Engine {
                 }
                 text.push_str(&open.document.line_text(line));
             }
-            let summary = language.map(|language| self.syntax.summarize(language, &text));
+            let summary = self.syntax.summarize(language, &text);
             if let Some(chunk) = self.chunks.get_mut(&id) {
-                if let Some(summary) = summary {
-                    chunk.items = summary.items;
-                    chunk.identifiers = summary.identifiers;
-                }
+                chunk.items = summary.items;
+                chunk.identifiers = summary.identifiers;
                 chunk.syntax_stale = false;
             }
         }

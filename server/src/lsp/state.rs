@@ -1770,8 +1770,9 @@ impl State {
         if !nudging && self.calibration.is_none() {
             return Vec::new();
         }
-        // Runs on every change that touches a chunk: the items named last time will do.
-        let views = self.engine.chunks_as_named(uri);
+        // Runs on every change that touches a chunk: a chunk is named once, and a growing one
+        // keeps the items it was named with until a lens or hover names it again.
+        let views = self.engine.chunks_named_once(uri);
         let mut diagnostics = if nudging {
             nudges::diagnostics(&views, self.settings.diagnostic_severity)
         } else {
