@@ -62,7 +62,7 @@ const PAGES = [
   },
 ];
 
-const SECTIONS = ['header', 'questions', 'calibration', 'output', 'explained', 'pace', 'debt', 'ownership', 'practice'];
+const SECTIONS = ['header', 'questions', 'calibration', 'output', 'explained', 'pace', 'debt', 'ownership', 'practice', 'detection'];
 
 /// Opens a page in a fresh browser profile and collects everything that would fail the test.
 async function openReport(file, { javaScriptEnabled }) {
