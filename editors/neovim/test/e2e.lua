@@ -376,6 +376,23 @@ local function run()
     state.small = chunk
   end)
 
+  step('a pasted word stays yours (the default hint is for two or more lines)', function()
+    local before = #chunks().chunks
+    _G.whetstone_e2e_paste_word = function()
+      vim.paste({ 'total_weight' }, -1)
+    end
+    api.nvim_win_set_cursor(0, { 1, 0 })
+    type_keys('Olet w = <Cmd>lua whetstone_e2e_paste_word()<CR>;<Esc>')
+    local line = api.nvim_buf_get_lines(0, 0, 1, false)[1]
+    expect(line == 'let w = total_weight;', 'the word was not pasted: %q', line)
+    -- Give the server the debounce and a moment: a flagged paste would show by then.
+    vim.wait(600)
+    local after = chunks()
+    expect(#after.chunks == before, '%d chunks before, %d after a one-word paste', before,
+      #after.chunks)
+    api.nvim_buf_set_lines(0, 0, 1, false, {})
+  end)
+
   step('typing right after the paste is not taken for a paste', function()
     local before = #chunks().chunks
     type_keys('Goconst TYPED_AFTER: u32 = 3;<Esc>')

@@ -14,8 +14,10 @@ M.defaults = {
   codelens = true,
   -- Keep the caches require("whetstone").statusline() reads.
   statusline = true,
-  -- Tell the server that text came from a paste (the `whetstone/editOrigin` hint).
-  paste_hint = true,
+  -- Tell the server which changes are pastes (the `whetstone/editOrigin` hint): "lines" for
+  -- pastes of two or more non-blank lines (a pasted name, path or URL stays yours, as in VS
+  -- Code), "all" for every paste, "off" (or false) for none; true means "lines".
+  paste_hint = 'lines',
   -- Milliseconds between polls of the calibration session for the statusline.
   calibration_poll_ms = 30000,
 }

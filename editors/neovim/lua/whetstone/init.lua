@@ -68,9 +68,21 @@ function M.setup(options)
   status.configure(options)
 
   local paste = require('whetstone.paste')
-  if options.paste_hint then
-    paste.install()
+  local hint = options.paste_hint
+  if hint == true then
+    hint = 'lines'
+  end
+  if hint == 'lines' or hint == 'all' then
+    paste.install(hint)
   else
+    if hint ~= false and hint ~= 'off' then
+      vim.notify(
+        ('whetstone: paste_hint must be "lines", "all" or "off", not %s; no paste hint'):format(
+          vim.inspect(hint)
+        ),
+        vim.log.levels.WARN
+      )
+    end
     paste.uninstall()
   end
 

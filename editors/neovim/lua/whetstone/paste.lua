@@ -1,5 +1,6 @@
 -- The paste hint: vim.paste is wrapped so that the server hears `whetstone/editOrigin`
--- {origin = "paste"} just before the change a paste makes, and flags it even when it is small.
+-- {origin = "paste"} just before the change a paste makes, and flags it even when it is small:
+-- by default a paste of two or more non-blank lines, so that a pasted name stays the user's.
 --
 -- How the version is predicted. Neovim's LSP client numbers a document's versions with the
 -- buffer's b:changedtick: every on_lines event stores the tick in vim.lsp.util.buf_versions, and
@@ -24,16 +25,21 @@ local M = {}
 local api = vim.api
 
 local original = nil
+-- Which pastes are hinted: "lines" (two or more non-blank lines) or "all".
+local hinted_pastes = 'lines'
 -- Whether the hint of the streamed paste under way has been sent.
 local stream_hinted = false
+-- Non-blank lines of the streamed paste under way so far.
+local stream_lines = 0
 
-local function is_blank(lines)
+local function non_blank(lines)
+  local count = 0
   for _, line in ipairs(lines) do
     if line:find('%S') then
-      return false
+      count = count + 1
     end
   end
-  return true
+  return count
 end
 
 --- One buffer change per call in these modes (see above).
@@ -54,7 +60,12 @@ local function paste(lines, phase)
   local first = phase == -1 or phase == 1
   if first then
     stream_hinted = false
+    stream_lines = 0
   end
+  stream_lines = stream_lines + non_blank(lines)
+  -- A pasted name, path or URL is yours like anything typed: by default only pastes of two or
+  -- more non-blank lines are hinted (the server's size bar still judges the rest).
+  local wanted = stream_lines >= (hinted_pastes == 'all' and 1 or 2)
   local bufnr = api.nvim_get_current_buf()
   local client = (not stream_hinted) and server.client(bufnr) or nil
   local hinted_at_tick = nil
@@ -62,7 +73,7 @@ local function paste(lines, phase)
     client
     and vim.fn.getcmdtype() == '' -- a paste into the command line is not an edit
     and vim.bo[bufnr].modifiable
-    and not is_blank(lines)
+    and wanted
   then
     local tick = api.nvim_buf_get_changedtick(bufnr)
     local version = nil
@@ -90,7 +101,8 @@ local function paste(lines, phase)
 end
 
 --- Wraps vim.paste once; later calls only keep the wrapper in place.
-function M.install()
+function M.install(which)
+  hinted_pastes = which or 'lines'
   if original then
     return
   end
