@@ -376,6 +376,12 @@ local function run()
     state.small = chunk
   end)
 
+  step('setup({}) sends its empty settings as an object, not a list', function()
+    local config = require('whetstone.config')
+    local encoded = vim.json.encode(config.server_settings({ settings = {} }))
+    expect(encoded == '{"whetstone":{}}', 'empty settings are sent as %s', encoded)
+  end)
+
   step('a pasted word stays yours (the default hint is for two or more lines)', function()
     local before = #chunks().chunks
     _G.whetstone_e2e_paste_word = function()

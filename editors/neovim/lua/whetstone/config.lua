@@ -66,7 +66,13 @@ end
 --- initializationOptions and settings share one shape: { whetstone = section }.
 function M.server_settings(options)
   options = options or M.options
-  return { whetstone = vim.deepcopy(options.settings or {}) }
+  local section = vim.deepcopy(options.settings or {})
+  -- An empty Lua table is sent as a JSON array, which the server refuses ("expected an
+  -- object"): `setup({})` must send an empty object.
+  if next(section) == nil then
+    section = vim.empty_dict()
+  end
+  return { whetstone = section }
 end
 
 return M
