@@ -303,6 +303,25 @@ local function run()
     for _, action in ipairs({ 'Transient', 'Repeatable', 'Core', 'Explain', 'Not AI' }) do
       expect(vim.list_contains(lens_titles(), action), 'no %q lens: %s', action, vim.inspect(lens_titles()))
     end
+    -- What the user reads above the chunk: the lenses in the server's order (Neovim sorts a
+    -- line's lenses by column, and not stably).
+    local shown = wait_for('the lenses drawn above the chunk', function()
+      for _, mark in ipairs(api.nvim_buf_get_extmarks(state.bufnr, -1, 0, -1, { details = true })) do
+        local text = table.concat(vim.tbl_map(function(chunk)
+          return chunk[1]
+        end, mark[4].virt_text or {}))
+        if text:find('30 lines pasted', 1, true) and text:find('Not AI', 1, true) then
+          return text
+        end
+      end
+    end)
+    local order = {}
+    for _, action in ipairs({ '⚑', 'Transient', 'Repeatable', 'Core', 'Explain', 'Not AI' }) do
+      table.insert(order, (shown:find(action, 1, true)))
+    end
+    for index = 2, #order do
+      expect(order[index - 1] < order[index], 'lenses shown out of order: %s', shown)
+    end
   end)
 
   step('the statusline shows the typed share of the file', function()

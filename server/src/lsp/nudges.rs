@@ -70,9 +70,16 @@ pub fn title(view: &ChunkView) -> String {
 pub fn code_lenses(uri: &str, views: &[ChunkView]) -> Vec<CodeLens> {
     let mut lenses = Vec::new();
     for view in views.iter().filter(|view| view.chunk.needs_attention()) {
-        let range = first_line_range(view);
-        let lens = |title: &str, command: &str, arguments: Option<Vec<Value>>| CodeLens {
-            range,
+        let line = first_line_range(view).start.line;
+        // Each lens of a chunk starts one column further: editors that order a line's lenses by
+        // position (Neovim sorts them, and not stably) then show them in this order.
+        let mut column = 0;
+        let mut lens = |title: &str, command: &str, arguments: Option<Vec<Value>>| CodeLens {
+            range: {
+                let at = Position::new(line, column);
+                column += 1;
+                Range::new(at, at)
+            },
             command: Some(Command {
                 title: title.to_string(),
                 command: command.to_string(),
@@ -491,6 +498,17 @@ mod tests {
                 .contains("parse_header splits the request line")
         );
         assert!(super::hover(&[view(None, false)], 60, 0).is_none());
+    }
+
+    #[test]
+    fn a_chunks_lenses_start_at_increasing_columns_in_their_order() {
+        let lenses = code_lenses("u", &[view(None, false)]);
+        let columns: Vec<u32> = lenses
+            .iter()
+            .map(|lens| lens.range.start.character)
+            .collect();
+        assert_eq!(columns, vec![0, 1, 2, 3, 4, 5]);
+        assert!(lenses.iter().all(|lens| lens.range.start.line == 10));
     }
 
     #[test]
