@@ -44,6 +44,7 @@ commands:
                          read a Claude Code PostToolUse payload on stdin and mark the lines its
                          Edit, MultiEdit or Write produced; --print-config prints the settings
                          for .claude/settings.json that install it
+  version                the version of this whetstone (also --version)
   help                   show this text
 
 status, report, calibrate, mark and hook use the store in WHETSTONE_HOME (else
@@ -57,6 +58,7 @@ enum Command<'a> {
     Lsp(&'a [String]),
     Replay(&'a [String]),
     Help,
+    Version,
     Status {
         path: Option<PathBuf>,
     },
@@ -110,6 +112,10 @@ fn main() -> ExitCode {
         Command::Replay(arguments) => replay_command(arguments),
         Command::Help => {
             write_stdout(USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            write_stdout(&format!("whetstone {}\n", env!("CARGO_PKG_VERSION")));
             return ExitCode::SUCCESS;
         }
         Command::Status { path } => {
@@ -235,6 +241,7 @@ fn parse(arguments: &[String]) -> Result<Command<'_>, String> {
         Some("lsp") => Ok(Command::Lsp(rest)),
         Some("replay") => Ok(Command::Replay(rest)),
         Some("help" | "--help" | "-h") => Ok(Command::Help),
+        Some("version" | "--version" | "-V") if rest.is_empty() => Ok(Command::Version),
         Some("status") => parse_status(rest),
         Some("report") => parse_report(rest),
         Some("calibrate") => match rest.first().map(String::as_str) {

@@ -337,3 +337,22 @@ fn the_command_line_works_through_the_server_that_holds_the_store() {
         stdout(&file_status)
     );
 }
+
+#[test]
+fn version_says_which_whetstone_this_is() {
+    let home = tempfile::tempdir().expect("store folder");
+    for flag in ["--version", "version", "-V"] {
+        let output = whetstone(home.path(), &[flag]);
+        assert_exit(&output, 0, flag);
+        assert_eq!(
+            stdout(&output),
+            format!("whetstone {}\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+    }
+    assert_exit(
+        &whetstone(home.path(), &["--version", "extra"]),
+        2,
+        "--version extra",
+    );
+}
