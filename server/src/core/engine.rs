@@ -291,13 +291,6 @@ impl Engine {
         self.adapt_to_pace();
     }
 
-    /// Forgets what was learned of the user's typing: the configured burst rate again.
-    pub fn forget_pace(&mut self) {
-        self.learned = TypingPace::default();
-        self.pace = PaceMeter::default();
-        self.adapt_to_pace();
-    }
-
     fn adapt_to_pace(&mut self) {
         let mut config = self.configured.clone();
         if config.adapt_burst_rate {

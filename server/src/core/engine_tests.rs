@@ -1253,9 +1253,6 @@ fn the_burst_rate_rises_above_a_fast_typists_learned_pace_unless_set_by_hand() {
     };
     engine.learn_pace(fast);
     assert_eq!(engine.config().burst_chars_per_second, 42.0);
-    engine.forget_pace();
-    assert_eq!(engine.config().burst_chars_per_second, 30.0);
-    engine.learn_pace(fast);
     engine.set_config(DetectionConfig {
         burst_chars_per_second: 25.0,
         adapt_burst_rate: false,
