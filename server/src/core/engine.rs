@@ -1045,29 +1045,29 @@ impl Engine {
         // whole line inserted beside other edits is the editor's, not typing or a stream, and
         // does not count towards the rate.
         let several = applied.len() > 1;
-        let near: Vec<&AppliedChange> = applied
-            .iter()
-            .filter(|change| {
-                !(several
-                    && change.inserted.ends_with('\n')
-                    && non_whitespace_chars(&change.inserted) >= 2)
-            })
-            .collect();
+        let counts = |change: &&AppliedChange| {
+            !(several
+                && change.inserted.ends_with('\n')
+                && non_whitespace_chars(&change.inserted) >= 2)
+        };
+        // A single change (nearly every keystroke) is taken as it is, without a copy.
         let near_material: String;
-        let material = if near.len() == applied.len() {
+        let material = if applied.iter().all(|change| counts(&change)) {
             material
         } else {
             let mut seen: HashSet<&str> = HashSet::new();
-            near_material = near
+            near_material = applied
                 .iter()
+                .filter(counts)
                 .filter(|change| seen.insert(change.material.as_str()))
                 .map(|change| change.material.as_str())
                 .collect();
             &near_material
         };
-        let region = near
+        let region = applied
             .iter()
-            .map(|change| change.inserted_lines())
+            .filter(counts)
+            .map(AppliedChange::inserted_lines)
             .reduce(|left, right| left.start.min(right.start)..left.end.max(right.end))
             .unwrap_or(0..0);
         let config = self.config.clone();
