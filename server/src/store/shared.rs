@@ -1357,17 +1357,26 @@ mod tests {
     /// freed; every call must return.
     #[test]
     fn calls_while_the_holder_comes_back_never_deadlock() {
-        let folder = tempfile::tempdir().expect("tempdir");
-        let (holder, _) = connect(folder.path());
-        let (client, _) = connect(folder.path());
-        drop(holder);
-        // Takes sled's lock without serving, so that the client's looks for a holder fail.
-        let silent = loop {
-            match sled::open(folder.path().join(crate::store::DATABASE_FOLDER)) {
-                Ok(database) => break database,
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        };
+        // Takes sled's lock without serving once the holder went, so that the client's looks for
+        // a holder fail. The client starts looking the moment the holder goes and may take the
+        // lock first; then the scene is set again in a fresh folder.
+        let (_folder, client, silent) = (0..20)
+            .find_map(|_| {
+                let folder = tempfile::tempdir().expect("tempdir");
+                let (holder, _) = connect(folder.path());
+                let (client, _) = connect(folder.path());
+                drop(holder);
+                let database = folder.path().join(crate::store::DATABASE_FOLDER);
+                let give_up = Instant::now() + Duration::from_secs(10);
+                while !client.is_holder() && Instant::now() < give_up {
+                    if let Ok(silent) = sled::open(&database) {
+                        return Some((folder, client, silent));
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                None
+            })
+            .expect("in 20 tries the client always took the store before the test could");
         let until = Instant::now() + FIND_HOLDER_FOR + Duration::from_secs(3);
         let (finished, finishing) = mpsc::channel();
         for thread in 0..6u64 {
