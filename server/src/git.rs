@@ -7,22 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::core::CommittedText;
-use crate::lsp::uri::file_path;
-
 /// A `git show` that takes longer than this is given up on (a huge repository, a hung hook).
-const GIT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Asks the git on PATH.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Git;
-
-impl CommittedText for Git {
-    fn committed_text(&self, uri: &str) -> Option<String> {
-        let path = file_path(uri)?;
-        committed_text_of(&path)
-    }
-}
+/// It runs off the server's loop: only the events of the document it was asked for wait.
+const GIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The file's content at HEAD, if it is in a git repository and tracked there.
 pub fn committed_text_of(path: &Path) -> Option<String> {

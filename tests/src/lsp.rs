@@ -222,6 +222,27 @@ impl LspClient {
         }
     }
 
+    /// Sends a request without waiting for its answer; [`LspClient::response`] takes it later.
+    /// Returns the request's id.
+    pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.write_message(&message, method);
+        id
+    }
+
+    /// The answer to the request `id` sent with [`LspClient::send_request`], once it arrived
+    /// within `timeout` (the result, or the error as `Err`); None when it did not.
+    pub fn response(&mut self, id: i64, timeout: Duration) -> Option<Result<Value, Value>> {
+        let key = response_key(&json!(id));
+        let response = self.wait_in_inbox(timeout, |state| state.responses.remove(&key))?;
+        Some(match response.get("error") {
+            Some(error) => Err(error.clone()),
+            None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
+        })
+    }
+
     /// Sends a notification. Panics (showing stderr) if the server's stdin is gone.
     pub fn notify(&mut self, method: &str, params: Value) {
         let mut message = json!({"jsonrpc": "2.0", "method": method});

@@ -370,3 +370,98 @@ fn an_edit_origin_hint_flags_a_small_completion_and_undo_hints_do_not() {
     assert_eq!(spans(&chunks(&mut client, &uri)).len(), 1);
     client.shutdown();
 }
+
+/// Git is asked off the loop: while `git show` for one file hangs, the server goes on answering
+/// about another; the hanging file's events wait in their order and use git's answer once it
+/// comes (the checkout is not flagged).
+#[test]
+fn a_slow_git_holds_up_only_its_own_document() {
+    let workspace = Workspace::new();
+    let root = workspace.root.path();
+    let (slow_uri, slow_path) = workspace.file("slow.rs", &own_code());
+    let (other_uri, _) = workspace.file("other.rs", &own_code());
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "slow.rs", "other.rs"]);
+    git(root, &["commit", "-q", "-m", "own code"]);
+    let branch_text = format!("{}{}", own_code(), new_code("from_the_branch", 30));
+    git(root, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(&slow_path, &branch_text).expect("branch edit");
+    git(root, &["commit", "-q", "-am", "feature work"]);
+
+    // A `git` ahead of the real one on PATH that, for slow.rs only, waits for `release`.
+    let real_git = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .expect("sh runs");
+    let real_git = String::from_utf8_lossy(&real_git.stdout).trim().to_string();
+    let bin = tempfile::tempdir().expect("bin folder");
+    let release = bin.path().join("release");
+    let script = format!(
+        "#!/bin/sh\ncase \"$*\" in *slow.rs*)\n  tries=0\n  while [ ! -e '{}' ] && [ $tries -lt 1200 ]; do sleep 0.1; tries=$((tries + 1)); done;;\nesac\nexec '{real_git}' \"$@\"\n",
+        release.display()
+    );
+    let fake = bin.path().join("git");
+    std::fs::write(&fake, script).expect("write the slow git");
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("make it runnable");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let home = workspace.home.path().to_string_lossy().into_owned();
+    let mut client = LspClient::start_with(
+        &whetstone_tests::whetstone_binary(),
+        &["lsp"],
+        &[
+            ("WHETSTONE_HOME", &home),
+            ("WHETSTONE_LOG", "debug"),
+            ("PATH", &path),
+        ],
+    );
+    client.initialize(root, no_code_lens_capabilities(), Value::Null);
+    git(root, &["checkout", "-q", "main"]);
+    client.notify("textDocument/didOpen", did_open(&slow_uri, &own_code(), 1));
+    client.notify("textDocument/didOpen", did_open(&other_uri, &own_code(), 1));
+
+    // `git checkout feature`; the editor reloads slow.rs, and the server asks git about it.
+    git(root, &["checkout", "-q", "feature"]);
+    client.notify(
+        "textDocument/didChange",
+        did_change(&slow_uri, 2, vec![json!({"text": branch_text})]),
+    );
+    let slow_chunks = client.send_request(
+        "workspace/executeCommand",
+        json!({"command": "whetstone.chunks", "arguments": [{"uri": slow_uri}]}),
+    );
+    // Meanwhile other.rs is answered, pasted into and answered again.
+    assert_eq!(spans(&chunks(&mut client, &other_uri)), vec![]);
+    client.notify(
+        "textDocument/didChange",
+        did_change(
+            &other_uri,
+            2,
+            vec![change((10, 0), (10, 0), &new_code("pasted_here", 12))],
+        ),
+    );
+    assert_eq!(
+        spans(&chunks(&mut client, &other_uri)),
+        vec![("pasted".to_string(), 10, 22)]
+    );
+    assert!(
+        client.response(slow_chunks, Duration::ZERO).is_none(),
+        "slow.rs was answered before git was"
+    );
+
+    std::fs::write(&release, "").expect("release git");
+    let report = client
+        .response(slow_chunks, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("{}", client.failure("slow.rs never answered")))
+        .expect("whetstone.chunks for slow.rs");
+    assert_eq!(
+        spans(&report),
+        vec![],
+        "git's answer was used: a checkout is not new code: {report}"
+    );
+    client.shutdown();
+}

@@ -71,6 +71,23 @@ pub enum CommandCall {
     },
 }
 
+impl CommandCall {
+    /// The document the command reads or changes, if it is about one.
+    pub fn uri(&self) -> Option<&str> {
+        match self {
+            CommandCall::Classify { uri, .. }
+            | CommandCall::Explain { uri, .. }
+            | CommandCall::Dismiss { uri, .. }
+            | CommandCall::Practiced { uri, .. }
+            | CommandCall::Chunks { uri } => Some(uri),
+            CommandCall::CalibrationStart { .. }
+            | CommandCall::CalibrationStop { .. }
+            | CommandCall::CalibrationStatus
+            | CommandCall::Report { .. } => None,
+        }
+    }
+}
+
 /// Parses `workspace/executeCommand` arguments; the error is the message for `InvalidParams`.
 pub fn parse(command: &str, arguments: &[Value]) -> Result<CommandCall, String> {
     let expected = match command {

@@ -7,7 +7,7 @@ use tower_lsp_server::ls_types::{
     DidChangeWatchedFilesParams, DidChangeWorkspaceFoldersParams, FileChangeType, InitializeParams,
 };
 
-use super::{State, now_ms};
+use super::{Event, State, now_ms};
 use crate::lsp::uri::{file_path, read_text_file};
 use crate::store::FileKey;
 
@@ -45,13 +45,16 @@ impl Workspace {
 
 impl State {
     /// A file changed on disk. Open files are the editor's business (a didChange follows); a
-    /// closed file whetstone knows is re-anchored now, so its chunks follow their text.
+    /// closed file whetstone knows is read, with what git committed for it, off the loop, and
+    /// re-anchored when both come back ([`Event::ReadOnDisk`]), so its chunks follow their text.
     pub(super) fn watched_files_changed(&mut self, params: DidChangeWatchedFilesParams) {
         for change in params.changes {
             let uri = change.uri.as_str().to_string();
+            // A parked document is being opened: its text is the editor's.
             if change.typ == FileChangeType::DELETED
                 || self.engine.is_open(&uri)
                 || self.explaining.is_document(&uri)
+                || self.git.is_parked(&uri)
             {
                 continue;
             }
@@ -62,28 +65,59 @@ impl State {
             if self.engine.line_map(&uri).is_none() {
                 continue;
             }
-            let text = match read_text_file(&path) {
-                Ok(text) => text,
-                Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
-                    tracing::info!("{}: {error}; not re-anchored", path.display());
-                    continue;
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        "cannot read {} after it changed on disk: {error}",
-                        path.display()
-                    );
-                    continue;
-                }
-            };
-            let outcome = self.engine.open(&uri, &text, now_ms());
-            let declared = self.apply_stored_declarations(&uri);
-            self.engine.close(&uri);
-            if outcome.chunks_changed || declared {
-                tracing::info!("{uri} changed on disk; its ownership map was re-anchored");
-            }
-            self.queue_snapshot(&uri);
+            // What the editor asks about this file meanwhile waits for the new text.
+            self.git.park(&uri);
+            let sender = self.sender.clone();
+            tokio::task::spawn_blocking(move || {
+                let text = match read_text_file(&path) {
+                    Ok(text) => Some(text),
+                    Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+                        tracing::info!("{}: {error}; not re-anchored", path.display());
+                        None
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            "cannot read {} after it changed on disk: {error}",
+                            path.display()
+                        );
+                        None
+                    }
+                };
+                let committed = text
+                    .as_ref()
+                    .and_then(|_| crate::git::committed_text_of(&path));
+                let _ = sender.send(Event::ReadOnDisk {
+                    uri,
+                    text,
+                    committed,
+                });
+            });
         }
+    }
+
+    /// A closed file's new text, read off the loop: its map is laid over it. An editor that
+    /// opened the file meanwhile has it now, and this text is left to it.
+    pub(super) fn read_on_disk(
+        &mut self,
+        uri: &str,
+        text: Option<String>,
+        committed: Option<String>,
+    ) {
+        let Some(text) = text else {
+            return;
+        };
+        if self.engine.is_open(uri) {
+            return;
+        }
+        self.git.slot.fill(uri.to_string(), committed);
+        let outcome = self.engine.open(uri, &text, now_ms());
+        self.git.slot.clear();
+        let declared = self.apply_stored_declarations(uri);
+        self.engine.close(uri);
+        if outcome.chunks_changed || declared {
+            tracing::info!("{uri} changed on disk; its ownership map was re-anchored");
+        }
+        self.queue_snapshot(uri);
     }
 
     /// One server serves every folder of the workspace: the store is one per user, so a second

@@ -12,6 +12,7 @@
 //! module holds what every room shares: the engine, the store, the settings, the client and
 //! its facts.
 
+mod asking_git;
 mod calibrating;
 mod declarations;
 mod disk;
@@ -37,7 +38,6 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::core::{Engine, PositionEncoding};
-use crate::git::Git;
 use crate::lsp::capabilities::{ClientFacts, server_capabilities};
 use crate::lsp::nudges;
 use crate::lsp::output::Output;
@@ -47,6 +47,7 @@ use crate::store::journal::Entry as JournalEntry;
 use crate::store::protocol::Notice;
 use crate::store::{MemoryStore, Store};
 
+use asking_git::AskingGit;
 use calibrating::{Calibrating, REMINDER_CHECK_EVERY, feel_actions};
 use disk::Workspace;
 use explaining::Explaining;
@@ -111,6 +112,18 @@ pub enum Event {
     SavedLater {
         count: usize,
     },
+    /// Git's committed text for `uri` (None: not in a repository, not tracked, or git failed).
+    GitAnswered {
+        uri: String,
+        text: Option<String>,
+    },
+    /// A closed file that changed on disk, read off the loop with what git committed for it
+    /// (None for the text: it could not be read, and the file is left as it was).
+    ReadOnDisk {
+        uri: String,
+        text: Option<String>,
+        committed: Option<String>,
+    },
     /// Write everything and answer when it is on disk.
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -127,6 +140,7 @@ pub async fn run(
     while let Some(event) = events.recv().await {
         state.handle(event).await;
     }
+    state.run_parked_unanswered().await;
     state.flush_everything().await;
 }
 
@@ -149,6 +163,7 @@ struct State {
     persisting: Persisting,
     calibrating: Calibrating,
     explaining: Explaining,
+    git: AskingGit,
 }
 
 impl State {
@@ -170,6 +185,7 @@ impl State {
             persisting: Persisting::default(),
             calibrating: Calibrating::default(),
             explaining: Explaining::default(),
+            git: AskingGit::default(),
         };
         // Without a store folder, explanation documents go to a private temporary folder.
         let fallback =
@@ -179,6 +195,32 @@ impl State {
     }
 
     async fn handle(&mut self, event: Event) {
+        match event {
+            Event::GitAnswered { uri, text } => self.committed_answered(uri, text).await,
+            Event::ReadOnDisk {
+                uri,
+                text,
+                committed,
+            } => {
+                self.read_on_disk(&uri, text, committed);
+                self.release(&uri).await;
+            }
+            Event::Shutdown { reply } => {
+                // After `shutdown` comes `exit`, which asks again: once is enough, and the
+                // editor waits for the process to end.
+                if !self.persisting.shut_down {
+                    self.persisting.shut_down = true;
+                    self.run_parked_unanswered().await;
+                    self.flush_everything().await;
+                }
+                let _ = reply.send(());
+            }
+            event => self.route(event).await,
+        }
+    }
+
+    /// Applies one event now.
+    async fn dispatch(&mut self, event: Event) {
         match event {
             Event::Initialize { params, reply } => {
                 let result = self.initialize(*params);
@@ -256,15 +298,8 @@ impl State {
                      could not take them."
                 ),
             ),
-            Event::Shutdown { reply } => {
-                // After `shutdown` comes `exit`, which asks again: once is enough, and the
-                // editor waits for the process to end.
-                if !self.persisting.shut_down {
-                    self.persisting.shut_down = true;
-                    self.flush_everything().await;
-                }
-                let _ = reply.send(());
-            }
+            // Taken by `handle` before they reach here.
+            Event::GitAnswered { .. } | Event::ReadOnDisk { .. } | Event::Shutdown { .. } => {}
         }
     }
 
@@ -296,7 +331,8 @@ impl State {
             PositionEncoding::Utf16
         };
         self.engine.set_encoding(encoding);
-        self.engine.set_committed_text(Box::new(Git));
+        self.engine
+            .set_committed_text(Box::new(self.git.slot.clone()));
         self.open_store();
         self.load_calibration();
         server_capabilities(encoding)
