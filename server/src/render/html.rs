@@ -2,20 +2,25 @@
 //! fonts, images or anything else fetched (a Content-Security-Policy forbids it), so the file can
 //! be mailed, archived or opened offline and reads the same with JavaScript off.
 //!
-//! Sections, in order: header, the four questions, calibration, output chart, explained chart,
-//! pace chart, capability debt, ownership tables, practice due. Over more than 26 weeks the bar
-//! charts sum weeks into months (a week counts in the month of its Monday) so that two years stay
-//! readable; the line charts keep one point per week and label the months.
+//! The page is written with maud, which escapes every value spliced into it; the only markup
+//! that is not escaped is the constant style sheet. Sections come in the order of
+//! [`Section::ALL`], after the header. Over more than 26 weeks the bar charts sum weeks into
+//! months (a week counts in the month of its Monday) so that two years stay readable; the line
+//! charts keep one point per week and label the months.
 
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::sections::{
+    self, CLASS_HEADERS, NO_FILES, NOTHING_DUE, OwnershipRow, Section, SessionRow, origin_shares,
+};
 use super::svg::{self, Chart, Series, Slot};
 use super::{
-    CLASS_HEADERS, DEBT_MEANING, NOT_ENOUGH_DATA, civil_date, class_columns, count, date,
-    date_of_ms, date_time_of_ms, debt_summary, escape, explained_summary, kept_share, lines_amount,
-    month_name, origin_shares, output_summary, overdue, pace, pace_summary, percent, period,
-    short_month_name,
+    DEBT_MEANING, NOT_ENOUGH_DATA, civil_date, count, date, date_of_ms, date_time_of_ms,
+    debt_summary, explained_summary, kept_share, lines_amount, month_name, output_summary,
+    pace_summary, percent, period, short_month_name,
 };
 use crate::core::line_map::Origin;
-use crate::core::report::{Report, SessionSummary, feel_word};
+use crate::core::report::Report;
 
 /// More weeks than this and the bar charts show months.
 const MAX_WEEKLY_BARS: usize = 26;
@@ -81,138 +86,175 @@ footer { margin-top: 40px; font-size: 0.85rem; color: #4a4a4a; }
 ";
 
 pub(super) fn render(report: &Report) -> String {
-    let mut page = String::with_capacity(64 * 1024);
-    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    // Nothing may be fetched: styles are inline, charts are inline SVG, and the empty icon keeps
-    // the browser from asking for /favicon.ico.
-    page.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
-    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    page.push_str("<link rel=\"icon\" href=\"data:,\">\n");
-    page.push_str(&format!(
-        "<title>Whetstone report · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
-        escape(&date_of_ms(report.generated_ms))
-    ));
-    header(&mut page, report);
-    questions(&mut page, report);
-    calibration(&mut page, report);
-    output_chart(&mut page, report);
-    explained_chart(&mut page, report);
-    pace_chart(&mut page, report);
-    debt(&mut page, report);
-    ownership(&mut page, report);
-    practice(&mut page, report);
-    detection(&mut page, report);
-    page.push_str("<footer>Whetstone keeps this data on your machine; this page fetches nothing and runs no script.</footer>\n");
-    page.push_str("</main>\n</body>\n</html>\n");
-    page
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            "\n"
+            head {
+                "\n"
+                meta charset="utf-8"; "\n"
+                // Nothing may be fetched: styles are inline, charts are inline SVG, and the empty
+                // icon keeps the browser from asking for /favicon.ico.
+                meta http-equiv="Content-Security-Policy"
+                    content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"; "\n"
+                meta name="viewport" content="width=device-width, initial-scale=1"; "\n"
+                link rel="icon" href="data:,"; "\n"
+                title { "Whetstone report · " (date_of_ms(report.generated_ms)) } "\n"
+                // Not escaped: a style element's text is not decoded as HTML, so escaping would
+                // change the CSS, and this is the constant above with nothing from the report.
+                style { (PreEscaped(STYLE)) } "\n"
+            } "\n"
+            body {
+                "\n"
+                main {
+                    "\n"
+                    (header(report))
+                    @for section in Section::ALL {
+                        (html_section(report, section))
+                    }
+                    footer {
+                        "Whetstone keeps this data on your machine; this page fetches nothing and runs no script."
+                    } "\n"
+                } "\n"
+            } "\n"
+        } "\n"
+    }
+    .into_string()
 }
 
-fn header(page: &mut String, report: &Report) {
-    page.push_str(&format!(
-        "<header id=\"header\"><h1>Whetstone report</h1><p class=\"period\">{}</p><p class=\"muted\">Generated {}</p></header>\n",
-        escape(&period(report)),
-        escape(&date_time_of_ms(report.generated_ms))
-    ));
+fn header(report: &Report) -> Markup {
+    html! {
+        header id="header" {
+            h1 { "Whetstone report" }
+            p class="period" { (period(report)) }
+            p class="muted" { "Generated " (date_time_of_ms(report.generated_ms)) }
+        } "\n"
+    }
 }
 
-fn questions(page: &mut String, report: &Report) {
-    page.push_str("<section id=\"questions\"><h2>Four questions</h2><ol class=\"questions\">");
-    for answer in &report.questions {
-        page.push_str(&format!(
-            "<li><p class=\"question\">{}</p>",
-            escape(answer.question)
-        ));
-        match &answer.answer {
-            Some(text) => page.push_str(&format!(
-                "<p class=\"answer\">{}</p><p class=\"detail\">{}</p>",
-                escape(text),
-                escape(&answer.detail)
-            )),
-            // The detail already says plainly what is missing; it is the answer for now.
-            None => page.push_str(&format!(
-                "<p class=\"answer no-data\">{}</p>",
-                escape(&answer.detail)
-            )),
-        }
-        page.push_str("</li>");
+/// One section: its heading and its body, under the id that links and tests find it by.
+fn html_section(report: &Report, section: Section) -> Markup {
+    let (id, body) = match section {
+        Section::Questions => ("questions", questions(report)),
+        Section::Calibration => ("calibration", calibration(report)),
+        Section::Output => ("output", output_chart(report)),
+        Section::Explained => ("explained", explained_chart(report)),
+        Section::Pace => ("pace", pace_chart(report)),
+        Section::Debt => ("debt", debt(report)),
+        Section::Ownership => ("ownership", ownership(report)),
+        Section::Practice => ("practice", practice(report)),
+        Section::Detection => ("detection", detection(report)),
+    };
+    html! {
+        section id=(id) {
+            h2 { (section.title()) }
+            (body)
+        } "\n"
     }
-    page.push_str("</ol></section>\n");
 }
 
-fn calibration(page: &mut String, report: &Report) {
-    let calibration = &report.calibration;
-    page.push_str("<section id=\"calibration\"><h2>Calibration: your pace without AI</h2>");
-    let (headline, detail) = kept_share(calibration);
-    match headline {
-        Some(headline) => page.push_str(&format!(
-            "<p class=\"headline\" id=\"kept-share\">{}</p><p>{}</p>",
-            escape(&headline),
-            escape(&detail)
-        )),
-        None => page.push_str(&format!(
-            "<p class=\"no-data\" id=\"kept-share\">{}</p>",
-            escape(&detail)
-        )),
-    }
-    let sessions = calibration.sessions.len() as u64;
-    // Without sessions the sentence above already says what is missing.
-    if sessions == 0 {
-        page.push_str("</section>\n");
-        return;
-    }
-    page.push_str(&format!(
-        "<p class=\"muted\">{} {}, {} {} (a paste or generated code during a session). Newest first.</p>",
-        count(sessions),
-        if sessions == 1 { "session" } else { "sessions" },
-        count(calibration.breaches),
-        if calibration.breaches == 1 { "breach" } else { "breaches" },
-    ));
-    let newest_first: Vec<&SessionSummary> = calibration.sessions.iter().rev().collect();
-    let (recent, older) = newest_first.split_at(newest_first.len().min(RECENT_SESSIONS));
-    sessions_table(page, recent);
-    if !older.is_empty() {
-        page.push_str(&format!(
-            "<details><summary>{} earlier {}</summary>",
-            count(older.len() as u64),
-            if older.len() == 1 {
-                "session"
-            } else {
-                "sessions"
+fn questions(report: &Report) -> Markup {
+    html! {
+        ol class="questions" {
+            @for answer in &report.questions {
+                li {
+                    p class="question" { (answer.question) }
+                    @match &answer.answer {
+                        Some(text) => {
+                            p class="answer" { (text) }
+                            p class="detail" { (answer.detail) }
+                        }
+                        // The detail already says plainly what is missing; it is the answer for
+                        // now.
+                        None => {
+                            p class="answer no-data" { (answer.detail) }
+                        }
+                    }
+                }
             }
-        ));
-        sessions_table(page, older);
-        page.push_str("</details>");
-    }
-    page.push_str("</section>\n");
-}
-
-fn sessions_table(page: &mut String, sessions: &[&SessionSummary]) {
-    page.push_str("<div class=\"table-wrap\"><table class=\"sessions\"><thead><tr><th>Date</th><th>Label</th><th class=\"num\">Active minutes</th><th class=\"num\">Typed lines</th><th class=\"num\">Pace</th><th class=\"num\">Breaches</th><th>Feel</th></tr></thead><tbody>");
-    for session in sessions {
-        let mut when = date_of_ms(session.started_ms);
-        if session.running {
-            when.push_str(" (running)");
         }
-        page.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            escape(&when),
-            escape(session.label.as_deref().unwrap_or("—")),
-            count(session.active_minutes),
-            count(session.typed_lines),
-            escape(&pace(session.pace)),
-            count(session.breaches),
-            escape(
-                &session
-                    .feel
-                    .map(|feel| format!("{feel} · {}", feel_word(feel)))
-                    .unwrap_or_else(|| "—".to_string())
-            ),
-        ));
     }
-    page.push_str("</tbody></table></div>");
 }
 
-fn output_chart(page: &mut String, report: &Report) {
+fn calibration(report: &Report) -> Markup {
+    let calibration = &report.calibration;
+    let (headline, detail) = kept_share(calibration);
+    let newest_first: Vec<SessionRow> = calibration
+        .sessions
+        .iter()
+        .rev()
+        .map(sections::session_row)
+        .collect();
+    let (recent, older) = newest_first.split_at(newest_first.len().min(RECENT_SESSIONS));
+    html! {
+        @match headline {
+            Some(headline) => {
+                p class="headline" id="kept-share" { (headline) }
+                p { (detail) }
+            }
+            None => {
+                p class="no-data" id="kept-share" { (detail) }
+            }
+        }
+        // Without sessions the sentence above already says what is missing.
+        @if !newest_first.is_empty() {
+            p class="muted" {
+                (sections::sessions_and_breaches(calibration))
+                " (a paste or generated code during a session). Newest first."
+            }
+            (sessions_table(recent))
+            @if !older.is_empty() {
+                details {
+                    summary {
+                        (count(older.len() as u64)) " earlier "
+                        (if older.len() == 1 { "session" } else { "sessions" })
+                    }
+                    (sessions_table(older))
+                }
+            }
+        }
+    }
+}
+
+fn sessions_table(rows: &[SessionRow]) -> Markup {
+    html! {
+        div class="table-wrap" {
+            table class="sessions" {
+                thead {
+                    tr {
+                        th { "Date" }
+                        th { "Label" }
+                        th class="num" { "Active minutes" }
+                        th class="num" { "Typed lines" }
+                        th class="num" { "Pace" }
+                        th class="num" { "Breaches" }
+                        th { "Feel" }
+                    }
+                }
+                tbody {
+                    @for row in rows {
+                        tr {
+                            td { (row.when) }
+                            td { (row.label.unwrap_or("—")) }
+                            td class="num" { (row.active_minutes) }
+                            td class="num" { (row.typed_lines) }
+                            td class="num" { (row.pace) }
+                            td class="num" { (row.breaches) }
+                            td {
+                                @match row.feel {
+                                    Some((feel, word)) => { (feel) " · " (word) }
+                                    None => { "—" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn output_chart(report: &Report) -> Markup {
     let weeks: Vec<(u32, Vec<f64>)> = report
         .weeks
         .iter()
@@ -235,7 +277,7 @@ fn output_chart(page: &mut String, report: &Report) {
         .collect();
     let (slots, by_month) = bar_slots(&weeks);
     let description = output_summary(report);
-    let svg = svg::stacked_bars(&Chart {
+    let chart = svg::stacked_bars(&Chart {
         id: "chart-output",
         title: if by_month {
             "Lines inserted per month, by origin"
@@ -248,15 +290,16 @@ fn output_chart(page: &mut String, report: &Report) {
         slots: &slots,
         empty_message: &format!("{NOT_ENOUGH_DATA}: no lines were inserted in this period."),
     });
-    page.push_str(&format!(
-        "<section id=\"output\"><h2>Output</h2><p class=\"muted\">Lines inserted per {}, stacked by how they arrived.</p>",
-        if by_month { "month" } else { "week" }
-    ));
-    figure(page, "chart-output", &svg, &description);
-    page.push_str("</section>\n");
+    html! {
+        p class="muted" {
+            "Lines inserted per " (if by_month { "month" } else { "week" })
+            ", stacked by how they arrived."
+        }
+        (figure("chart-output", chart, &description))
+    }
 }
 
-fn explained_chart(page: &mut String, report: &Report) {
+fn explained_chart(report: &Report) -> Markup {
     let weeks: Vec<(u32, Vec<f64>)> = report
         .explained_trend
         .iter()
@@ -285,7 +328,7 @@ fn explained_chart(page: &mut String, report: &Report) {
     ];
     let (slots, by_month) = bar_slots(&weeks);
     let description = explained_summary(report);
-    let svg = svg::stacked_bars(&Chart {
+    let chart = svg::stacked_bars(&Chart {
         id: "chart-explained",
         title: "Lines of pasted and generated chunks, explained or not, by when they were made",
         description: &description,
@@ -294,15 +337,16 @@ fn explained_chart(page: &mut String, report: &Report) {
         slots: &slots,
         empty_message: &format!("{NOT_ENOUGH_DATA}: no pasted or generated chunks in this period."),
     });
-    page.push_str(&format!(
-        "<section id=\"explained\"><h2>Explained and unexplained</h2><p class=\"muted\">Lines of the chunks made each {}, split by whether you have explained them by now.</p>",
-        if by_month { "month" } else { "week" }
-    ));
-    figure(page, "chart-explained", &svg, &description);
-    page.push_str("</section>\n");
+    html! {
+        p class="muted" {
+            "Lines of the chunks made each " (if by_month { "month" } else { "week" })
+            ", split by whether you have explained them by now."
+        }
+        (figure("chart-explained", chart, &description))
+    }
 }
 
-fn pace_chart(page: &mut String, report: &Report) {
+fn pace_chart(report: &Report) -> Markup {
     let weeks: Vec<(u32, Vec<Option<f64>>)> = report
         .pace_trend
         .iter()
@@ -339,7 +383,7 @@ fn pace_chart(page: &mut String, report: &Report) {
     ];
     let slots = line_slots(&weeks);
     let description = pace_summary(report);
-    let svg = svg::lines(&Chart {
+    let chart = svg::lines(&Chart {
         id: "chart-pace",
         title: "Lines per active hour: without AI (calibration sessions) and with it",
         description: &description,
@@ -350,35 +394,15 @@ fn pace_chart(page: &mut String, report: &Report) {
             "{NOT_ENOUGH_DATA}: no calibration session and no assisted editing time."
         ),
     });
-    page.push_str("<section id=\"pace\"><h2>Pace over time</h2><p class=\"muted\">Typed lines per active hour in calibration sessions against all inserted lines per active hour outside them, week by week; a gap is a week without enough active time.</p>");
-    figure(page, "chart-pace", &svg, &description);
-    page.push_str("</section>\n");
+    html! {
+        p class="muted" {
+            "Typed lines per active hour in calibration sessions against all inserted lines per active hour outside them, week by week; a gap is a week without enough active time."
+        }
+        (figure("chart-pace", chart, &description))
+    }
 }
 
-fn debt(page: &mut String, report: &Report) {
-    page.push_str("<section id=\"debt\"><h2>Capability debt</h2>");
-    page.push_str(&format!(
-        "<p class=\"headline\" id=\"debt-total\">{} {}</p><p class=\"muted\">{}</p>",
-        escape(&lines_amount(report.debt_lines)),
-        if report.debt_lines == 1.0 {
-            "line"
-        } else {
-            "lines"
-        },
-        escape(DEBT_MEANING)
-    ));
-    if report.workspaces.len() > 1 || report.debt_lines > 0.0 {
-        page.push_str("<div class=\"table-wrap\"><table class=\"debt\"><thead><tr><th>Workspace</th><th class=\"num\">Debt (lines)</th><th class=\"num\">Share</th></tr></thead><tbody>");
-        for workspace in &report.workspaces {
-            page.push_str(&format!(
-                "<tr><td class=\"path\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                path(&workspace.workspace),
-                escape(&lines_amount(workspace.debt_lines)),
-                escape(&percent(workspace.debt_lines, report.debt_lines))
-            ));
-        }
-        page.push_str("</tbody></table></div>");
-    }
+fn debt(report: &Report) -> Markup {
     let weeks: Vec<(u32, Vec<Option<f64>>)> = report
         .debt_trend
         .iter()
@@ -393,7 +417,7 @@ fn debt(page: &mut String, report: &Report) {
     }];
     let slots = line_slots(&weeks);
     let description = debt_summary(report);
-    let svg = svg::lines(&Chart {
+    let chart = svg::lines(&Chart {
         id: "chart-debt",
         title: "Capability debt at the end of each week",
         description: &description,
@@ -402,148 +426,188 @@ fn debt(page: &mut String, report: &Report) {
         slots: &slots,
         empty_message: &format!("{NOT_ENOUGH_DATA}: the period has no weeks."),
     });
-    figure(page, "chart-debt", &svg, &description);
-    page.push_str("</section>\n");
+    html! {
+        p class="headline" id="debt-total" {
+            (lines_amount(report.debt_lines)) " "
+            (if report.debt_lines == 1.0 { "line" } else { "lines" })
+        }
+        p class="muted" { (DEBT_MEANING) }
+        @if report.workspaces.len() > 1 || report.debt_lines > 0.0 {
+            div class="table-wrap" {
+                table class="debt" {
+                    thead {
+                        tr {
+                            th { "Workspace" }
+                            th class="num" { "Debt (lines)" }
+                            th class="num" { "Share" }
+                        }
+                    }
+                    tbody {
+                        @for row in sections::debt_rows(report) {
+                            tr {
+                                td class="path" { (path(row.workspace)) }
+                                td class="num" { (row.debt) }
+                                td class="num" { (row.share) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (figure("chart-debt", chart, &description))
+    }
 }
 
-fn ownership(page: &mut String, report: &Report) {
-    page.push_str("<section id=\"ownership\"><h2>Ownership</h2><p class=\"muted\">Lines in the files now, by how they arrived; chunks by class; explained share of the chunks' lines; debt.</p>");
-    if report.workspaces.is_empty() {
-        page.push_str(&format!(
-            "<p class=\"no-data\">{NOT_ENOUGH_DATA}: no files have been tracked.</p></section>\n"
-        ));
-        return;
-    }
-    page.push_str("<div class=\"table-wrap\"><table class=\"workspaces\"><thead>");
-    ownership_header(page, "Workspace", true);
-    page.push_str("</thead><tbody>");
-    for workspace in &report.workspaces {
-        let flagged = workspace.explained_lines + workspace.unexplained_lines;
-        ownership_row(
-            page,
-            &workspace.workspace,
-            &workspace.lines,
-            class_columns(&workspace.chunks),
-            Some(percent(workspace.explained_lines as f64, flagged as f64)),
-            workspace.debt_lines,
-        );
-    }
-    page.push_str("</tbody></table></div>");
-    if !report.agents.is_empty() {
-        page.push_str("<h3>Declared by agents</h3><p class=\"muted\">Lines in the files now that a coding agent said it wrote.</p><div class=\"table-wrap\"><table class=\"agents\"><thead><tr><th>Agent</th><th class=\"num\">Chunks</th><th class=\"num\">Lines</th><th class=\"num\">Explained</th></tr></thead><tbody>");
-        for agent in &report.agents {
-            page.push_str(&format!(
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                escape(&super::agent_name(agent)),
-                agent.chunks,
-                agent.lines,
-                percent(agent.explained_lines as f64, agent.lines as f64)
-            ));
+fn ownership(report: &Report) -> Markup {
+    html! {
+        p class="muted" {
+            "Lines in the files now, by how they arrived; chunks by class; explained share of the chunks' lines; debt."
         }
-        page.push_str("</tbody></table></div>");
-    }
-    for workspace in &report.workspaces {
-        page.push_str(&format!("<h3>{}</h3>", path(&workspace.workspace)));
-        page.push_str("<div class=\"table-wrap\"><table class=\"files\"><thead>");
-        ownership_header(page, "File", false);
-        page.push_str("</thead><tbody>");
-        for file in &workspace.files {
-            ownership_row(
-                page,
-                &file.path,
-                &file.lines,
-                class_columns(&file.chunks),
-                None,
-                file.debt_lines,
-            );
+        @if report.workspaces.is_empty() {
+            p class="no-data" { (NOT_ENOUGH_DATA) ": " (NO_FILES) }
+        } @else {
+            div class="table-wrap" {
+                table class="workspaces" {
+                    thead { (ownership_header("Workspace", true)) }
+                    tbody {
+                        @for row in sections::workspace_rows(report) {
+                            (ownership_row(&row))
+                        }
+                    }
+                }
+            }
+            @if !report.agents.is_empty() {
+                h3 { "Declared by agents" }
+                p class="muted" { "Lines in the files now that a coding agent said it wrote." }
+                div class="table-wrap" {
+                    table class="agents" {
+                        thead {
+                            tr {
+                                th { "Agent" }
+                                th class="num" { "Chunks" }
+                                th class="num" { "Lines" }
+                                th class="num" { "Explained" }
+                            }
+                        }
+                        tbody {
+                            @for row in report.agents.iter().map(sections::agent_row) {
+                                tr {
+                                    td { (row.name) }
+                                    td class="num" { (row.chunks) }
+                                    td class="num" { (row.lines) }
+                                    td class="num" { (row.explained) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @for workspace in &report.workspaces {
+                h3 { (path(&workspace.workspace)) }
+                div class="table-wrap" {
+                    table class="files" {
+                        thead { (ownership_header("File", false)) }
+                        tbody {
+                            @for row in sections::file_rows(workspace) {
+                                (ownership_row(&row))
+                            }
+                        }
+                    }
+                }
+            }
         }
-        page.push_str("</tbody></table></div>");
     }
-    page.push_str("</section>\n");
 }
 
-fn ownership_header(page: &mut String, first: &str, with_explained: bool) {
-    page.push_str(&format!(
-        "<tr><th>{first}</th><th class=\"num\">Lines</th><th class=\"shares\">Share by origin</th><th>Chunks by class</th>{}<th class=\"num\">Debt</th></tr>",
-        if with_explained {
-            "<th class=\"num\">Explained</th>"
-        } else {
-            ""
+fn ownership_header(first: &str, with_explained: bool) -> Markup {
+    html! {
+        tr {
+            th { (first) }
+            th class="num" { "Lines" }
+            th class="shares" { "Share by origin" }
+            th { "Chunks by class" }
+            @if with_explained {
+                th class="num" { "Explained" }
+            }
+            th class="num" { "Debt" }
         }
-    ));
+    }
 }
 
 /// One row: the share by origin as a small bar and its percentages in words (the bar is for the
 /// eye, the words for reading and printing), and the chunks by class, both naming only what is
 /// there so fourteen columns of mostly zeros do not crowd out the file names.
-fn ownership_row(
-    page: &mut String,
-    name: &str,
-    lines: &[u64; 6],
-    classes: [u64; 4],
-    explained: Option<String>,
-    debt_lines: f64,
-) {
-    let shares = origin_shares(lines);
+fn ownership_row(row: &OwnershipRow) -> Markup {
+    let shares = origin_shares(row.lines);
     let named_shares: Vec<String> = Origin::ALL
         .into_iter()
-        .filter(|&origin| lines[origin as usize] > 0)
+        .filter(|&origin| row.lines[origin as usize] > 0)
         .map(|origin| format!("{} {}", origin.as_str(), shares[origin as usize]))
         .collect();
     let named_classes: Vec<String> = CLASS_HEADERS
         .iter()
-        .zip(classes)
+        .zip(row.classes)
         .filter(|(_, chunks)| *chunks > 0)
         .map(|(class, chunks)| format!("{} {class}", count(chunks)))
         .collect();
-    page.push_str(&format!(
-        "<tr><td class=\"path\">{}</td><td class=\"num\">{}</td><td class=\"shares\">{}<span class=\"share-words\">{}</span></td><td>{}</td>",
-        path(name),
-        count(lines.iter().sum()),
-        share_bar(lines),
-        escape(&or_dash(named_shares.join(" · "))),
-        escape(&or_dash(named_classes.join(" · "))),
-    ));
-    if let Some(explained) = explained {
-        page.push_str(&format!("<td class=\"num\">{}</td>", escape(&explained)));
+    html! {
+        tr {
+            td class="path" { (path(row.name)) }
+            td class="num" { (row.total_lines) }
+            td class="shares" {
+                (share_bar(row.lines))
+                span class="share-words" { (or_dash(named_shares.join(" · "))) }
+            }
+            td { (or_dash(named_classes.join(" · "))) }
+            @if let Some(explained) = &row.explained {
+                td class="num" { (explained) }
+            }
+            td class="num" { (row.debt) }
+        }
     }
-    page.push_str(&format!(
-        "<td class=\"num\">{}</td></tr>",
-        escape(&lines_amount(debt_lines))
-    ));
 }
 
 /// A 100-unit bar split by origin, each part with its share as a tooltip.
-fn share_bar(lines: &[u64; 6]) -> String {
+fn share_bar(lines: &[u64; 6]) -> Markup {
     let total: u64 = lines.iter().sum();
     if total == 0 {
-        return String::new();
+        return html! {};
     }
-    let mut bar = String::from(
-        "<svg class=\"share-bar\" viewBox=\"0 0 100 8\" preserveAspectRatio=\"none\" aria-hidden=\"true\">",
-    );
+    // Each part: its origin, where it starts, how wide it is and its lines.
     let mut x = 0.0;
-    for origin in Origin::ALL {
-        let value = lines[origin as usize];
-        if value == 0 {
-            continue;
+    let parts: Vec<(Origin, f64, f64, u64)> = Origin::ALL
+        .into_iter()
+        .filter(|&origin| lines[origin as usize] > 0)
+        .map(|origin| {
+            let value = lines[origin as usize];
+            let width = value as f64 * 100.0 / total as f64;
+            let start = x;
+            x += width;
+            (origin, start, width, value)
+        })
+        .collect();
+    html! {
+        svg class="share-bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true" {
+            @for (origin, start, width, value) in parts {
+                rect x=(format!("{start:.2}")) y="0" width=(format!("{width:.2}")) height="8"
+                    fill=(ORIGIN_COLOURS[origin as usize]) {
+                    title { (origin.as_str()) " " (percent(value as f64, total as f64)) }
+                }
+            }
         }
-        let width = value as f64 * 100.0 / total as f64;
-        bar.push_str(&format!(
-            "<rect x=\"{x:.2}\" y=\"0\" width=\"{width:.2}\" height=\"8\" fill=\"{}\"><title>{} {}</title></rect>",
-            ORIGIN_COLOURS[origin as usize],
-            origin.as_str(),
-            escape(&percent(value as f64, total as f64))
-        ));
-        x += width;
     }
-    bar.push_str("</svg>");
-    bar
 }
 
-/// A path, escaped, that may wrap after each `/` rather than in the middle of a name.
-fn path(text: &str) -> String {
-    escape(text).replace('/', "/<wbr>")
+/// A path that may wrap after each `/` rather than in the middle of a name.
+fn path(text: &str) -> Markup {
+    html! {
+        @for (index, part) in text.split('/').enumerate() {
+            @if index > 0 {
+                "/" wbr;
+            }
+            (part)
+        }
+    }
 }
 
 fn or_dash(text: String) -> String {
@@ -554,69 +618,98 @@ fn or_dash(text: String) -> String {
     }
 }
 
-fn detection(page: &mut String, report: &Report) {
+fn detection(report: &Report) -> Markup {
     let detection = &report.detection;
-    page.push_str("<section id=\"detection\"><h2>Detection as you judged it</h2><p class=\"muted\">Every class you gave a flagged chunk says it was not yours; every “Not AI” says it was.</p>");
-    page.push_str(&format!(
-        "<p>{}</p>",
-        escape(&crate::core::judged::sentence(detection))
-    ));
-    if !detection.by_origin.is_empty() {
-        page.push_str("<div class=\"table-wrap\"><table class=\"detection\"><thead><tr><th>Flagged as</th><th class=\"num\">Chunks</th><th class=\"num\">Classified</th><th class=\"num\">Not AI</th><th class=\"num\">Unanswered</th><th class=\"num\">Right</th></tr></thead><tbody>");
-        for (origin, answers) in &detection.by_origin {
-            page.push_str(&format!(
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                escape(origin.as_str()),
-                answers.flagged,
-                answers.classified,
-                answers.dismissed,
-                answers.unjudged,
-                escape(
-                    &answers
-                        .precision()
-                        .map_or("—".to_string(), |share| format!("{:.0}%", share * 100.0))
-                ),
-            ));
+    html! {
+        p class="muted" {
+            "Every class you gave a flagged chunk says it was not yours; every “Not AI” says it was."
         }
-        page.push_str("</tbody></table></div>");
+        p { (crate::core::judged::sentence(detection)) }
+        @if !detection.by_origin.is_empty() {
+            div class="table-wrap" {
+                table class="detection" {
+                    thead {
+                        tr {
+                            th { "Flagged as" }
+                            th class="num" { "Chunks" }
+                            th class="num" { "Classified" }
+                            th class="num" { "Not AI" }
+                            th class="num" { "Unanswered" }
+                            th class="num" { "Right" }
+                        }
+                    }
+                    tbody {
+                        @for row in sections::detection_rows(detection) {
+                            tr {
+                                td { (row.origin) }
+                                td class="num" { (row.flagged) }
+                                td class="num" { (row.classified) }
+                                td class="num" { (row.dismissed) }
+                                td class="num" { (row.unjudged) }
+                                td class="num" { (row.right) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    page.push_str("</section>\n");
 }
 
-fn practice(page: &mut String, report: &Report) {
-    page.push_str("<section id=\"practice\"><h2>Practice due</h2><p class=\"muted\">Repeatable chunks to reproduce from memory — a day, a week and a month after you classified them. Write it again without looking, then compare.</p>");
-    if report.practice_due.is_empty() {
-        page.push_str("<p class=\"no-data\">Nothing is due: no repeatable chunk is waiting to be reproduced.</p></section>\n");
-        return;
+fn practice(report: &Report) -> Markup {
+    html! {
+        p class="muted" {
+            "Repeatable chunks to reproduce from memory — a day, a week and a month after you classified them. Write it again without looking, then compare."
+        }
+        @if report.practice_due.is_empty() {
+            p class="no-data" { (NOTHING_DUE) }
+        } @else {
+            div class="table-wrap" {
+                table class="practice" {
+                    thead {
+                        tr {
+                            th { "Due" }
+                            th { "File" }
+                            th class="num" { "Chunk" }
+                            th { "Items" }
+                            th class="num" { "Lines" }
+                            th { "Reproduction" }
+                        }
+                    }
+                    tbody {
+                        @for row in sections::practice_rows(report) {
+                            tr {
+                                td { (row.due) " " span class="muted" { "(" (row.overdue) ")" } }
+                                td class="path" {
+                                    (path(row.path)) br;
+                                    span class="muted" { (path(row.workspace)) }
+                                }
+                                td class="num" { (row.chunk) }
+                                td {
+                                    @if row.items.is_empty() {
+                                        "—"
+                                    } @else {
+                                        (row.items.join(", "))
+                                    }
+                                }
+                                td class="num" { (row.lines) }
+                                td { (row.step) " after classifying" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    page.push_str("<div class=\"table-wrap\"><table class=\"practice\"><thead><tr><th>Due</th><th>File</th><th class=\"num\">Chunk</th><th>Items</th><th class=\"num\">Lines</th><th>Reproduction</th></tr></thead><tbody>");
-    for item in &report.practice_due {
-        let items = if item.items.is_empty() {
-            "—".to_string()
-        } else {
-            item.items.join(", ")
-        };
-        page.push_str(&format!(
-            "<tr><td>{} <span class=\"muted\">({})</span></td><td class=\"path\">{}<br><span class=\"muted\">{}</span></td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            escape(&date_of_ms(item.due_ms)),
-            escape(&overdue(item.due_ms, report.generated_ms)),
-            path(&item.path),
-            path(&item.workspace),
-            item.chunk,
-            escape(&items),
-            count(item.lines),
-            escape(&format!("{} after classifying", item.step)),
-        ));
-    }
-    page.push_str("</tbody></table></div></section>\n");
 }
 
-fn figure(page: &mut String, id: &str, svg: &str, caption: &str) {
-    page.push_str(&format!(
-        "<figure class=\"chart\" id=\"{}\">{svg}<figcaption>{}</figcaption></figure>",
-        escape(id),
-        escape(caption)
-    ));
+fn figure(id: &str, chart: Markup, caption: &str) -> Markup {
+    html! {
+        figure class="chart" id=(id) {
+            (chart)
+            figcaption { (caption) }
+        }
+    }
 }
 
 /// Slots for a bar chart: one per week, or one per month (summed) over more than 26 weeks.

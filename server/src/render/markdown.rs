@@ -2,13 +2,15 @@
 //! has tables, and one sentence in place of each chart. Paths, labels and items sit in code spans
 //! so that `impl<T>` or `a_b_c` print as written, and `|` is escaped so a cell stays one cell.
 
+use super::sections::{
+    self, CLASS_HEADERS, NO_FILES, NOTHING_DUE, OwnershipRow, Section, origin_shares,
+};
 use super::{
-    CLASS_HEADERS, DEBT_MEANING, NOT_ENOUGH_DATA, class_columns, count, date_of_ms,
-    date_time_of_ms, debt_summary, explained_summary, kept_share, lines_amount, origin_shares,
-    output_summary, overdue, pace, pace_summary, percent, period,
+    DEBT_MEANING, NOT_ENOUGH_DATA, count, date_time_of_ms, debt_summary, explained_summary,
+    kept_share, output_summary, pace_summary, period,
 };
 use crate::core::line_map::Origin;
-use crate::core::report::{Report, feel_word};
+use crate::core::report::Report;
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -18,8 +20,30 @@ pub(super) fn render(report: &Report) -> String {
         period(report),
         date_time_of_ms(report.generated_ms)
     ));
+    for section in Section::ALL {
+        out.push_str(&format!("\n## {}\n\n", section.title()));
+        match section {
+            Section::Questions => questions(&mut out, report),
+            Section::Calibration => calibration(&mut out, report),
+            Section::Output => sentence(&mut out, &output_summary(report)),
+            Section::Explained => sentence(&mut out, &explained_summary(report)),
+            Section::Pace => sentence(&mut out, &pace_summary(report)),
+            Section::Debt => debt(&mut out, report),
+            Section::Ownership => ownership(&mut out, report),
+            Section::Practice => practice(&mut out, report),
+            Section::Detection => detection(&mut out, report),
+        }
+    }
+    out
+}
 
-    out.push_str("\n## Four questions\n\n");
+/// A chart's summary, which stands in for the chart.
+fn sentence(out: &mut String, text: &str) {
+    out.push_str(text);
+    out.push('\n');
+}
+
+fn questions(out: &mut String, report: &Report) {
     for (index, answer) in report.questions.iter().enumerate() {
         out.push_str(&format!("{}. **{}**  \n", index + 1, answer.question));
         match &answer.answer {
@@ -27,30 +51,11 @@ pub(super) fn render(report: &Report) -> String {
             None => out.push_str(&format!("   {}\n", answer.detail)),
         }
     }
-
-    calibration(&mut out, report);
-
-    out.push_str("\n## Output\n\n");
-    out.push_str(&output_summary(report));
-    out.push('\n');
-    out.push_str("\n## Explained and unexplained\n\n");
-    out.push_str(&explained_summary(report));
-    out.push('\n');
-    out.push_str("\n## Pace over time\n\n");
-    out.push_str(&pace_summary(report));
-    out.push('\n');
-
-    debt(&mut out, report);
-    ownership(&mut out, report);
-    practice(&mut out, report);
-    detection(&mut out, report);
-    out
 }
 
 /// How the user answered the chunks flagged in the period, by origin.
 fn detection(out: &mut String, report: &Report) {
     let detection = &report.detection;
-    out.push_str("\n## Detection as you judged it\n\n");
     out.push_str(&crate::core::judged::sentence(detection));
     out.push('\n');
     if detection.by_origin.is_empty() {
@@ -58,24 +63,16 @@ fn detection(out: &mut String, report: &Report) {
     }
     out.push_str("\n| flagged as | chunks | classified | not AI | unanswered | right |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
-    for (origin, answers) in &detection.by_origin {
+    for row in sections::detection_rows(detection) {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            origin.as_str(),
-            answers.flagged,
-            answers.classified,
-            answers.dismissed,
-            answers.unjudged,
-            answers
-                .precision()
-                .map_or("—".to_string(), |share| format!("{:.0}%", share * 100.0))
+            row.origin, row.flagged, row.classified, row.dismissed, row.unjudged, row.right
         ));
     }
 }
 
 fn calibration(out: &mut String, report: &Report) {
     let calibration = &report.calibration;
-    out.push_str("\n## Calibration: your pace without AI\n\n");
     let (headline, detail) = kept_share(calibration);
     if let Some(headline) = headline {
         out.push_str(&format!("**{headline}** "));
@@ -86,100 +83,70 @@ fn calibration(out: &mut String, report: &Report) {
     if calibration.sessions.is_empty() {
         return;
     }
-    let sessions = calibration.sessions.len() as u64;
     out.push_str(&format!(
-        "\n{} {}, {} {}.\n\n",
-        count(sessions),
-        if sessions == 1 { "session" } else { "sessions" },
-        count(calibration.breaches),
-        if calibration.breaches == 1 {
-            "breach"
-        } else {
-            "breaches"
-        }
+        "\n{}.\n\n",
+        sections::sessions_and_breaches(calibration)
     ));
     out.push_str("| date | label | active minutes | typed lines | pace | breaches | feel |\n");
     out.push_str("|---|---|---:|---:|---:|---:|---|\n");
-    for session in &calibration.sessions {
-        let mut when = date_of_ms(session.started_ms);
-        if session.running {
-            when.push_str(" (running)");
-        }
+    for row in calibration.sessions.iter().map(sections::session_row) {
         out.push_str(&format!(
-            "| {when} | {} | {} | {} | {} | {} | {} |\n",
-            session.label.as_deref().map_or("—".to_string(), code),
-            count(session.active_minutes),
-            count(session.typed_lines),
-            pace(session.pace),
-            count(session.breaches),
-            session.feel.map_or("—".to_string(), |feel| format!(
-                "{feel} ({})",
-                feel_word(feel)
-            ))
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            row.when,
+            row.label.map_or("—".to_string(), code),
+            row.active_minutes,
+            row.typed_lines,
+            row.pace,
+            row.breaches,
+            row.feel
+                .map_or("—".to_string(), |(feel, word)| format!("{feel} ({word})"))
         ));
     }
 }
 
 fn debt(out: &mut String, report: &Report) {
-    out.push_str("\n## Capability debt\n\n");
     out.push_str(&format!("{}\n\n{DEBT_MEANING}\n", debt_summary(report)));
     if report.workspaces.is_empty() {
         return;
     }
     out.push_str("\n| workspace | debt (lines) | share |\n|---|---:|---:|\n");
-    for workspace in &report.workspaces {
+    for row in sections::debt_rows(report) {
         out.push_str(&format!(
             "| {} | {} | {} |\n",
-            code(&workspace.workspace),
-            lines_amount(workspace.debt_lines),
-            percent(workspace.debt_lines, report.debt_lines)
+            code(row.workspace),
+            row.debt,
+            row.share
         ));
     }
 }
 
 fn ownership(out: &mut String, report: &Report) {
-    out.push_str("\n## Ownership\n\n");
     if report.workspaces.is_empty() {
-        out.push_str(&format!("{NOT_ENOUGH_DATA}: no files have been tracked.\n"));
+        out.push_str(&format!("{NOT_ENOUGH_DATA}: {NO_FILES}\n"));
         return;
     }
     out.push_str("Share of lines by origin, chunks by class, explained share of the chunks' lines, debt in lines.\n\n");
     table_header(out, "workspace", true);
-    for workspace in &report.workspaces {
-        let flagged = workspace.explained_lines + workspace.unexplained_lines;
-        table_row(
-            out,
-            &workspace.workspace,
-            &workspace.lines,
-            class_columns(&workspace.chunks),
-            Some(percent(workspace.explained_lines as f64, flagged as f64)),
-            workspace.debt_lines,
-        );
+    for row in sections::workspace_rows(report) {
+        table_row(out, &row);
     }
     if !report.agents.is_empty() {
         out.push_str("\n### Declared by agents\n\nLines in the files now that a coding agent said it wrote.\n\n| agent | chunks | lines | explained |\n|---|---:|---:|---:|\n");
-        for agent in &report.agents {
+        for row in report.agents.iter().map(sections::agent_row) {
             out.push_str(&format!(
                 "| {} | {} | {} | {} |\n",
-                code(&super::agent_name(agent)),
-                agent.chunks,
-                agent.lines,
-                percent(agent.explained_lines as f64, agent.lines as f64)
+                code(&row.name),
+                row.chunks,
+                row.lines,
+                row.explained
             ));
         }
     }
     for workspace in &report.workspaces {
         out.push_str(&format!("\n### {}\n\n", code(&workspace.workspace)));
         table_header(out, "file", false);
-        for file in &workspace.files {
-            table_row(
-                out,
-                &file.path,
-                &file.lines,
-                class_columns(&file.chunks),
-                None,
-                file.debt_lines,
-            );
+        for row in sections::file_rows(workspace) {
+            table_row(out, &row);
         }
     }
 }
@@ -204,45 +171,36 @@ fn table_header(out: &mut String, first: &str, with_explained: bool) {
     out.push_str(&format!("{header}\n{rule}\n"));
 }
 
-fn table_row(
-    out: &mut String,
-    name: &str,
-    lines: &[u64; 6],
-    classes: [u64; 4],
-    explained: Option<String>,
-    debt_lines: f64,
-) {
-    out.push_str(&format!(
-        "| {} | {} |",
-        code(name),
-        count(lines.iter().sum())
-    ));
-    for share in origin_shares(lines) {
+/// Every origin's share and every class's count in columns of their own, zeros included, so
+/// that the table reads the same down each column.
+fn table_row(out: &mut String, row: &OwnershipRow) {
+    out.push_str(&format!("| {} | {} |", code(row.name), row.total_lines));
+    for share in origin_shares(row.lines) {
         out.push_str(&format!(" {share} |"));
     }
-    for chunks in classes {
+    for chunks in row.classes {
         out.push_str(&format!(" {} |", count(chunks)));
     }
-    if let Some(explained) = explained {
+    if let Some(explained) = &row.explained {
         out.push_str(&format!(" {explained} |"));
     }
-    out.push_str(&format!(" {} |\n", lines_amount(debt_lines)));
+    out.push_str(&format!(" {} |\n", row.debt));
 }
 
 fn practice(out: &mut String, report: &Report) {
-    out.push_str("\n## Practice due\n\n");
     if report.practice_due.is_empty() {
-        out.push_str("Nothing is due: no repeatable chunk is waiting to be reproduced.\n");
+        out.push_str(NOTHING_DUE);
+        out.push('\n');
         return;
     }
     out.push_str("Reproduce these from memory, then compare.\n\n");
     out.push_str("| due | workspace | file | chunk | items | lines | reproduction |\n");
     out.push_str("|---|---|---|---:|---|---:|---|\n");
-    for item in &report.practice_due {
-        let items = if item.items.is_empty() {
+    for row in sections::practice_rows(report) {
+        let items = if row.items.is_empty() {
             "—".to_string()
         } else {
-            item.items
+            row.items
                 .iter()
                 .map(|name| code(name))
                 .collect::<Vec<_>>()
@@ -250,13 +208,13 @@ fn practice(out: &mut String, report: &Report) {
         };
         out.push_str(&format!(
             "| {} ({}) | {} | {} | {} | {items} | {} | after {} |\n",
-            date_of_ms(item.due_ms),
-            overdue(item.due_ms, report.generated_ms),
-            code(&item.workspace),
-            code(&item.path),
-            item.chunk,
-            count(item.lines),
-            item.step
+            row.due,
+            row.overdue,
+            code(row.workspace),
+            code(row.path),
+            row.chunk,
+            row.lines,
+            row.step
         ));
     }
 }

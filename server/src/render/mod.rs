@@ -5,10 +5,12 @@
 //!
 //! The helpers below are the words and numbers the renderers share, so the markdown and the HTML
 //! say the same thing in the same way: dates from day numbers, percentages, the chart summaries
-//! and the "not enough data yet" sentences.
+//! and the "not enough data yet" sentences. `sections` holds the order of the sections and the
+//! rows of their tables; the HTML is written with maud, so every piece of text in it is escaped.
 
 mod html;
 mod markdown;
+mod sections;
 mod svg;
 #[cfg(test)]
 mod tests;
@@ -301,22 +303,6 @@ pub fn pace(lines_per_hour: Option<f64>) -> String {
     }
 }
 
-/// Escapes text for HTML and SVG, in element content and in quoted attributes alike.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(character),
-        }
-    }
-    out
-}
-
 fn lines_by_origin(lines: &[u64; 6]) -> Value {
     let mut object = Map::new();
     for origin in Origin::ALL {
@@ -525,25 +511,6 @@ pub(crate) fn debt_summary(report: &Report) -> String {
 
 /// What capability debt is, for readers of either format.
 pub(crate) const DEBT_MEANING: &str = "Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).";
-
-/// The three class counts and the unclassified ones, in the order the tables show them.
-pub(crate) fn class_columns(counts: &ClassCounts) -> [u64; 4] {
-    [
-        counts.transient,
-        counts.repeatable,
-        counts.core,
-        counts.unclassified,
-    ]
-}
-
-/// Headers for [`class_columns`].
-pub(crate) const CLASS_HEADERS: [&str; 4] = ["transient", "repeatable", "core", "unclassified"];
-
-/// The share of each origin in a file's or workspace's lines, as percentages.
-pub(crate) fn origin_shares(lines: &[u64; 6]) -> [String; 6] {
-    let total: u64 = lines.iter().sum();
-    lines.map(|value| percent(value as f64, total as f64))
-}
 
 /// "3 days ago", "today": how late a practice item is at the time of the report.
 pub(crate) fn overdue(due_ms: u64, now_ms: u64) -> String {

@@ -1,6 +1,6 @@
-//! Charts as inline SVG strings, written by hand: stacked bars and lines with gaps. Each chart is
-//! drawn on a fixed 800×300 viewBox and scales to the page's width, so its text keeps its size
-//! relative to the drawing. Everything is readable without script: values sit in `<title>`
+//! Charts as inline SVG, written with maud (which escapes every value): stacked bars and lines
+//! with gaps. Each chart is drawn on a fixed 800×300 viewBox and scales to the page's width, so
+//! its text keeps its size relative to the drawing. Everything is readable without script: values sit in `<title>`
 //! tooltips and, where few enough, as labels on the chart; the chart's own `<title>` and `<desc>`
 //! say what it shows.
 //!
@@ -8,7 +8,7 @@
 //! a chart with no data draws its frame and a `data-no-data` sentence instead, and a line series
 //! with no value at all says so in a `data-empty="<id>"` note.
 
-use super::escape;
+use maud::{Markup, html};
 
 const WIDTH: f64 = 800.0;
 const HEIGHT: f64 = 300.0;
@@ -58,7 +58,7 @@ pub struct Chart<'a> {
 }
 
 /// Bars stacked by series, one bar per slot.
-pub fn stacked_bars(chart: &Chart) -> String {
+pub fn stacked_bars(chart: &Chart) -> Markup {
     let totals: Vec<f64> = chart
         .slots
         .iter()
@@ -71,60 +71,73 @@ pub fn stacked_bars(chart: &Chart) -> String {
         })
         .collect();
     let max_total = totals.iter().copied().fold(0.0, f64::max);
-    let mut out = open(chart);
-    legend(&mut out, chart.series, false);
     if chart.slots.is_empty() || max_total <= 0.0 {
-        empty(&mut out, chart.empty_message);
-        out.push_str("</svg>");
-        return out;
+        return frame(chart, false, empty(chart.empty_message));
     }
     let scale = Scale::new(max_total);
-    grid(&mut out, &scale);
     let band = PLOT_WIDTH / chart.slots.len() as f64;
     let bar_width = (band * 0.7).clamp(1.0, MAX_BAR_WIDTH);
-    out.push_str("<g class=\"bars\">");
-    for (index, (slot, total)) in chart.slots.iter().zip(&totals).enumerate() {
-        let x = LEFT + index as f64 * band + (band - bar_width) / 2.0;
-        let mut top = TOP + PLOT_HEIGHT;
-        for (series, value) in chart.series.iter().zip(&slot.values) {
-            let value = value.unwrap_or(0.0);
-            if value <= 0.0 {
-                continue;
+    let label_totals = chart.slots.len() <= MAX_VALUE_LABELS;
+    let bars = html! {
+        g class="bars" {
+            @for (index, (slot, total)) in chart.slots.iter().zip(&totals).enumerate() {
+                @let x = LEFT + index as f64 * band + (band - bar_width) / 2.0;
+                @let (parts, top) = stack(chart.series, slot, &scale);
+                @for part in parts {
+                    rect data-series=(part.series.id) x=(number(x)) y=(number(part.top))
+                        width=(number(bar_width)) height=(number(part.height)) fill=(part.series.colour) {
+                        title {
+                            (slot.name) " · " (part.series.name) ": " (value_label(part.value)) " "
+                            (chart.unit)
+                        }
+                    }
+                }
+                @if label_totals && *total > 0.0 {
+                    text class="value" x=(number(x + bar_width / 2.0)) y=(number(top - 4.0))
+                        text-anchor="middle" font-size="11" { (value_label(*total)) }
+                }
             }
-            let height = value / scale.top * PLOT_HEIGHT;
-            top -= height;
-            out.push_str(&format!(
-                "<rect data-series=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{} · {}: {} {}</title></rect>",
-                escape(series.id),
-                number(x),
-                number(top),
-                number(bar_width),
-                number(height),
-                escape(series.colour),
-                escape(&slot.name),
-                escape(series.name),
-                escape(&value_label(value)),
-                escape(chart.unit)
-            ));
         }
-        if chart.slots.len() <= MAX_VALUE_LABELS && *total > 0.0 {
-            out.push_str(&format!(
-                "<text class=\"value\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
-                number(x + bar_width / 2.0),
-                number(top - 4.0),
-                escape(&value_label(*total))
-            ));
+    };
+    frame(
+        chart,
+        false,
+        html! { (grid(&scale)) (bars) (ticks(chart.slots, band)) },
+    )
+}
+
+/// One series' part of a bar.
+struct BarPart<'a> {
+    series: &'a Series<'a>,
+    top: f64,
+    height: f64,
+    value: f64,
+}
+
+/// The visible parts of one slot's bar, bottom up, and the top of the whole bar.
+fn stack<'a>(series: &'a [Series<'a>], slot: &Slot, scale: &Scale) -> (Vec<BarPart<'a>>, f64) {
+    let mut top = TOP + PLOT_HEIGHT;
+    let mut parts = Vec::new();
+    for (series, value) in series.iter().zip(&slot.values) {
+        let value = value.unwrap_or(0.0);
+        if value <= 0.0 {
+            continue;
         }
+        let height = value / scale.top * PLOT_HEIGHT;
+        top -= height;
+        parts.push(BarPart {
+            series,
+            top,
+            height,
+            value,
+        });
     }
-    out.push_str("</g>");
-    ticks(&mut out, chart.slots, band);
-    out.push_str("</svg>");
-    out
+    (parts, top)
 }
 
 /// One line per series over the slots, broken where a slot has no value; every value is also a
 /// dot, so a lone week between gaps still shows.
-pub fn lines(chart: &Chart) -> String {
+pub fn lines(chart: &Chart) -> Markup {
     let max_value = chart
         .slots
         .iter()
@@ -135,18 +148,14 @@ pub fn lines(chart: &Chart) -> String {
         .slots
         .iter()
         .any(|slot| slot.values.iter().any(Option::is_some));
-    let mut out = open(chart);
-    legend(&mut out, chart.series, true);
     if !any_value {
-        empty(&mut out, chart.empty_message);
-        out.push_str("</svg>");
-        return out;
+        return frame(chart, true, empty(chart.empty_message));
     }
     let scale = Scale::new(max_value);
-    grid(&mut out, &scale);
     let band = PLOT_WIDTH / chart.slots.len() as f64;
     let radius = if chart.slots.len() > 30 { 2.2 } else { 3.5 };
     let mut notes = 0;
+    let mut drawn = Vec::with_capacity(chart.series.len());
     for (series_index, series) in chart.series.iter().enumerate() {
         let points: Vec<Option<(f64, f64, f64)>> = chart
             .slots
@@ -164,23 +173,21 @@ pub fn lines(chart: &Chart) -> String {
             })
             .collect();
         if points.iter().all(Option::is_none) {
-            out.push_str(&format!(
-                "<text class=\"note\" data-empty=\"{}\" x=\"{}\" y=\"{}\" font-size=\"12\">{}: {}</text>",
-                escape(series.id),
-                number(LEFT + 8.0),
-                number(TOP + 16.0 + 16.0 * f64::from(notes)),
-                escape(series.name),
-                escape(series.missing)
-            ));
+            drawn.push(html! {
+                text class="note" data-empty=(series.id) x=(number(LEFT + 8.0))
+                    y=(number(TOP + 16.0 + 16.0 * f64::from(notes))) font-size="12" {
+                    (series.name) ": " (series.missing)
+                }
+            });
             notes += 1;
             continue;
         }
-        let mut path = String::new();
+        let mut outline = String::new();
         let mut drawing = false;
         for point in &points {
             match point {
                 Some((x, y, _)) => {
-                    path.push_str(&format!(
+                    outline.push_str(&format!(
                         "{}{} {} ",
                         if drawing { "L" } else { "M" },
                         number(*x),
@@ -191,40 +198,32 @@ pub fn lines(chart: &Chart) -> String {
                 None => drawing = false,
             }
         }
-        // A lone point is a dot only: a path of one point would draw nothing and measure zero.
-        if path.contains('L') {
-            out.push_str(&format!(
-            "<path data-series=\"{}\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2.2\" stroke-linejoin=\"round\"{}/>",
-            escape(series.id),
-            path.trim_end(),
-            escape(series.colour),
-            if series.dashed {
-                " stroke-dasharray=\"7 4\""
-            } else {
-                ""
+        drawn.push(html! {
+            // A lone point is a dot only: a path of one point would draw nothing and measure zero.
+            @if outline.contains('L') {
+                path data-series=(series.id) d=(outline.trim_end()) fill="none" stroke=(series.colour)
+                    stroke-width="2.2" stroke-linejoin="round"
+                    stroke-dasharray=[series.dashed.then_some("7 4")] {}
             }
-        ));
-        }
-        out.push_str(&format!("<g fill=\"{}\">", escape(series.colour)));
-        for (slot, point) in chart.slots.iter().zip(&points) {
-            if let Some((x, y, value)) = point {
-                out.push_str(&format!(
-                    "<circle data-series=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{radius}\"><title>{} · {}: {} {}</title></circle>",
-                    escape(series.id),
-                    number(*x),
-                    number(*y),
-                    escape(&slot.name),
-                    escape(series.name),
-                    escape(&value_label(*value)),
-                    escape(chart.unit)
-                ));
+            g fill=(series.colour) {
+                @for (slot, point) in chart.slots.iter().zip(&points) {
+                    @if let Some((x, y, value)) = point {
+                        circle data-series=(series.id) cx=(number(*x)) cy=(number(*y)) r=(radius) {
+                            title {
+                                (slot.name) " · " (series.name) ": " (value_label(*value)) " "
+                                (chart.unit)
+                            }
+                        }
+                    }
+                }
             }
-        }
-        out.push_str("</g>");
+        });
     }
-    ticks(&mut out, chart.slots, band);
-    out.push_str("</svg>");
-    out
+    frame(
+        chart,
+        true,
+        html! { (grid(&scale)) @for series in drawn { (series) } (ticks(chart.slots, band)) },
+    )
 }
 
 /// The y axis: zero to a round number at or above the largest value, in round steps.
@@ -253,102 +252,93 @@ impl Scale {
     }
 }
 
-fn open(chart: &Chart) -> String {
-    format!(
-        "<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"100%\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" font-size=\"12\"><title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>",
-        escape(chart.title),
-        escape(chart.description),
-        id = escape(chart.id),
-    )
+/// The chart's `<svg>`: its title, description and legend, then `body`. Empty elements are
+/// written with an end tag (`<line></line>`), which SVG inside HTML reads as `<line/>`.
+fn frame(chart: &Chart, as_lines: bool, body: Markup) -> Markup {
+    html! {
+        svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } width="100%" preserveAspectRatio="xMidYMid meet"
+            role="img" aria-labelledby={ (chart.id) "-title " (chart.id) "-desc" } font-size="12" {
+            title id={ (chart.id) "-title" } { (chart.title) }
+            desc id={ (chart.id) "-desc" } { (chart.description) }
+            (legend(chart.series, as_lines))
+            (body)
+        }
+    }
 }
 
 /// The legend along the top: a swatch (a dash pattern for lines) and each series' name.
-fn legend(out: &mut String, series: &[Series], as_lines: bool) {
-    out.push_str("<g class=\"legend\">");
+fn legend(series: &[Series], as_lines: bool) -> Markup {
+    // Where each swatch and each name starts, left to right.
     let mut x = LEFT;
-    for entry in series {
-        if as_lines {
-            out.push_str(&format!(
-                "<line x1=\"{}\" y1=\"14\" x2=\"{}\" y2=\"14\" stroke=\"{}\" stroke-width=\"3\"{}/>",
-                number(x),
-                number(x + 22.0),
-                escape(entry.colour),
-                if entry.dashed {
-                    " stroke-dasharray=\"7 4\""
-                } else {
-                    ""
+    let placed: Vec<(f64, f64, &Series)> = series
+        .iter()
+        .map(|entry| {
+            let swatch = x;
+            x += if as_lines { 28.0 } else { 17.0 };
+            let name = x;
+            // A rough width for the name: the legend never needs more than a line.
+            x += entry.name.chars().count() as f64 * 7.0 + 20.0;
+            (swatch, name, entry)
+        })
+        .collect();
+    html! {
+        g class="legend" {
+            @for (swatch, name, entry) in placed {
+                @if as_lines {
+                    line x1=(number(swatch)) y1="14" x2=(number(swatch + 22.0)) y2="14"
+                        stroke=(entry.colour) stroke-width="3"
+                        stroke-dasharray=[entry.dashed.then_some("7 4")] {}
+                } @else {
+                    rect x=(number(swatch)) y="8" width="12" height="12" fill=(entry.colour) {}
                 }
-            ));
-            x += 28.0;
-        } else {
-            out.push_str(&format!(
-                "<rect x=\"{}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{}\"/>",
-                number(x),
-                escape(entry.colour)
-            ));
-            x += 17.0;
+                text data-legend=(entry.id) x=(number(name)) y="18" font-size="12" { (entry.name) }
+            }
         }
-        out.push_str(&format!(
-            "<text data-legend=\"{}\" x=\"{}\" y=\"18\" font-size=\"12\">{}</text>",
-            escape(entry.id),
-            number(x),
-            escape(entry.name)
-        ));
-        // A rough width for the name: the legend never needs more than a line.
-        x += entry.name.chars().count() as f64 * 7.0 + 20.0;
     }
-    out.push_str("</g>");
 }
 
-fn grid(out: &mut String, scale: &Scale) {
-    out.push_str("<g class=\"grid\">");
+fn grid(scale: &Scale) -> Markup {
     let steps = (scale.top / scale.step).round() as u32;
-    for step in 0..=steps {
-        let value = f64::from(step) * scale.step;
-        let y = scale.y(value);
-        out.push_str(&format!(
-            "<line x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"{}\" stroke-width=\"1\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"11\">{}</text>",
-            number(LEFT),
-            number(WIDTH - RIGHT),
-            if step == 0 { "#767676" } else { "#e0e0e0" },
-            number(LEFT - 8.0),
-            number(y + 4.0),
-            escape(&value_label(value)),
-            y = number(y),
-        ));
-    }
-    out.push_str("</g>");
-}
-
-fn ticks(out: &mut String, slots: &[Slot], band: f64) {
-    out.push_str("<g class=\"ticks\">");
-    let baseline = TOP + PLOT_HEIGHT;
-    for (index, slot) in slots.iter().enumerate() {
-        if let Some(tick) = &slot.tick {
-            let x = LEFT + (index as f64 + 0.5) * band;
-            out.push_str(&format!(
-                "<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"#767676\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
-                number(baseline),
-                number(baseline + 5.0),
-                number(baseline + 19.0),
-                escape(tick),
-                x = number(x),
-            ));
+    html! {
+        g class="grid" {
+            @for step in 0..=steps {
+                @let value = f64::from(step) * scale.step;
+                @let y = number(scale.y(value));
+                line x1=(number(LEFT)) y1=(y) x2=(number(WIDTH - RIGHT)) y2=(y)
+                    stroke=(if step == 0 { "#767676" } else { "#e0e0e0" }) stroke-width="1" {}
+                text x=(number(LEFT - 8.0)) y=(number(scale.y(value) + 4.0)) text-anchor="end"
+                    font-size="11" { (value_label(value)) }
+            }
         }
     }
-    out.push_str("</g>");
 }
 
-fn empty(out: &mut String, message: &str) {
-    out.push_str(&format!(
-        "<line x1=\"{}\" y1=\"{baseline}\" x2=\"{}\" y2=\"{baseline}\" stroke=\"#767676\"/><text class=\"no-data\" data-no-data=\"true\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\">{}</text>",
-        number(LEFT),
-        number(WIDTH - RIGHT),
-        number(LEFT + PLOT_WIDTH / 2.0),
-        number(TOP + PLOT_HEIGHT / 2.0),
-        escape(message),
-        baseline = number(TOP + PLOT_HEIGHT),
-    ));
+fn ticks(slots: &[Slot], band: f64) -> Markup {
+    let baseline = TOP + PLOT_HEIGHT;
+    html! {
+        g class="ticks" {
+            @for (index, slot) in slots.iter().enumerate() {
+                @if let Some(tick) = &slot.tick {
+                    @let x = number(LEFT + (index as f64 + 0.5) * band);
+                    line x1=(x) y1=(number(baseline)) x2=(x) y2=(number(baseline + 5.0))
+                        stroke="#767676" {}
+                    text x=(x) y=(number(baseline + 19.0)) text-anchor="middle" font-size="11" {
+                        (tick)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn empty(message: &str) -> Markup {
+    let baseline = number(TOP + PLOT_HEIGHT);
+    html! {
+        line x1=(number(LEFT)) y1=(baseline) x2=(number(WIDTH - RIGHT)) y2=(baseline)
+            stroke="#767676" {}
+        text class="no-data" data-no-data="true" x=(number(LEFT + PLOT_WIDTH / 2.0))
+            y=(number(TOP + PLOT_HEIGHT / 2.0)) text-anchor="middle" font-size="14" { (message) }
+    }
 }
 
 /// A coordinate with at most one decimal: enough at this scale, and it keeps the file small.

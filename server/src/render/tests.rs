@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use expect_test::{Expect, expect};
+use expect_test::{Expect, expect, expect_file};
 
 use super::*;
 use crate::core::activity::DayActivity;
@@ -188,10 +188,6 @@ fn numbers_and_shares() {
     assert_eq!(percent(3.0, 0.0), "—");
     assert_eq!(pace(Some(31.6)), "32 lines/h");
     assert_eq!(pace(None), "—");
-    assert_eq!(
-        escape("<a href=\"x\">&'</a>"),
-        "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
-    );
 }
 
 #[test]
@@ -663,4 +659,110 @@ fn a_long_period_has_one_bar_per_month_and_a_short_one_a_bar_per_week() {
     );
     let months = report_over(150);
     assert_eq!(typed_bars(&months), months.weeks.len());
+}
+
+/// Text that breaks markup if any renderer lets it through unescaped.
+const HOSTILE: &str = "<script>alert(\"x\" & 'y')</script> a/b </td>";
+
+/// Two years of activity with hostile text in every field a user or an agent writes: workspace
+/// and file paths, chunk items, session labels, agent and model names, and (set after computing)
+/// the answers' wording.
+fn hostile_report() -> Report {
+    let now = MONDAY + 3 * DAY_MS;
+    let since = now - 730 * DAY_MS;
+    let mut files = Vec::new();
+    for workspace in 0..3u64 {
+        for file in 0..4u64 {
+            let chunks = (0..5u64)
+                .map(|index| {
+                    let id = workspace * 100 + file * 10 + index;
+                    let class = [
+                        Some(Class::Core),
+                        Some(Class::Repeatable),
+                        Some(Class::Transient),
+                        None,
+                        Some(Class::Repeatable),
+                    ][index as usize];
+                    let mut made = chunk(id, since + id * 3 * DAY_MS, class, index == 2);
+                    made.items = vec![format!("{HOSTILE} item {id}"), "fn x<'a>()".into()];
+                    if index == 4 {
+                        made.agent = Some(format!("{HOSTILE} agent"));
+                        made.model = (workspace > 0).then(|| format!("{HOSTILE} model"));
+                    }
+                    (made, 10 + index)
+                })
+                .collect();
+            files.push(FileInput {
+                workspace: format!("/home/{HOSTILE}/w{workspace}"),
+                path: format!("src/{HOSTILE}/file{file}.rs"),
+                lines: [100 + file, 20, 30 * workspace, 1, 2, 3],
+                chunks,
+            });
+        }
+    }
+    let mut report = compute(&ReportInput {
+        now_ms: now,
+        dismissals: Vec::new(),
+        since_ms: since,
+        days: (0..730u64)
+            .map(|offset| DayActivity {
+                day: day_of(since) + offset as u32,
+                lines: [10 + offset % 7, offset % 3, offset % 5, 0, 1, 0],
+                typed_chars: 1_000,
+                active_ms: 3_600_000,
+                calibration_lines: [offset % 2, 0, 0, 0, 0, 0],
+                calibration_active_ms: if offset % 9 == 0 { 1_800_000 } else { 0 },
+            })
+            .collect(),
+        sessions: (0..15u64)
+            .map(|index| {
+                let mut made = session(since + index * 40 * DAY_MS, 30, 12 + index, None);
+                made.label = Some(format!("{HOSTILE} session {index}"));
+                made.feel = u8::try_from(index % 6).ok().filter(|feel| *feel > 0);
+                made
+            })
+            .collect(),
+        files,
+    });
+    for answer in &mut report.questions {
+        answer.answer = Some(format!("{HOSTILE} answer"));
+        answer.detail = format!("{HOSTILE} detail");
+    }
+    report
+}
+
+#[test]
+fn html_of_a_hostile_report_keeps_every_piece_of_text_as_text() {
+    let page = html(&hostile_report());
+    assert!(!page.contains("<script"), "the page runs no script");
+    // Hostile text closes no element: every cell, row and paragraph opened is closed once.
+    for tag in ["td", "tr", "p", "span", "li", "section", "table", "h3"] {
+        let opened =
+            page.matches(&format!("<{tag}>")).count() + page.matches(&format!("<{tag} ")).count();
+        let closed = page.matches(&format!("</{tag}>")).count();
+        assert_eq!(opened, closed, "<{tag}>");
+    }
+    let escaped = "&lt;script&gt;alert(&quot;x&quot; &amp; 'y')&lt;/script&gt; a/b &lt;/td&gt;";
+    for expected in [
+        "<td>{E} session 14</td>",
+        "<td>{E} item ",
+        "<td>{E} agent</td>",
+        "<td>{E} agent ({E} model)</td>",
+        "<p class=\"answer\">{E} answer</p>",
+        "<p class=\"detail\">{E} detail</p>",
+    ] {
+        let expected = expected.replace("{E}", escaped);
+        assert!(page.contains(&expected), "{expected}");
+    }
+    // Paths may wrap after each slash.
+    let path = "src/<wbr>&lt;script&gt;alert(&quot;x&quot; &amp; 'y')&lt;/<wbr>script&gt; a/<wbr>b &lt;/<wbr>td&gt;/<wbr>file3.rs";
+    assert!(page.contains(path), "path");
+    assert!(page.contains("/<wbr>home/<wbr>&lt;script&gt;"), "workspace");
+}
+
+/// The whole page of the small report, one tag to a line so that a change reads as a diff.
+#[test]
+fn html_of_a_small_report() {
+    let page = html(&small_report());
+    expect_file!["snapshots/small-report.html"].assert_eq(&page.replace("><", ">\n<"));
 }
