@@ -26,14 +26,7 @@ pub fn vscode_like_capabilities() -> Value {
                 "disabledSupport": true,
                 "dataSupport": true,
                 "resolveSupport": {"properties": ["edit"]},
-                "codeActionLiteralSupport": {
-                    "codeActionKind": {
-                        "valueSet": [
-                            "", "quickfix", "refactor", "refactor.extract", "refactor.inline",
-                            "refactor.rewrite", "source", "source.organizeImports",
-                        ],
-                    },
-                },
+                "codeActionLiteralSupport": code_action_literal_support(),
             },
             "publishDiagnostics": {
                 "relatedInformation": true,
@@ -75,14 +68,7 @@ pub fn no_code_lens_capabilities() -> Value {
                 "dataSupport": true,
                 "disabledSupport": true,
                 "resolveSupport": {"properties": ["edit", "command"]},
-                "codeActionLiteralSupport": {
-                    "codeActionKind": {
-                        "valueSet": [
-                            "", "quickfix", "refactor", "refactor.extract", "refactor.inline",
-                            "refactor.rewrite", "source", "source.organizeImports",
-                        ],
-                    },
-                },
+                "codeActionLiteralSupport": code_action_literal_support(),
             },
             "publishDiagnostics": {
                 "versionSupport": true,
@@ -99,5 +85,17 @@ pub fn no_code_lens_capabilities() -> Value {
             "executeCommand": {"dynamicRegistration": false},
         },
         "window": {"workDoneProgress": true},
+    })
+}
+
+/// The code action kinds both clients take as literals.
+fn code_action_literal_support() -> Value {
+    json!({
+        "codeActionKind": {
+            "valueSet": [
+                "", "quickfix", "refactor", "refactor.extract", "refactor.inline",
+                "refactor.rewrite", "source", "source.organizeImports",
+            ],
+        },
     })
 }

@@ -69,6 +69,20 @@ impl Redactions {
         self.apply(&pretty)
     }
 
+    /// Each of `items` as one line of compact JSON, redacted: a list of lenses or actions
+    /// whole, and short enough to read at a glance.
+    pub fn json_lines(&self, items: &[Value]) -> String {
+        items
+            .iter()
+            .map(|item| {
+                let mut item = item.clone();
+                self.hide_volatile_fields(&mut item);
+                self.apply(&item.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     fn hide_volatile_fields(&self, value: &mut Value) {
         match value {
             Value::Object(object) => {

@@ -188,6 +188,24 @@ fn pasted(vscode_like: bool) -> (Setup, LspClient, Document) {
     (setup, client, file)
 }
 
+/// The code actions offered over the pasted lines, with `diagnostics` as the context.
+fn code_actions_on_the_paste(
+    client: &mut LspClient,
+    uri: &str,
+    diagnostics: Vec<Value>,
+) -> Vec<Value> {
+    let params = code_action_params(
+        uri,
+        (PASTE_LINE, 0),
+        (PASTE_LINE + PASTED_LINES, 0),
+        diagnostics,
+    );
+    match client.request("textDocument/codeAction", params) {
+        Ok(Value::Array(actions)) => actions,
+        other => panic!("textDocument/codeAction answered {other:?}"),
+    }
+}
+
 fn text_after_paste() -> String {
     let mut lines: Vec<&str> = ORIGINAL_SOURCE.split_inclusive('\n').collect();
     lines.insert(PASTE_LINE as usize, PASTED_FUNCTION);
@@ -285,232 +303,28 @@ fn a_forty_line_paste_gets_a_title_lens_and_five_action_lenses() {
     // line; code actions on the chunk offer the same commands, for every client.
     let lenses = client.code_lenses(&setup.uri);
     let chunk = chunk_id(&client.only_chunk(&setup.uri));
-    let code_actions = client
-        .request(
-            "textDocument/codeAction",
-            code_action_params(
-                &setup.uri,
-                (PASTE_LINE, 0),
-                (PASTE_LINE + PASTED_LINES, 0),
-                vec![],
-            ),
-        )
-        .expect("textDocument/codeAction succeeds");
+    let code_actions = code_actions_on_the_paste(&mut client, &setup.uri, vec![]);
     expect![[r#"
-        {
-          "chunk": 1,
-          "code_actions": [
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "transient",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Transient"
-              },
-              "kind": "quickfix",
-              "title": "Whetstone: Transient"
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "repeatable",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Repeatable"
-              },
-              "kind": "quickfix",
-              "title": "Whetstone: Repeatable"
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "core",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Core"
-              },
-              "kind": "quickfix",
-              "title": "Whetstone: Core"
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.explain",
-                "title": "Explain"
-              },
-              "kind": "quickfix",
-              "title": "Whetstone: Explain"
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.dismiss",
-                "title": "Not AI"
-              },
-              "kind": "quickfix",
-              "title": "Whetstone: Not AI"
-            }
-          ],
-          "lenses": [
-            {
-              "command": {
-                "command": "",
-                "title": "⚑ 40 lines pasted · fn parse_header"
-              },
-              "range": {
-                "end": {
-                  "character": 0,
-                  "line": 14
-                },
-                "start": {
-                  "character": 0,
-                  "line": 14
-                }
-              }
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "transient",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Transient"
-              },
-              "range": {
-                "end": {
-                  "character": 1,
-                  "line": 14
-                },
-                "start": {
-                  "character": 1,
-                  "line": 14
-                }
-              }
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "repeatable",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Repeatable"
-              },
-              "range": {
-                "end": {
-                  "character": 2,
-                  "line": 14
-                },
-                "start": {
-                  "character": 2,
-                  "line": 14
-                }
-              }
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "core",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Core"
-              },
-              "range": {
-                "end": {
-                  "character": 3,
-                  "line": 14
-                },
-                "start": {
-                  "character": 3,
-                  "line": 14
-                }
-              }
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.explain",
-                "title": "Explain"
-              },
-              "range": {
-                "end": {
-                  "character": 4,
-                  "line": 14
-                },
-                "start": {
-                  "character": 4,
-                  "line": 14
-                }
-              }
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.dismiss",
-                "title": "Not AI"
-              },
-              "range": {
-                "end": {
-                  "character": 5,
-                  "line": 14
-                },
-                "start": {
-                  "character": 5,
-                  "line": 14
-                }
-              }
-            }
-          ]
-        }"#]]
-    .assert_eq(
-        &setup
+        chunk 1
+        lenses:
+        {"command":{"command":"","title":"⚑ 40 lines pasted · fn parse_header"},"range":{"end":{"character":0,"line":14},"start":{"character":0,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"class":"transient","uri":"$URI"}],"command":"whetstone.classify","title":"Transient"},"range":{"end":{"character":1,"line":14},"start":{"character":1,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"class":"repeatable","uri":"$URI"}],"command":"whetstone.classify","title":"Repeatable"},"range":{"end":{"character":2,"line":14},"start":{"character":2,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"class":"core","uri":"$URI"}],"command":"whetstone.classify","title":"Core"},"range":{"end":{"character":3,"line":14},"start":{"character":3,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.explain","title":"Explain"},"range":{"end":{"character":4,"line":14},"start":{"character":4,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.dismiss","title":"Not AI"},"range":{"end":{"character":5,"line":14},"start":{"character":5,"line":14}}}
+        code actions:
+        {"command":{"arguments":[{"chunk":1,"class":"transient","uri":"$URI"}],"command":"whetstone.classify","title":"Transient"},"kind":"quickfix","title":"Whetstone: Transient"}
+        {"command":{"arguments":[{"chunk":1,"class":"repeatable","uri":"$URI"}],"command":"whetstone.classify","title":"Repeatable"},"kind":"quickfix","title":"Whetstone: Repeatable"}
+        {"command":{"arguments":[{"chunk":1,"class":"core","uri":"$URI"}],"command":"whetstone.classify","title":"Core"},"kind":"quickfix","title":"Whetstone: Core"}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.explain","title":"Explain"},"kind":"quickfix","title":"Whetstone: Explain"}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.dismiss","title":"Not AI"},"kind":"quickfix","title":"Whetstone: Not AI"}"#]].assert_eq(&format!(
+        "chunk {chunk}\nlenses:\n{}\ncode actions:\n{}",
+        setup.redactions().json_lines(&lenses),
+        setup
             .redactions()
-            .json(&json!({"chunk": chunk, "lenses": lenses, "code_actions": code_actions})),
-    );
+            .json_lines(&code_actions),
+    ));
 
     // Lenses show, so diagnostics stay quiet for this client.
     assert_eq!(
@@ -526,221 +340,22 @@ fn a_client_without_code_lens_gets_a_diagnostic_and_code_actions() {
 
     let diagnostic = client.wait_for_diagnostic(&setup.uri, "unclassified-chunk", None);
     let chunk = chunk_id(&client.only_chunk(&setup.uri));
-    let code_actions = client
-        .request(
-            "textDocument/codeAction",
-            code_action_params(
-                &setup.uri,
-                (PASTE_LINE, 0),
-                (PASTE_LINE + PASTED_LINES, 0),
-                vec![diagnostic.clone()],
-            ),
-        )
-        .expect("textDocument/codeAction succeeds");
+    let code_actions = code_actions_on_the_paste(&mut client, &setup.uri, vec![diagnostic.clone()]);
     expect![[r#"
-        {
-          "chunk": 1,
-          "code_actions": [
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "transient",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Transient"
-              },
-              "diagnostics": [
-                {
-                  "code": "unclassified-chunk",
-                  "data": {
-                    "chunk": 1
-                  },
-                  "message": "40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)",
-                  "range": {
-                    "end": {
-                      "character": 0,
-                      "line": 54
-                    },
-                    "start": {
-                      "character": 0,
-                      "line": 14
-                    }
-                  },
-                  "severity": 3,
-                  "source": "whetstone"
-                }
-              ],
-              "kind": "quickfix",
-              "title": "Whetstone: Transient"
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "repeatable",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Repeatable"
-              },
-              "diagnostics": [
-                {
-                  "code": "unclassified-chunk",
-                  "data": {
-                    "chunk": 1
-                  },
-                  "message": "40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)",
-                  "range": {
-                    "end": {
-                      "character": 0,
-                      "line": 54
-                    },
-                    "start": {
-                      "character": 0,
-                      "line": 14
-                    }
-                  },
-                  "severity": 3,
-                  "source": "whetstone"
-                }
-              ],
-              "kind": "quickfix",
-              "title": "Whetstone: Repeatable"
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "class": "core",
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.classify",
-                "title": "Core"
-              },
-              "diagnostics": [
-                {
-                  "code": "unclassified-chunk",
-                  "data": {
-                    "chunk": 1
-                  },
-                  "message": "40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)",
-                  "range": {
-                    "end": {
-                      "character": 0,
-                      "line": 54
-                    },
-                    "start": {
-                      "character": 0,
-                      "line": 14
-                    }
-                  },
-                  "severity": 3,
-                  "source": "whetstone"
-                }
-              ],
-              "kind": "quickfix",
-              "title": "Whetstone: Core"
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.explain",
-                "title": "Explain"
-              },
-              "diagnostics": [
-                {
-                  "code": "unclassified-chunk",
-                  "data": {
-                    "chunk": 1
-                  },
-                  "message": "40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)",
-                  "range": {
-                    "end": {
-                      "character": 0,
-                      "line": 54
-                    },
-                    "start": {
-                      "character": 0,
-                      "line": 14
-                    }
-                  },
-                  "severity": 3,
-                  "source": "whetstone"
-                }
-              ],
-              "kind": "quickfix",
-              "title": "Whetstone: Explain"
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.dismiss",
-                "title": "Not AI"
-              },
-              "diagnostics": [
-                {
-                  "code": "unclassified-chunk",
-                  "data": {
-                    "chunk": 1
-                  },
-                  "message": "40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)",
-                  "range": {
-                    "end": {
-                      "character": 0,
-                      "line": 54
-                    },
-                    "start": {
-                      "character": 0,
-                      "line": 14
-                    }
-                  },
-                  "severity": 3,
-                  "source": "whetstone"
-                }
-              ],
-              "kind": "quickfix",
-              "title": "Whetstone: Not AI"
-            }
-          ],
-          "diagnostic": {
-            "code": "unclassified-chunk",
-            "data": {
-              "chunk": 1
-            },
-            "message": "40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)",
-            "range": {
-              "end": {
-                "character": 0,
-                "line": 54
-              },
-              "start": {
-                "character": 0,
-                "line": 14
-              }
-            },
-            "severity": 3,
-            "source": "whetstone"
-          }
-        }"#]].assert_eq(&setup.redactions().json(
-        &json!({"chunk": chunk, "diagnostic": diagnostic, "code_actions": code_actions}),
+        chunk 1
+        diagnostic:
+        {"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}
+        code actions:
+        {"command":{"arguments":[{"chunk":1,"class":"transient","uri":"$URI"}],"command":"whetstone.classify","title":"Transient"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Transient"}
+        {"command":{"arguments":[{"chunk":1,"class":"repeatable","uri":"$URI"}],"command":"whetstone.classify","title":"Repeatable"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Repeatable"}
+        {"command":{"arguments":[{"chunk":1,"class":"core","uri":"$URI"}],"command":"whetstone.classify","title":"Core"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Core"}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.explain","title":"Explain"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Explain"}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.dismiss","title":"Not AI"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Not AI"}"#]].assert_eq(&format!(
+        "chunk {chunk}\ndiagnostic:\n{}\ncode actions:\n{}",
+        setup.redactions().json_lines(&[diagnostic]),
+        setup
+            .redactions()
+            .json_lines(&code_actions),
     ));
     client.shutdown();
 }
@@ -754,58 +369,15 @@ fn classifying_as_core_leaves_only_an_explain_lens() {
     let result = client.classify(&setup.uri, chunk, "core");
     let lenses = client.code_lenses(&setup.uri);
     expect![[r#"
-        {
-          "chunk": 1,
-          "classify": {
-            "chunk": 1,
-            "class": "core"
-          },
-          "lenses": [
-            {
-              "command": {
-                "command": "",
-                "title": "⚑ 40 lines pasted · fn parse_header · core, not yet explained"
-              },
-              "range": {
-                "end": {
-                  "character": 0,
-                  "line": 14
-                },
-                "start": {
-                  "character": 0,
-                  "line": 14
-                }
-              }
-            },
-            {
-              "command": {
-                "arguments": [
-                  {
-                    "chunk": 1,
-                    "uri": "$URI"
-                  }
-                ],
-                "command": "whetstone.explain",
-                "title": "Explain"
-              },
-              "range": {
-                "end": {
-                  "character": 1,
-                  "line": 14
-                },
-                "start": {
-                  "character": 1,
-                  "line": 14
-                }
-              }
-            }
-          ]
-        }"#]]
-    .assert_eq(
-        &setup
-            .redactions()
-            .json(&json!({"chunk": chunk, "classify": result, "lenses": lenses})),
-    );
+        chunk 1
+        classify: {"chunk":1,"class":"core"}
+        lenses:
+        {"command":{"command":"","title":"⚑ 40 lines pasted · fn parse_header · core, not yet explained"},"range":{"end":{"character":0,"line":14},"start":{"character":0,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.explain","title":"Explain"},"range":{"end":{"character":1,"line":14},"start":{"character":1,"line":14}}}"#]].assert_eq(&format!(
+        "chunk {chunk}\nclassify: {}\nlenses:\n{}",
+        setup.redactions().apply(&result.to_string()),
+        setup.redactions().json_lines(&lenses),
+    ));
     client.shutdown();
 }
 
