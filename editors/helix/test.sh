@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs the Helix client tests (tests/tests/helix_client.rs) against the real whetstone binary and
+# Runs the Helix client tests (tests/tests/e2e/helix_client.rs) against the real whetstone binary and
 # ends with one line: "helix: N passed, N failed". Exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test -p whetstone-tests --test helix_client 2>&1 | tee "$log"
+cargo test -p whetstone-tests --test e2e helix_client:: 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 read -r passed failed < <(awk '/^test result:/ {

@@ -1,4 +1,4 @@
-// Opens the HTML reports that tests/tests/report_html.rs writes to tests/output/ in headless
+// Opens the HTML reports that tests/tests/e2e/report_html.rs writes to tests/output/ in headless
 // Chromium (Debian's /usr/bin/chromium, driven by playwright-core; no browser is downloaded) and
 // checks what a reader would see: the page loads with no console error, no page error and no
 // request beyond the file itself; every chart has a drawn SVG with the series the synthetic data
@@ -7,7 +7,7 @@
 // with JavaScript switched off, since the report must not need it. Full-page screenshots go to
 // tests/output/report-*.png.
 //
-// Run after `cargo test -p whetstone-tests --test report_html` (scripts/test does both):
+// Run after `cargo test -p whetstone-tests --test e2e report_html::` (scripts/test does both):
 //   cd tests/report && npm ci && node --test
 
 import { test } from 'node:test';
@@ -36,7 +36,7 @@ const chromiumArgs = [
 
 const ORIGINS = ['typed', 'pasted', 'generated', 'moved', 'external', 'restored'];
 
-// What each page must show, from the synthetic histories in tests/tests/report_html.rs.
+// What each page must show, from the synthetic histories in tests/tests/e2e/report_html.rs.
 // `series`: ids that must have marks; `empty`: line series that must say they lack data;
 // `bars`: how many bars the output chart has and how wide each must be on screen at least.
 const PAGES = [
@@ -101,7 +101,7 @@ for (const expected of PAGES) {
   const file = join(outputDir, `report-${expected.name}.html`);
 
   test(`report-${expected.name}.html renders every chart in Chromium`, async () => {
-    assert.ok(existsSync(file), `${file} exists (run cargo test -p whetstone-tests --test report_html first)`);
+    assert.ok(existsSync(file), `${file} exists (run cargo test -p whetstone-tests --test e2e report_html:: first)`);
     const { page, problems, close } = await openReport(file, { javaScriptEnabled: true });
     try {
       assert.equal(await page.locator('script').count(), 0, 'the page has no script');

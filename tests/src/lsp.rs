@@ -11,7 +11,7 @@
 //! server that stops reading its input until its output is drained cannot deadlock the test.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Sender};
@@ -20,6 +20,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use crate::frames::{encode_frame, read_frame};
+use crate::params::file_uri;
 
 /// How long `request` waits for its response before giving up.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -46,10 +49,10 @@ pub struct LspClient {
 }
 
 impl LspClient {
-    /// Spawns `whetstone lsp` (the binary from [`crate::whetstone_binary`]) with
+    /// Spawns `whetstone lsp` (the binary from [`crate::binary::whetstone_binary`]) with
     /// `WHETSTONE_HOME=home` and `WHETSTONE_LOG=debug`.
     pub fn start(home: &Path) -> LspClient {
-        let binary = crate::whetstone_binary();
+        let binary = crate::binary::whetstone_binary();
         let home = home.to_string_lossy();
         LspClient::start_with(
             &binary,
@@ -449,259 +452,6 @@ impl Drop for LspClient {
     }
 }
 
-/// Client capabilities like VS Code's: code lens with refresh support, `window/showDocument`,
-/// `window/showMessageRequest`, UTF-16 positions only, dynamically registered file watching.
-pub fn vscode_like_capabilities() -> Value {
-    json!({
-        "general": {
-            "positionEncodings": ["utf-16"],
-            "markdown": {"parser": "marked", "version": "1.1.0"},
-        },
-        "textDocument": {
-            "synchronization": {
-                "dynamicRegistration": true,
-                "willSave": true,
-                "willSaveWaitUntil": true,
-                "didSave": true,
-            },
-            "hover": {"dynamicRegistration": true, "contentFormat": ["markdown", "plaintext"]},
-            "codeLens": {"dynamicRegistration": true},
-            "codeAction": {
-                "dynamicRegistration": true,
-                "isPreferredSupport": true,
-                "disabledSupport": true,
-                "dataSupport": true,
-                "resolveSupport": {"properties": ["edit"]},
-                "codeActionLiteralSupport": {
-                    "codeActionKind": {
-                        "valueSet": [
-                            "", "quickfix", "refactor", "refactor.extract", "refactor.inline",
-                            "refactor.rewrite", "source", "source.organizeImports",
-                        ],
-                    },
-                },
-            },
-            "publishDiagnostics": {
-                "relatedInformation": true,
-                "versionSupport": false,
-                "tagSupport": {"valueSet": [1, 2]},
-                "codeDescriptionSupport": true,
-                "dataSupport": true,
-            },
-        },
-        "workspace": {
-            "applyEdit": true,
-            "workspaceEdit": {"documentChanges": true},
-            "configuration": true,
-            "workspaceFolders": true,
-            "didChangeConfiguration": {"dynamicRegistration": true},
-            "didChangeWatchedFiles": {"dynamicRegistration": true, "relativePatternSupport": true},
-            "executeCommand": {"dynamicRegistration": true},
-            "codeLens": {"refreshSupport": true},
-            "diagnostics": {"refreshSupport": true},
-        },
-        "window": {
-            "workDoneProgress": true,
-            "showMessage": {"messageActionItem": {"additionalPropertiesSupport": true}},
-            "showDocument": {"support": true},
-        },
-    })
-}
-
-/// A client like Helix: no code lens, no `window/showMessageRequest`, no showDocument;
-/// offers UTF-8, UTF-32 and UTF-16 positions, in that order of preference.
-pub fn no_code_lens_capabilities() -> Value {
-    json!({
-        "general": {"positionEncodings": ["utf-8", "utf-32", "utf-16"]},
-        "textDocument": {
-            "synchronization": {"didSave": true},
-            "hover": {"contentFormat": ["markdown"]},
-            "codeAction": {
-                "isPreferredSupport": true,
-                "dataSupport": true,
-                "disabledSupport": true,
-                "resolveSupport": {"properties": ["edit", "command"]},
-                "codeActionLiteralSupport": {
-                    "codeActionKind": {
-                        "valueSet": [
-                            "", "quickfix", "refactor", "refactor.extract", "refactor.inline",
-                            "refactor.rewrite", "source", "source.organizeImports",
-                        ],
-                    },
-                },
-            },
-            "publishDiagnostics": {
-                "versionSupport": true,
-                "tagSupport": {"valueSet": [1, 2]},
-            },
-        },
-        "workspace": {
-            "applyEdit": true,
-            "workspaceEdit": {"documentChanges": true},
-            "configuration": true,
-            "workspaceFolders": true,
-            "didChangeConfiguration": {"dynamicRegistration": false},
-            "didChangeWatchedFiles": {"dynamicRegistration": true, "relativePatternSupport": false},
-            "executeCommand": {"dynamicRegistration": false},
-        },
-        "window": {"workDoneProgress": true},
-    })
-}
-
-/// `file://` URI of an absolute path, percent-encoding every byte outside RFC 3986's
-/// unreserved set (and `/`), as editors do.
-pub fn file_uri(path: &Path) -> String {
-    let mut uri = String::from("file://");
-    for byte in path.to_string_lossy().bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                uri.push(char::from(byte));
-            }
-            other => uri.push_str(&format!("%{other:02X}")),
-        }
-    }
-    uri
-}
-
-/// `{"line", "character"}`.
-pub fn position(line: u32, character: u32) -> Value {
-    json!({"line": line, "character": character})
-}
-
-/// `{"start", "end"}` from (line, character) pairs.
-pub fn range(start: (u32, u32), end: (u32, u32)) -> Value {
-    json!({"start": position(start.0, start.1), "end": position(end.0, end.1)})
-}
-
-/// One incremental content change: `text` replaces the range from `start` to `end`.
-pub fn change(start: (u32, u32), end: (u32, u32), text: &str) -> Value {
-    json!({"range": range(start, end), "text": text})
-}
-
-/// A content change that replaces the whole document.
-pub fn whole_document_change(text: &str) -> Value {
-    json!({"text": text})
-}
-
-/// `textDocument/didOpen` params for a Rust document.
-pub fn did_open(uri: &str, text: &str, version: i32) -> Value {
-    json!({"textDocument": {"uri": uri, "languageId": "rust", "version": version, "text": text}})
-}
-
-/// `textDocument/didChange` params.
-pub fn did_change(uri: &str, version: i32, changes: Vec<Value>) -> Value {
-    json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes})
-}
-
-/// `textDocument/didSave` params (with the text when given).
-pub fn did_save(uri: &str, text: Option<&str>) -> Value {
-    match text {
-        Some(text) => json!({"textDocument": {"uri": uri}, "text": text}),
-        None => json!({"textDocument": {"uri": uri}}),
-    }
-}
-
-/// `textDocument/didClose` params.
-pub fn did_close(uri: &str) -> Value {
-    json!({"textDocument": {"uri": uri}})
-}
-
-/// `textDocument/codeLens` params.
-pub fn code_lens_params(uri: &str) -> Value {
-    json!({"textDocument": {"uri": uri}})
-}
-
-/// `textDocument/hover` params.
-pub fn hover_params(uri: &str, line: u32, character: u32) -> Value {
-    json!({"textDocument": {"uri": uri}, "position": position(line, character)})
-}
-
-/// `textDocument/codeAction` params for a range, with the diagnostics the client shows there.
-pub fn code_action_params(
-    uri: &str,
-    start: (u32, u32),
-    end: (u32, u32),
-    diagnostics: Vec<Value>,
-) -> Value {
-    json!({
-        "textDocument": {"uri": uri},
-        "range": range(start, end),
-        "context": {"diagnostics": diagnostics, "triggerKind": 1},
-    })
-}
-
-/// A 64-bit FNV-1a hash of a text given in pieces (a rope's chunks, say): the bare benchmark
-/// server logs it on shutdown so that the benchmark can check the edits landed as intended.
-pub fn text_fingerprint<'a>(pieces: impl IntoIterator<Item = &'a str>) -> u64 {
-    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = OFFSET_BASIS;
-    for piece in pieces {
-        for byte in piece.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(PRIME);
-        }
-    }
-    hash
-}
-
-/// One JSON-RPC message framed for the wire: `Content-Length` header, blank line, body.
-pub fn encode_frame(message: &Value) -> Vec<u8> {
-    let body = message.to_string();
-    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-    frame.extend_from_slice(body.as_bytes());
-    frame
-}
-
-/// Reads one framed message body. `Ok(None)` at a clean end of input (before any header);
-/// an error for a broken header or a stream that ends inside a frame.
-pub fn read_frame(reader: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
-    let mut content_length: Option<usize> = None;
-    let mut header_line = String::new();
-    let mut read_any_header = false;
-    loop {
-        header_line.clear();
-        if reader.read_line(&mut header_line)? == 0 {
-            if read_any_header {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "output ended inside a frame header",
-                ));
-            }
-            return Ok(None);
-        }
-        read_any_header = true;
-        let line = header_line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            break;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("header line without a colon: {line:?}"),
-            ));
-        };
-        if name.trim().eq_ignore_ascii_case("content-length") {
-            let length = value.trim().parse().map_err(|error| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("bad Content-Length {value:?}: {error}"),
-                )
-            })?;
-            content_length = Some(length);
-        }
-    }
-    let Some(length) = content_length else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "frame header without Content-Length",
-        ));
-    };
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(Some(body))
-}
-
 /// The answer this harness gives to a request the server sent (see
 /// [`LspClient::server_requests`]).
 pub fn answer_to_server_request(
@@ -912,43 +662,6 @@ fn collect_stderr(mut stderr: impl Read, buffer: &Mutex<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn frames_round_trip_and_extra_headers_are_ignored() {
-        let message = json!({"jsonrpc": "2.0", "method": "x", "params": {"text": "é\n"}});
-        let mut wire = b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n".to_vec();
-        wire.extend(encode_frame(&message));
-        wire.extend(encode_frame(&json!(1)));
-        let mut reader = io::Cursor::new(wire);
-        let first = read_frame(&mut reader)
-            .expect("a good frame")
-            .expect("not the end");
-        assert_eq!(
-            serde_json::from_slice::<Value>(&first).expect("JSON"),
-            message
-        );
-        let second = read_frame(&mut reader)
-            .expect("a good frame")
-            .expect("not the end");
-        assert_eq!(second, b"1");
-        assert!(read_frame(&mut reader).expect("clean end").is_none());
-    }
-
-    #[test]
-    fn a_frame_cut_short_is_an_error_not_a_hang() {
-        let mut reader = io::Cursor::new(b"Content-Length: 10\r\n\r\n{}".to_vec());
-        assert!(read_frame(&mut reader).is_err());
-        let mut reader = io::Cursor::new(b"Content-Length: 10\r\n".to_vec());
-        assert!(read_frame(&mut reader).is_err());
-    }
-
-    #[test]
-    fn file_uris_percent_encode_what_editors_encode() {
-        assert_eq!(
-            file_uri(Path::new("/tmp/a b/c#d/lib.rs")),
-            "file:///tmp/a%20b/c%23d/lib.rs"
-        );
-    }
 
     #[test]
     fn configuration_requests_get_one_null_per_item() {

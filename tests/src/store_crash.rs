@@ -11,6 +11,8 @@ use whetstone::core::text::LineKey;
 use whetstone::core::{Chunk, ChunkId, Class, Explanation, LineMap, LineState, Origin};
 use whetstone::store::{FileKey, FileRecord};
 
+use crate::records;
+
 /// The moment write number 0 stands for; write `n` happens at `BASE_MS + n` (late 2023, so that
 /// every stamp is a plausible one).
 pub const BASE_MS: u64 = 1_700_000_000_000;
@@ -102,16 +104,8 @@ pub fn file_record(file_index: usize, n: u64) -> FileRecord {
         }
         let acknowledged = index == 0;
         chunks.push(Chunk {
-            id,
-            uri: String::new(),
-            origin,
-            created_ms: BASE_MS - 86_400_000 + id.0,
             inserted_lines: end - start,
-            class: if acknowledged {
-                Some(class_of_write(n))
-            } else {
-                None
-            },
+            class: acknowledged.then(|| class_of_write(n)),
             classified_ms: acknowledged.then(|| classified_ms_of_write(n)),
             explanation: (acknowledged && n.is_multiple_of(2)).then(|| Explanation {
                 text: format!(
@@ -128,7 +122,6 @@ pub fn file_record(file_index: usize, n: u64) -> FileRecord {
                     shallow: false,
                 },
             }),
-            practiced_ms: Vec::new(),
             items: vec![
                 format!("fn compute_{file_index}"),
                 "impl Parser".to_string(),
@@ -139,11 +132,7 @@ pub fn file_record(file_index: usize, n: u64) -> FileRecord {
                 "value".to_string(),
             ],
             reworked_chars: (n % 50) as usize,
-            syntax_stale: false,
-            rule: None,
-            copied_from: None,
-            agent: None,
-            model: None,
+            ..records::chunk(id.0, "", origin, BASE_MS - 86_400_000 + id.0)
         });
     }
     FileRecord {

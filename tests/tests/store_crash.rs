@@ -810,7 +810,7 @@ fn iteration_seed(base_seed: u64, iteration: u64) -> u64 {
 
 fn count_from_environment(name: &str, default: usize) -> usize {
     match std::env::var(name) {
-        Ok(text) => whetstone_tests::parse_count(name, &text).unwrap_or_else(|message| {
+        Ok(text) => whetstone_tests::measure::parse_count(name, &text).unwrap_or_else(|message| {
             panic!("{message}");
         }),
         Err(_) => default,

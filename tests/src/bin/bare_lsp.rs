@@ -23,7 +23,7 @@ use tower_lsp_server::ls_types::{
     TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
 };
 use tower_lsp_server::{LanguageServer, LspService, Server};
-use whetstone_tests::lsp::text_fingerprint;
+use whetstone_tests::measure::text_fingerprint;
 
 struct BareServer {
     documents: Mutex<HashMap<Uri, Rope>>,

@@ -34,10 +34,11 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use whetstone_tests::lsp::{
-    did_open, encode_frame, file_uri, read_frame, text_fingerprint, vscode_like_capabilities,
-};
-use whetstone_tests::{parse_count, sibling_binary};
+use whetstone_tests::binary::sibling_binary;
+use whetstone_tests::capabilities::vscode_like_capabilities;
+use whetstone_tests::frames::{encode_frame, read_frame};
+use whetstone_tests::measure::{parse_count, text_fingerprint};
+use whetstone_tests::params::{did_open, file_uri};
 
 const USAGE: &str = "\
 usage: stdio_replay_bench [--runs N] [--keys N] [--whetstone PATH] [--bare PATH]

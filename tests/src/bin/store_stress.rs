@@ -49,10 +49,11 @@ use std::time::{Duration, Instant};
 
 use ropey::Rope;
 use serde_json::{Value, json};
-use whetstone_tests::lsp::{
-    LspClient, change, did_change, did_open, file_uri, vscode_like_capabilities,
-};
-use whetstone_tests::{parse_count, sibling_binary};
+use whetstone_tests::binary::sibling_binary;
+use whetstone_tests::capabilities::vscode_like_capabilities;
+use whetstone_tests::lsp::LspClient;
+use whetstone_tests::measure::parse_count;
+use whetstone_tests::params::{change, did_change, did_open, file_uri};
 
 const USAGE: &str = "\
 usage: store_stress [--servers N] [--keystrokes N] [--paste-every N] [--whetstone PATH]

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use whetstone_tests::lsp::{LspClient, change, did_change, did_open, file_uri};
+use whetstone_tests::lsp::LspClient;
+use whetstone_tests::params::{change, did_change, did_open, file_uri};
+use whetstone_tests::requests::PUSH_TIMEOUT;
+use whetstone_tests::workspace::Workspace;
 
 /// How long a nudge may take to arrive.
-const WAIT: Duration = Duration::from_secs(10);
-
 /// How long the tests watch for something that must not arrive.
 const QUIET: Duration = Duration::from_millis(1500);
 
@@ -149,8 +150,7 @@ fn whetstone_config() -> Value {
 struct HelixSession {
     client: LspClient,
     initialize_result: Value,
-    home: tempfile::TempDir,
-    root: tempfile::TempDir,
+    workspace: Workspace,
 }
 
 impl HelixSession {
@@ -158,20 +158,19 @@ impl HelixSession {
     /// language server's `config` as `initializationOptions`), `initialized`, then the
     /// `workspace/didChangeConfiguration` Helix sends every server once it is up.
     fn start() -> HelixSession {
-        let home = tempfile::tempdir().expect("store folder");
-        let root = tempfile::tempdir().expect("project folder");
+        let workspace = Workspace::new();
+        let root = workspace.root();
         let config = whetstone_config();
-        let mut client = LspClient::start(home.path());
-        let root_uri = file_uri(root.path());
+        let mut client = LspClient::start(workspace.home());
+        let root_uri = file_uri(root);
         let folder_name = root
-            .path()
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         let params = json!({
             "processId": std::process::id(),
             "workspaceFolders": [{"uri": root_uri, "name": folder_name}],
-            "rootPath": root.path().to_string_lossy(),
+            "rootPath": root.to_string_lossy(),
             "rootUri": root_uri,
             "initializationOptions": config,
             "capabilities": helix_25_07_capabilities(),
@@ -189,16 +188,13 @@ impl HelixSession {
         HelixSession {
             client,
             initialize_result,
-            home,
-            root,
+            workspace,
         }
     }
 
     /// Opens a Rust file of the project as Helix does (document versions start at 0).
     fn open_rust_file(&mut self, name: &str, text: &str) -> String {
-        let path = self.root.path().join(name);
-        std::fs::write(&path, text).expect("write the source file");
-        let uri = file_uri(&path);
+        let (uri, _) = self.workspace.file(name, text);
         self.client
             .notify("textDocument/didOpen", did_open(&uri, text, 0));
         uri
@@ -206,19 +202,19 @@ impl HelixSession {
 
     /// Waits for the diagnostic with `code` on `line` of `uri`.
     fn wait_for_diagnostic(&mut self, uri: &str, code: &str, line: u64) -> Value {
-        let found =
-            self.client
-                .wait_for_notification("textDocument/publishDiagnostics", WAIT, |params| {
-                    params["uri"] == json!(uri) && diagnostic_with(params, code, line).is_some()
-                });
-        let params = found.unwrap_or_else(|| {
-            panic!(
-                "{}",
-                self.client
-                    .failure(&format!("no {code} diagnostic on line {line} of {uri}"))
-            )
-        });
-        diagnostic_with(&params, code, line).expect("the diagnostic the wait matched")
+        self.client.wait_for_diagnostic(uri, code, Some(line))
+    }
+
+    /// Waits until `uri`'s diagnostics are cleared, which `what` should have done.
+    fn wait_for_no_diagnostics(&mut self, uri: &str, what: &str) {
+        let cleared = self.client.wait_for_notification(
+            "textDocument/publishDiagnostics",
+            PUSH_TIMEOUT,
+            |params| params["uri"] == json!(uri) && params["diagnostics"] == json!([]),
+        );
+        if cleared.is_none() {
+            panic!("{}", self.client.failure(what));
+        }
     }
 
     /// `textDocument/codeAction` as Helix asks for it on `space a` with the cursor at the start of
@@ -301,18 +297,6 @@ fn as_helix_keeps_it(diagnostic: &Value) -> Value {
         }
     }
     Value::Object(kept)
-}
-
-fn diagnostic_with(params: &Value, code: &str, line: u64) -> Option<Value> {
-    params["diagnostics"]
-        .as_array()?
-        .iter()
-        .find_map(|diagnostic| {
-            (diagnostic["code"] == json!(code)
-                && diagnostic["source"] == json!("whetstone")
-                && diagnostic["range"]["start"]["line"] == json!(line))
-            .then(|| diagnostic.clone())
-        })
 }
 
 /// (title, command, arguments) of each action, the parts Helix shows and runs.
@@ -558,19 +542,7 @@ fn a_paste_gets_a_diagnostic_whose_code_actions_classify_explain_or_dismiss_it()
         .find(|action| action["title"] == json!("Whetstone: Not AI"))
         .expect("a Not AI action");
     session.pick(not_ai);
-    session
-        .client
-        .wait_for_notification("textDocument/publishDiagnostics", WAIT, |params| {
-            params["uri"] == json!(uri) && params["diagnostics"] == json!([])
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{}",
-                session
-                    .client
-                    .failure("dismissing did not clear the diagnostic")
-            )
-        });
+    session.wait_for_no_diagnostics(&uri, "dismissing did not clear the diagnostic");
     assert!(
         session
             .code_actions_at(&uri, PASTE_LINE, &[])
@@ -612,8 +584,8 @@ fn explaining_writes_a_document_that_is_not_code_and_saving_it_records_the_answe
 
     // The document sits where the guide says: <store>/explanations/chunk-N.md.
     let path = session
-        .home
-        .path()
+        .workspace
+        .home()
         .join("explanations")
         .join(format!("chunk-{chunk}.md"));
     assert_eq!(answer["path"], json!(path.display().to_string()));
@@ -701,19 +673,7 @@ fn explaining_writes_a_document_that_is_not_code_and_saving_it_records_the_answe
         "textDocument/didSave",
         json!({"textDocument": {"uri": document_uri}, "text": answered}),
     );
-    session
-        .client
-        .wait_for_notification("textDocument/publishDiagnostics", WAIT, |params| {
-            params["uri"] == json!(uri) && params["diagnostics"] == json!([])
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{}",
-                session
-                    .client
-                    .failure("the saved explanation did not clear the nudge")
-            )
-        });
+    session.wait_for_no_diagnostics(&uri, "the saved explanation did not clear the nudge");
     let map = session.execute(json!({
         "command": "whetstone.chunks",
         "arguments": [{"uri": uri}],
@@ -809,8 +769,8 @@ fn the_report_page_is_written_where_the_guide_says() {
     let mut session = HelixSession::start();
     let written = session.type_command(REPORT_LINE);
     let page = session
-        .home
-        .path()
+        .workspace
+        .home()
         .join("reports")
         .join("whetstone-report.html");
     assert_eq!(written["path"], json!(page.display().to_string()));

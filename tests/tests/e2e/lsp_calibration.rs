@@ -2,17 +2,14 @@
 //! message arrive at once), stop with a feel — and then, after the server exits, the command
 //! line's report shows the session, its pace and the breach.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use whetstone_tests::lsp::{
-    LspClient, change, did_change, did_open, file_uri, no_code_lens_capabilities,
-    vscode_like_capabilities,
-};
-use whetstone_tests::whetstone_binary;
-
-const WAIT: Duration = Duration::from_secs(10);
+use whetstone_tests::capabilities::{no_code_lens_capabilities, vscode_like_capabilities};
+use whetstone_tests::lsp::LspClient;
+use whetstone_tests::params::{change, did_change, did_open};
+use whetstone_tests::requests::PUSH_TIMEOUT;
+use whetstone_tests::workspace::Workspace;
 
 fn pasted_block() -> String {
     (0..12)
@@ -22,27 +19,22 @@ fn pasted_block() -> String {
         .collect()
 }
 
-fn start_server(home: &std::path::Path, root: &std::path::Path, capabilities: Value) -> LspClient {
-    let mut client = LspClient::start(home);
+/// A server on `workspace`'s store with `capabilities`.
+fn start_server(workspace: &Workspace, capabilities: Value) -> LspClient {
     // Reminders would add messages of their own; this test is about the session.
-    client.initialize(
-        root,
+    workspace.server(
         capabilities,
         json!({"whetstone": {"reminders": {"calibrationDays": 0}}}),
-    );
-    client
+    )
 }
 
 #[test]
 fn a_session_measures_typing_records_a_breach_and_reaches_the_report() {
-    let home = tempfile::tempdir().expect("store folder");
-    let root = tempfile::tempdir().expect("workspace");
-    let path = root.path().join("lib.rs");
+    let workspace = Workspace::new();
     let text = "fn main() {\n}\n";
-    std::fs::write(&path, text).expect("write file");
-    let uri = file_uri(&path);
+    let (uri, _) = workspace.file("lib.rs", text);
 
-    let mut client = start_server(home.path(), root.path(), vscode_like_capabilities());
+    let mut client = start_server(&workspace, vscode_like_capabilities());
     let started = client
         .execute_command(
             "whetstone.calibration.start",
@@ -87,7 +79,7 @@ fn a_session_measures_typing_records_a_breach_and_reaches_the_report() {
         did_change(&uri, version, vec![change((4, 0), (4, 0), &pasted_block())]),
     );
     let breach = client
-        .wait_for_notification("textDocument/publishDiagnostics", WAIT, |params| {
+        .wait_for_notification("textDocument/publishDiagnostics", PUSH_TIMEOUT, |params| {
             params["diagnostics"].as_array().is_some_and(|all| {
                 all.iter()
                     .any(|diagnostic| diagnostic["code"] == json!("paste-during-calibration"))
@@ -109,7 +101,7 @@ fn a_session_measures_typing_records_a_breach_and_reaches_the_report() {
         .expect("the breach diagnostic");
     assert_eq!(diagnostic["range"]["start"]["line"], json!(4));
     client
-        .wait_for_notification("window/showMessage", WAIT, |params| {
+        .wait_for_notification("window/showMessage", PUSH_TIMEOUT, |params| {
             params["type"] == json!(2)
                 && params["message"]
                     .as_str()
@@ -139,7 +131,7 @@ fn a_session_measures_typing_records_a_breach_and_reaches_the_report() {
     );
     // The breach warning goes with the session.
     client
-        .wait_for_notification("textDocument/publishDiagnostics", WAIT, |params| {
+        .wait_for_notification("textDocument/publishDiagnostics", PUSH_TIMEOUT, |params| {
             params["diagnostics"]
                 .as_array()
                 .is_some_and(|all| all.is_empty())
@@ -153,11 +145,7 @@ fn a_session_measures_typing_records_a_breach_and_reaches_the_report() {
     client.shutdown();
 
     // The server is gone: the command line reads the store.
-    let output = Command::new(whetstone_binary())
-        .args(["report", "--json"])
-        .env("WHETSTONE_HOME", home.path())
-        .output()
-        .expect("whetstone report runs");
+    let output = workspace.whetstone(&["report", "--json"]);
     assert!(
         output.status.success(),
         "report failed: {}",
@@ -181,14 +169,11 @@ fn a_session_measures_typing_records_a_breach_and_reaches_the_report() {
 
 #[test]
 fn without_a_feel_the_client_is_asked_and_helix_gets_code_actions() {
-    let home = tempfile::tempdir().expect("store folder");
-    let root = tempfile::tempdir().expect("workspace");
-    let path = root.path().join("lib.rs");
-    std::fs::write(&path, "fn main() {}\n").expect("write file");
-    let uri = file_uri(&path);
+    let workspace = Workspace::new();
+    let (uri, _) = workspace.file("lib.rs", "fn main() {}\n");
 
     // A client that can answer: it is asked, answers "5 smooth", and the session records it.
-    let mut client = start_server(home.path(), root.path(), vscode_like_capabilities());
+    let mut client = start_server(&workspace, vscode_like_capabilities());
     client.answer_message_requests_with(Some(json!({"title": "5 smooth"})));
     client
         .execute_command("whetstone.calibration.start", json!({}))
@@ -197,13 +182,13 @@ fn without_a_feel_the_client_is_asked_and_helix_gets_code_actions() {
         .execute_command("whetstone.calibration.stop", json!({}))
         .expect("stop");
     let asked = client
-        .wait_for_server_request("window/showMessageRequest", WAIT, |_| true)
+        .wait_for_server_request("window/showMessageRequest", PUSH_TIMEOUT, |_| true)
         .unwrap_or_else(|| panic!("{}", client.failure("the feel was not asked")));
     assert_eq!(asked["actions"].as_array().map(Vec::len), Some(5));
     client.shutdown();
 
     // A client without showMessageRequest (Helix): not asked; code actions offer the feel instead.
-    let mut helix = start_server(home.path(), root.path(), no_code_lens_capabilities());
+    let mut helix = start_server(&workspace, no_code_lens_capabilities());
     helix
         .execute_command("whetstone.calibration.start", json!({}))
         .expect("start");

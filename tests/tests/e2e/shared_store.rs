@@ -7,17 +7,14 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use whetstone_tests::lsp::{
-    LspClient, change, did_change, did_open, file_uri, vscode_like_capabilities,
-};
-use whetstone_tests::whetstone_binary;
-
-const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+use whetstone_tests::lsp::LspClient;
+use whetstone_tests::params::{change, did_change, did_open, file_uri};
+use whetstone_tests::requests::{PUSH_TIMEOUT, classes_of};
+use whetstone_tests::workspace::Workspace;
 
 /// One window's file: four typed lines.
 fn own_text(name: &str) -> String {
@@ -37,47 +34,6 @@ fn pasted_text(name: &str, round: u32) -> String {
         .collect()
 }
 
-struct Store {
-    home: TempDir,
-    workspace: TempDir,
-}
-
-impl Store {
-    fn new() -> Store {
-        Store {
-            home: tempfile::tempdir().expect("store folder"),
-            workspace: tempfile::tempdir().expect("workspace"),
-        }
-    }
-
-    fn server(&self) -> LspClient {
-        let mut server = LspClient::start(self.home.path());
-        server.initialize(self.workspace.path(), vscode_like_capabilities(), json!({}));
-        server
-    }
-
-    fn file(&self, name: &str) -> (PathBuf, String) {
-        let path = self.workspace.path().join(format!("{name}.rs"));
-        std::fs::write(&path, own_text(name)).expect("write");
-        let uri = file_uri(&path);
-        (path, uri)
-    }
-
-    fn whetstone(&self, arguments: &[&str]) -> Output {
-        Command::new(whetstone_binary())
-            .args(arguments)
-            .env("WHETSTONE_HOME", self.home.path())
-            .env_remove("WHETSTONE_LOG")
-            .current_dir(self.workspace.path())
-            .output()
-            .expect("whetstone runs")
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.home.path().join("store.sock")
-    }
-}
-
 /// A window with one open file, pasting and classifying in it.
 struct Window {
     server: LspClient,
@@ -89,9 +45,9 @@ struct Window {
 }
 
 impl Window {
-    fn open(store: &Store, name: &str) -> Window {
-        let (_, uri) = store.file(name);
-        let mut server = store.server();
+    fn open(store: &Workspace, name: &str) -> Window {
+        let (uri, _) = store.file(&format!("{name}.rs"), &own_text(name));
+        let mut server = store.vscode_server();
         server.notify("textDocument/didOpen", did_open(&uri, &own_text(name), 1));
         Window {
             server,
@@ -119,27 +75,8 @@ impl Window {
         );
         let first_line = self.lines;
         self.lines += 8;
-        let report = self.chunks();
-        let chunk = report["chunks"]
-            .as_array()
-            .and_then(|chunks| {
-                chunks
-                    .iter()
-                    .find(|chunk| chunk["start_line"].as_u64() == Some(u64::from(first_line)))
-            })
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}",
-                    self.server
-                        .failure(&format!("no chunk at line {first_line}: {report:#}"))
-                )
-            })["id"]
-            .as_u64()
-            .expect("a chunk id");
-        self.execute(
-            "whetstone.classify",
-            json!({ "uri": self.uri, "chunk": chunk, "class": class }),
-        );
+        let chunk = self.server.chunk_at(&self.uri, first_line);
+        self.server.classify(&self.uri, chunk, class);
         chunk
     }
 
@@ -163,67 +100,24 @@ impl Window {
         self.lines += 1;
     }
 
-    fn chunks(&mut self) -> Value {
-        self.execute("whetstone.chunks", json!({ "uri": self.uri }))
-    }
-
     fn execute(&mut self, command: &str, argument: Value) -> Value {
-        match self.server.execute_command(command, argument.clone()) {
-            Ok(result) => result,
-            Err(error) => panic!(
-                "{}",
-                self.server
-                    .failure(&format!("{command} {argument} failed: {error}"))
-            ),
-        }
+        self.server.execute(command, argument)
     }
 
     fn wait_for_calibration(&mut self, what: &str, predicate: impl Fn(&Value) -> bool) -> Value {
-        match self.server.wait_for_notification(
-            "whetstone/calibrationChanged",
-            PUSH_TIMEOUT,
-            predicate,
-        ) {
-            Some(status) => status,
-            None => panic!(
-                "{}",
-                self.server
-                    .failure(&format!("no whetstone/calibrationChanged for {what}"))
-            ),
-        }
+        self.server.wait_for_calibration(what, predicate)
     }
 }
 
 /// The class of each chunk of `uri`, as a fresh server that opens it sees them.
-fn classes_seen_by_a_new_window(store: &Store, path: &Path) -> Vec<(u64, String)> {
+fn classes_seen_by_a_new_window(store: &Workspace, path: &Path) -> Vec<(u64, String)> {
     let uri = file_uri(path);
     let text = std::fs::read_to_string(path).expect("read");
-    let mut server = store.server();
+    let mut server = store.vscode_server();
     server.notify("textDocument/didOpen", did_open(&uri, &text, 1));
-    let report = server
-        .execute_command("whetstone.chunks", json!({ "uri": uri }))
-        .expect("chunks");
+    let report = server.chunks_report(&uri);
     server.shutdown();
     classes_of(&report)
-}
-
-fn classes_of(report: &Value) -> Vec<(u64, String)> {
-    let mut classes: Vec<(u64, String)> = report["chunks"]
-        .as_array()
-        .expect("a chunk list")
-        .iter()
-        .map(|chunk| {
-            (
-                chunk["id"].as_u64().expect("id"),
-                chunk["class"]
-                    .as_str()
-                    .unwrap_or("unclassified")
-                    .to_string(),
-            )
-        })
-        .collect();
-    classes.sort();
-    classes
 }
 
 /// Writes the window's current text to disk, as the editor's save would.
@@ -241,7 +135,7 @@ fn save_text(path: &Path, name: &str, rounds: u32, typed: &[&str]) {
 
 #[test]
 fn three_servers_and_the_command_line_share_one_store() {
-    let store = Store::new();
+    let store = Workspace::new();
     let mut a = Window::open(&store, "alpha");
     let mut b = Window::open(&store, "beta");
     let mut c = Window::open(&store, "gamma");
@@ -265,7 +159,7 @@ fn three_servers_and_the_command_line_share_one_store() {
     assert_eq!(ids.len(), 3, "chunk ids {a_chunk} {b_chunk} {c_chunk}");
 
     // Each window's classification is seen by the others and by the command line.
-    let alpha = store.workspace.path().join("alpha.rs");
+    let alpha = store.root().join("alpha.rs");
     save_text(&alpha, "alpha", 1, &[]);
     let in_b = {
         let uri = file_uri(&alpha);
@@ -275,7 +169,7 @@ fn three_servers_and_the_command_line_share_one_store() {
         classes_of(&b.execute("whetstone.chunks", json!({ "uri": uri })))
     };
     assert_eq!(in_b, vec![(a_chunk, "core".to_string())]);
-    let status = store.whetstone(&["status", &store.workspace.path().display().to_string()]);
+    let status = store.whetstone(&["status", &store.root().display().to_string()]);
     assert!(status.status.success(), "{status:?}");
     let table = String::from_utf8_lossy(&status.stdout);
     for name in ["alpha.rs", "beta.rs", "gamma.rs"] {
@@ -346,7 +240,7 @@ fn three_servers_and_the_command_line_share_one_store() {
 
 #[test]
 fn kill_9_of_the_holder_loses_no_acknowledged_change() {
-    let store = Store::new();
+    let store = Workspace::new();
     let mut holder = Window::open(&store, "holder");
     let mut b = Window::open(&store, "beta");
     let mut c = Window::open(&store, "gamma");
@@ -366,20 +260,20 @@ fn kill_9_of_the_holder_loses_no_acknowledged_change() {
     let b_third = b.paste_and_classify("repeatable");
     assert!(b.server.shutdown().success());
 
-    save_text(&store.workspace.path().join("holder.rs"), "holder", 1, &[]);
+    save_text(&store.root().join("holder.rs"), "holder", 1, &[]);
     save_text(
-        &store.workspace.path().join("beta.rs"),
+        &store.root().join("beta.rs"),
         "beta",
         3,
         &["let after = 1;"],
     );
-    save_text(&store.workspace.path().join("gamma.rs"), "gamma", 3, &[]);
+    save_text(&store.root().join("gamma.rs"), "gamma", 3, &[]);
     assert_eq!(
-        classes_seen_by_a_new_window(&store, &store.workspace.path().join("holder.rs")),
+        classes_seen_by_a_new_window(&store, &store.root().join("holder.rs")),
         vec![(holder_chunk, "core".to_string())]
     );
     assert_eq!(
-        classes_seen_by_a_new_window(&store, &store.workspace.path().join("beta.rs")),
+        classes_seen_by_a_new_window(&store, &store.root().join("beta.rs")),
         vec![
             (b_first, "transient".to_string()),
             (b_second, "core".to_string()),
@@ -387,7 +281,7 @@ fn kill_9_of_the_holder_loses_no_acknowledged_change() {
         ]
     );
     assert_eq!(
-        classes_seen_by_a_new_window(&store, &store.workspace.path().join("gamma.rs")),
+        classes_seen_by_a_new_window(&store, &store.root().join("gamma.rs")),
         vec![
             (c_first, "repeatable".to_string()),
             (c_second, "transient".to_string()),
@@ -398,7 +292,7 @@ fn kill_9_of_the_holder_loses_no_acknowledged_change() {
 
 #[test]
 fn a_calibration_change_survives_kill_9_of_the_holder() {
-    let store = Store::new();
+    let store = Workspace::new();
     let holder = Window::open(&store, "holder");
     let mut client = Window::open(&store, "client");
     client.execute("whetstone.calibration.start", json!({ "label": "no AI" }));
@@ -439,7 +333,7 @@ fn frame(body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn hostile_socket_messages_change_nothing() {
-    let store = Store::new();
+    let store = Workspace::new();
     let mut window = Window::open(&store, "alpha");
     let chunk = window.paste_and_classify("core");
     let socket = store.socket();
@@ -470,7 +364,7 @@ fn hostile_socket_messages_change_nothing() {
     assert!(started.elapsed() < Duration::from_secs(60));
     // The server still answers, its chunk is still classified, and nothing was written at the
     // record the garbage tried to make.
-    let report = window.chunks();
+    let report = window.server.chunks_report(&window.uri);
     assert_eq!(classes_of(&report), vec![(chunk, "core".to_string())]);
     let status = store.whetstone(&["status"]);
     assert!(status.status.success(), "{status:?}");
@@ -484,8 +378,8 @@ fn hostile_socket_messages_change_nothing() {
 
 #[test]
 fn a_damaged_store_is_moved_aside_and_a_fresh_one_started() {
-    let store = Store::new();
-    let database = store.home.path().join("db");
+    let store = Workspace::new();
+    let database = store.home().join("db");
     std::fs::create_dir_all(&database).expect("mkdir");
     std::fs::write(
         database.join("conf"),
@@ -509,7 +403,7 @@ fn a_damaged_store_is_moved_aside_and_a_fresh_one_started() {
     };
     let message = told["message"].as_str().unwrap_or_default();
     assert!(message.contains("fresh store"), "{message}");
-    let moved: Vec<PathBuf> = std::fs::read_dir(store.home.path())
+    let moved: Vec<PathBuf> = std::fs::read_dir(store.home())
         .expect("list")
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| {
@@ -530,9 +424,9 @@ fn a_damaged_store_is_moved_aside_and_a_fresh_one_started() {
     // The fresh store keeps what is recorded from now on.
     let chunk = window.paste_and_classify("core");
     assert!(window.server.shutdown().success());
-    save_text(&store.workspace.path().join("alpha.rs"), "alpha", 1, &[]);
+    save_text(&store.root().join("alpha.rs"), "alpha", 1, &[]);
     assert_eq!(
-        classes_seen_by_a_new_window(&store, &store.workspace.path().join("alpha.rs")),
+        classes_seen_by_a_new_window(&store, &store.root().join("alpha.rs")),
         vec![(chunk, "core".to_string())]
     );
 }
@@ -553,7 +447,7 @@ fn signal(pid: u32, signal: &str) {
 /// holder goes on loses none of them.
 #[test]
 fn a_stopped_holder_stalls_no_window_and_loses_nothing() {
-    let store = Store::new();
+    let store = Workspace::new();
     let mut holder = Window::open(&store, "alpha");
     let mut windows = [Window::open(&store, "beta"), Window::open(&store, "gamma")];
     holder.paste_and_classify("core");
@@ -608,7 +502,7 @@ fn a_stopped_holder_stalls_no_window_and_loses_nothing() {
     // The windows go before the holder comes back: what they acknowledged is in the journal.
     let mut paths = Vec::new();
     for (index, window) in windows.into_iter().enumerate() {
-        let path = store.workspace.path().join(format!("{}.rs", window.name));
+        let path = store.root().join(format!("{}.rs", window.name));
         let typed: Vec<&str> = typed[index].iter().map(String::as_str).collect();
         // The editor's text on disk: the pastes in order, then what was typed by hand, as the
         // rounds interleaved them; a new window re-anchors by content.

@@ -1,26 +1,27 @@
 //! End-to-end tests of `whetstone lsp`: each spawns the built server with its own temporary
 //! store (WHETSTONE_HOME) and workspace, speaks LSP to it over stdio through
-//! `whetstone_tests::lsp::LspClient`, and checks the replies a real editor would get: code
+//! the harness's `LspClient`, and checks the replies a real editor would get: code
 //! lenses for VS Code-like clients, diagnostics and code actions for clients without code lens
 //! (Helix), the commands, hover, persistence across restarts and re-anchoring after edits made
 //! while the file was closed.
 //!
-//! Chunk objects are compared on the fields the protocol names; a server may add more.
+//! Whole replies are compared with snapshots, the temporary folders redacted.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use expect_test::expect;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use whetstone_tests::lsp::{
-    LspClient, change, code_action_params, code_lens_params, did_change, did_close, did_open,
-    did_save, file_uri, hover_params, no_code_lens_capabilities, vscode_like_capabilities,
+use whetstone_tests::capabilities::{no_code_lens_capabilities, vscode_like_capabilities};
+use whetstone_tests::document::Document;
+use whetstone_tests::lsp::LspClient;
+use whetstone_tests::params::{
+    change, code_action_params, code_lens_params, did_change, did_close, did_open, did_save,
+    file_uri, hover_params,
 };
-
-/// How long to wait for something the server sends on its own (a refresh, diagnostics, a
-/// warning): generous, since a loaded CI machine can be slow, and only failures wait this long.
-const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+use whetstone_tests::requests::{PUSH_TIMEOUT, chunk_id, error_code, error_message, hover_text};
+use whetstone_tests::snapshot::Redactions;
+use whetstone_tests::workspace::Workspace;
 
 /// The file every test starts from: a header struct and its error enum, 27 lines.
 const ORIGINAL_SOURCE: &str = "\
@@ -125,25 +126,18 @@ pub const SCHEMA_CHECKSUM_SEED: u64 = 0x9e37_79b9;
 ";
 const EXTERNAL_LINE_COUNT: u32 = 10;
 
-/// A temporary store (WHETSTONE_HOME) and a temporary workspace holding `src/header.rs`.
+/// A temporary store and workspace holding `src/header.rs`.
 struct Setup {
-    home: TempDir,
-    workspace: TempDir,
+    workspace: Workspace,
     path: PathBuf,
     uri: String,
 }
 
 impl Setup {
     fn new(text: &str) -> Setup {
-        let home = tempfile::tempdir().expect("a temporary directory for the store");
-        let workspace = tempfile::tempdir().expect("a temporary directory for the workspace");
-        let source_dir = workspace.path().join("src");
-        fs::create_dir_all(&source_dir).expect("the workspace's src directory can be created");
-        let path = source_dir.join("header.rs");
-        fs::write(&path, text).expect("the source file can be written");
-        let uri = file_uri(&path);
+        let workspace = Workspace::new();
+        let (uri, path) = workspace.file("src/header.rs", text);
         Setup {
-            home,
             workspace,
             path,
             uri,
@@ -152,256 +146,70 @@ impl Setup {
 
     /// A server for this setup's store, initialized with a VS Code-like client.
     fn start_vscode_like(&self) -> LspClient {
-        let mut client = LspClient::start(self.home.path());
-        client.initialize(self.workspace.path(), vscode_like_capabilities(), json!({}));
-        client
+        self.workspace.vscode_server()
     }
 
     /// A server for this setup's store, initialized with a client without code lens (Helix).
     fn start_without_code_lens(&self) -> LspClient {
-        let mut client = LspClient::start(self.home.path());
-        client.initialize(
-            self.workspace.path(),
-            no_code_lens_capabilities(),
-            Value::Null,
-        );
-        client
+        self.workspace
+            .server(no_code_lens_capabilities(), Value::Null)
+    }
+
+    /// Opens the file holding `text`.
+    fn open(&self, client: &mut LspClient, text: &str) -> Document {
+        Document::open(client, &self.uri, text, 1)
     }
 
     /// Writes `text` to the file on disk, as a save (or another program) would.
     fn write_file(&self, text: &str) {
-        fs::write(&self.path, text).expect("the source file can be rewritten");
+        std::fs::write(&self.path, text).expect("the source file can be rewritten");
+    }
+
+    /// The temporary folders and the file's URI, for snapshots.
+    fn redactions(&self) -> Redactions {
+        self.workspace
+            .redactions()
+            .text(&self.uri, "$URI")
+            .volatile_field("created_ms")
     }
 }
 
-/// An open document on the client side: its uri, the version last sent and the text.
-struct OpenFile {
-    uri: String,
-    version: i32,
-    text: String,
+/// A server (VS Code-like, or without code lens) with the original file open and the function
+/// pasted into it.
+fn pasted(vscode_like: bool) -> (Setup, LspClient, Document) {
+    let setup = Setup::new(ORIGINAL_SOURCE);
+    let mut client = if vscode_like {
+        setup.start_vscode_like()
+    } else {
+        setup.start_without_code_lens()
+    };
+    let mut file = setup.open(&mut client, ORIGINAL_SOURCE);
+    file.insert(&mut client, (PASTE_LINE, 0), PASTED_FUNCTION);
+    (setup, client, file)
 }
 
-impl OpenFile {
-    /// Sends the next version's changes.
-    fn change(&mut self, client: &mut LspClient, changes: Vec<Value>) {
-        self.version += 1;
-        client.notify(
-            "textDocument/didChange",
-            did_change(&self.uri, self.version, changes),
-        );
-    }
-}
-
-fn open_file(client: &mut LspClient, uri: &str, text: &str) -> OpenFile {
-    client.notify("textDocument/didOpen", did_open(uri, text, 1));
-    OpenFile {
-        uri: uri.to_string(),
-        version: 1,
-        text: text.to_string(),
-    }
-}
-
-fn paste_text() -> &'static str {
-    PASTED_FUNCTION
-}
-
-/// Pastes the 40-line function at `PASTE_LINE`, in one change, and keeps `file.text` in step.
-fn paste_function(client: &mut LspClient, file: &mut OpenFile) {
-    file.change(
-        client,
-        vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), paste_text())],
+/// The code actions offered over the pasted lines, with `diagnostics` as the context.
+fn code_actions_on_the_paste(
+    client: &mut LspClient,
+    uri: &str,
+    diagnostics: Vec<Value>,
+) -> Vec<Value> {
+    let params = code_action_params(
+        uri,
+        (PASTE_LINE, 0),
+        (PASTE_LINE + PASTED_LINES, 0),
+        diagnostics,
     );
-    file.text = text_after_paste();
+    match client.request("textDocument/codeAction", params) {
+        Ok(Value::Array(actions)) => actions,
+        other => panic!("textDocument/codeAction answered {other:?}"),
+    }
 }
 
 fn text_after_paste() -> String {
     let mut lines: Vec<&str> = ORIGINAL_SOURCE.split_inclusive('\n').collect();
-    lines.insert(PASTE_LINE as usize, paste_text());
+    lines.insert(PASTE_LINE as usize, PASTED_FUNCTION);
     lines.concat()
-}
-
-fn execute(client: &mut LspClient, command: &str, argument: Value) -> Value {
-    match client.execute_command(command, argument.clone()) {
-        Ok(result) => result,
-        Err(error) => panic!(
-            "{}",
-            client.failure(&format!("{command} {argument} failed: {error}"))
-        ),
-    }
-}
-
-fn chunks_report(client: &mut LspClient, uri: &str) -> Value {
-    execute(client, "whetstone.chunks", json!({"uri": uri}))
-}
-
-/// The only chunk of the file; panics (with the report) unless there is exactly one.
-fn only_chunk(client: &mut LspClient, uri: &str) -> Value {
-    let report = chunks_report(client, uri);
-    let chunks = report["chunks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("whetstone.chunks has no chunk list: {report}"));
-    assert_eq!(chunks.len(), 1, "expected exactly one chunk: {report:#}");
-    chunks[0].clone()
-}
-
-fn chunk_id(chunk: &Value) -> u64 {
-    chunk["id"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("a chunk id is a whole number: {chunk}"))
-}
-
-fn code_lenses(client: &mut LspClient, uri: &str) -> Vec<Value> {
-    match client.request("textDocument/codeLens", code_lens_params(uri)) {
-        Ok(Value::Null) => Vec::new(),
-        Ok(Value::Array(lenses)) => lenses,
-        Ok(other) => panic!("textDocument/codeLens answered neither a list nor null: {other}"),
-        Err(error) => panic!(
-            "{}",
-            client.failure(&format!("textDocument/codeLens failed: {error}"))
-        ),
-    }
-}
-
-/// Waits for the `workspace/codeLens/refresh` the server owes a client that supports it.
-fn expect_code_lens_refresh(client: &mut LspClient) {
-    if client
-        .wait_for_server_request("workspace/codeLens/refresh", PUSH_TIMEOUT, |_| true)
-        .is_none()
-    {
-        panic!(
-            "{}",
-            client.failure("no workspace/codeLens/refresh request after the paste")
-        );
-    }
-}
-
-/// The commands of the five action lenses (and code actions) of an unclassified chunk.
-fn action_commands(uri: &str, chunk: u64) -> Value {
-    json!([
-        {"title": "Transient", "command": "whetstone.classify",
-         "arguments": [{"uri": uri, "chunk": chunk, "class": "transient"}]},
-        {"title": "Repeatable", "command": "whetstone.classify",
-         "arguments": [{"uri": uri, "chunk": chunk, "class": "repeatable"}]},
-        {"title": "Core", "command": "whetstone.classify",
-         "arguments": [{"uri": uri, "chunk": chunk, "class": "core"}]},
-        {"title": "Explain", "command": "whetstone.explain",
-         "arguments": [{"uri": uri, "chunk": chunk}]},
-        {"title": "Not AI", "command": "whetstone.dismiss",
-         "arguments": [{"uri": uri, "chunk": chunk}]},
-    ])
-}
-
-/// A lens's command with only the fields the protocol fixes (a server may add none, but
-/// `arguments` absent and `[]` mean the same for the title lens).
-fn lens_command(lens: &Value) -> Value {
-    let command = &lens["command"];
-    let mut normalized = json!({"title": command["title"], "command": command["command"]});
-    if let Some(arguments) = command.get("arguments").filter(|arguments| {
-        !arguments.is_null() && arguments.as_array().is_none_or(|list| !list.is_empty())
-    }) {
-        normalized["arguments"] = arguments.clone();
-    }
-    normalized
-}
-
-fn lens_line(lens: &Value) -> u64 {
-    lens["range"]["start"]["line"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("a code lens without a start line: {lens}"))
-}
-
-/// The whetstone diagnostics of the latest publishDiagnostics for `uri` (empty if none came).
-fn latest_whetstone_diagnostics(client: &LspClient, uri: &str) -> Vec<Value> {
-    client
-        .notifications("textDocument/publishDiagnostics")
-        .into_iter()
-        .rfind(|params| params["uri"] == uri)
-        .and_then(|params| params["diagnostics"].as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|diagnostic| diagnostic["source"] == "whetstone")
-        .collect()
-}
-
-/// Waits for a publishDiagnostics for `uri` carrying a whetstone diagnostic with `code`, and
-/// returns that diagnostic.
-fn wait_for_diagnostic(client: &mut LspClient, uri: &str, code: &str) -> Value {
-    let has_it = |params: &Value| {
-        params["uri"] == uri
-            && params["diagnostics"].as_array().is_some_and(|diagnostics| {
-                diagnostics.iter().any(|diagnostic| {
-                    diagnostic["source"] == "whetstone" && diagnostic["code"] == code
-                })
-            })
-    };
-    let Some(params) =
-        client.wait_for_notification("textDocument/publishDiagnostics", PUSH_TIMEOUT, has_it)
-    else {
-        panic!(
-            "{}",
-            client.failure(&format!(
-                "no whetstone diagnostic {code:?} was published for {uri}; got {:#}",
-                json!(client.notifications("textDocument/publishDiagnostics"))
-            ))
-        );
-    };
-    params["diagnostics"]
-        .as_array()
-        .and_then(|diagnostics| {
-            diagnostics
-                .iter()
-                .find(|diagnostic| diagnostic["code"] == code)
-        })
-        .cloned()
-        .expect("the predicate found this diagnostic")
-}
-
-/// The text of a hover's contents, whichever of the LSP shapes it came in.
-fn hover_text(hover: &Value) -> String {
-    fn text_of(contents: &Value) -> String {
-        match contents {
-            Value::String(text) => text.clone(),
-            Value::Array(items) => items.iter().map(text_of).collect::<Vec<_>>().join("\n"),
-            Value::Object(object) => object
-                .get("value")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            _ => String::new(),
-        }
-    }
-    text_of(&hover["contents"])
-}
-
-/// Code actions reduced to (title without a "Whetstone: " prefix, command, arguments), from
-/// either shape the protocol allows: a bare Command or a CodeAction holding one.
-fn code_action_commands(actions: &Value) -> Vec<Value> {
-    actions
-        .as_array()
-        .unwrap_or_else(|| panic!("textDocument/codeAction answered no list: {actions}"))
-        .iter()
-        .map(|action| {
-            let command = if action["command"].is_string() {
-                action
-            } else {
-                &action["command"]
-            };
-            let title = action["title"].as_str().unwrap_or_default();
-            json!({
-                "title": title.strip_prefix("Whetstone: ").unwrap_or(title),
-                "command": command["command"],
-                "arguments": command["arguments"],
-            })
-        })
-        .collect()
-}
-
-fn error_code(error: &Value) -> i64 {
-    error["code"].as_i64().unwrap_or_default()
-}
-
-fn error_message(error: &Value) -> String {
-    error["message"].as_str().unwrap_or_default().to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +217,7 @@ fn error_message(error: &Value) -> String {
 #[test]
 fn the_pasted_function_is_forty_distinct_lines() {
     // The tests below count on this shape; a careless edit of the constant would mislead them.
-    let lines: Vec<&str> = paste_text().lines().collect();
+    let lines: Vec<&str> = PASTED_FUNCTION.lines().collect();
     assert_eq!(lines.len(), PASTED_LINES as usize);
     assert!(lines.iter().all(|line| !line.trim().is_empty()));
     assert_eq!(
@@ -424,43 +232,48 @@ fn the_pasted_function_is_forty_distinct_lines() {
 #[test]
 fn initialize_advertises_utf16_incremental_sync_and_every_nudge_channel() {
     let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = LspClient::start(setup.home.path());
+    let mut client = LspClient::start(setup.workspace.home());
     let result = client.initialize(
-        setup.workspace.path(),
+        setup.workspace.root(),
         vscode_like_capabilities(),
         json!({}),
     );
-    let capabilities = &result["capabilities"];
-    assert_eq!(capabilities["positionEncoding"], "utf-16", "{result:#}");
-    let sync = &capabilities["textDocumentSync"];
-    assert_eq!(sync["openClose"], true, "{result:#}");
-    assert_eq!(sync["change"], 2, "incremental sync: {result:#}");
-    assert!(
-        sync["save"] == true || sync["save"].is_object(),
-        "save notifications are wanted: {result:#}"
-    );
-    assert!(capabilities["codeLensProvider"].is_object(), "{result:#}");
-    for provider in ["codeActionProvider", "hoverProvider"] {
-        let value = &capabilities[provider];
-        assert!(
-            *value == true || value.is_object(),
-            "{provider} missing: {result:#}"
-        );
-    }
-    let commands = capabilities["executeCommandProvider"]["commands"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no executeCommandProvider.commands: {result:#}"));
-    for command in [
-        "whetstone.classify",
-        "whetstone.explain",
-        "whetstone.dismiss",
-        "whetstone.chunks",
-    ] {
-        assert!(
-            commands.iter().any(|listed| listed == command),
-            "{command} is not advertised: {result:#}"
-        );
-    }
+    expect![[r#"
+        {
+          "codeActionProvider": true,
+          "codeLensProvider": {
+            "resolveProvider": false
+          },
+          "executeCommandProvider": {
+            "commands": [
+              "whetstone.classify",
+              "whetstone.explain",
+              "whetstone.dismiss",
+              "whetstone.chunks",
+              "whetstone.calibration.start",
+              "whetstone.calibration.stop",
+              "whetstone.calibration.status",
+              "whetstone.report",
+              "whetstone.practiced"
+            ]
+          },
+          "hoverProvider": true,
+          "positionEncoding": "utf-16",
+          "textDocumentSync": {
+            "change": 2,
+            "openClose": true,
+            "save": {
+              "includeText": true
+            }
+          },
+          "workspace": {
+            "workspaceFolders": {
+              "changeNotifications": true,
+              "supported": true
+            }
+          }
+        }"#]]
+    .assert_eq(&setup.redactions().json(&result["capabilities"]));
     let status = client.shutdown();
     assert!(status.success(), "whetstone lsp exited with {status}");
 }
@@ -468,9 +281,9 @@ fn initialize_advertises_utf16_incremental_sync_and_every_nudge_channel() {
 #[test]
 fn initialize_picks_utf8_when_the_client_offers_it() {
     let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = LspClient::start(setup.home.path());
+    let mut client = LspClient::start(setup.workspace.home());
     let result = client.initialize(
-        setup.workspace.path(),
+        setup.workspace.root(),
         no_code_lens_capabilities(),
         Value::Null,
     );
@@ -483,176 +296,125 @@ fn initialize_picks_utf8_when_the_client_offers_it() {
 
 #[test]
 fn a_forty_line_paste_gets_a_title_lens_and_five_action_lenses() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-    expect_code_lens_refresh(&mut client);
+    let (setup, mut client, _) = pasted(true);
+    client.expect_code_lens_refresh();
 
-    let lenses = code_lenses(&mut client, &setup.uri);
-    assert_eq!(
-        lenses.len(),
-        6,
-        "a title lens and five actions: {lenses:#?}"
-    );
-    for lens in &lenses {
-        assert_eq!(
-            lens_line(lens),
-            u64::from(PASTE_LINE),
-            "every lens sits on the chunk's first line: {lens}"
-        );
-    }
-    let title = lenses[0]["command"]["title"].as_str().unwrap_or_default();
-    assert!(
-        title.starts_with("⚑ 40 lines pasted") && title.contains("fn parse_header"),
-        "title lens: {title:?}"
-    );
-    assert_eq!(
-        lenses[0]["command"]["command"], "",
-        "the title lens does nothing when clicked"
-    );
-    let chunk = only_chunk(&mut client, &setup.uri);
-    let actions: Vec<Value> = lenses[1..].iter().map(lens_command).collect();
-    assert_eq!(
-        json!(actions),
-        action_commands(&setup.uri, chunk_id(&chunk))
-    );
+    // A title lens that does nothing when clicked and five actions, all on the chunk's first
+    // line; code actions on the chunk offer the same commands, for every client.
+    let lenses = client.code_lenses(&setup.uri);
+    let chunk = chunk_id(&client.only_chunk(&setup.uri));
+    let code_actions = code_actions_on_the_paste(&mut client, &setup.uri, vec![]);
+    expect![[r#"
+        chunk 1
+        lenses:
+        {"command":{"command":"","title":"⚑ 40 lines pasted · fn parse_header"},"range":{"end":{"character":0,"line":14},"start":{"character":0,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"class":"transient","uri":"$URI"}],"command":"whetstone.classify","title":"Transient"},"range":{"end":{"character":1,"line":14},"start":{"character":1,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"class":"repeatable","uri":"$URI"}],"command":"whetstone.classify","title":"Repeatable"},"range":{"end":{"character":2,"line":14},"start":{"character":2,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"class":"core","uri":"$URI"}],"command":"whetstone.classify","title":"Core"},"range":{"end":{"character":3,"line":14},"start":{"character":3,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.explain","title":"Explain"},"range":{"end":{"character":4,"line":14},"start":{"character":4,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.dismiss","title":"Not AI"},"range":{"end":{"character":5,"line":14},"start":{"character":5,"line":14}}}
+        code actions:
+        {"command":{"arguments":[{"chunk":1,"class":"transient","uri":"$URI"}],"command":"whetstone.classify","title":"Transient"},"kind":"quickfix","title":"Whetstone: Transient"}
+        {"command":{"arguments":[{"chunk":1,"class":"repeatable","uri":"$URI"}],"command":"whetstone.classify","title":"Repeatable"},"kind":"quickfix","title":"Whetstone: Repeatable"}
+        {"command":{"arguments":[{"chunk":1,"class":"core","uri":"$URI"}],"command":"whetstone.classify","title":"Core"},"kind":"quickfix","title":"Whetstone: Core"}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.explain","title":"Explain"},"kind":"quickfix","title":"Whetstone: Explain"}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.dismiss","title":"Not AI"},"kind":"quickfix","title":"Whetstone: Not AI"}"#]].assert_eq(&format!(
+        "chunk {chunk}\nlenses:\n{}\ncode actions:\n{}",
+        setup.redactions().json_lines(&lenses),
+        setup
+            .redactions()
+            .json_lines(&code_actions),
+    ));
 
     // Lenses show, so diagnostics stay quiet for this client.
     assert_eq!(
-        latest_whetstone_diagnostics(&client, &setup.uri),
+        client.latest_whetstone_diagnostics(&setup.uri),
         Vec::<Value>::new()
-    );
-
-    // Code actions on the chunk offer the same commands, for every client.
-    let actions = client
-        .request(
-            "textDocument/codeAction",
-            code_action_params(
-                &setup.uri,
-                (PASTE_LINE, 0),
-                (PASTE_LINE + PASTED_LINES, 0),
-                vec![],
-            ),
-        )
-        .expect("textDocument/codeAction succeeds");
-    assert_eq!(
-        json!(code_action_commands(&actions)),
-        action_commands(&setup.uri, chunk_id(&chunk))
     );
     client.shutdown();
 }
 
 #[test]
 fn a_client_without_code_lens_gets_a_diagnostic_and_code_actions() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_without_code_lens();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
+    let (setup, mut client, _) = pasted(false);
 
-    let diagnostic = wait_for_diagnostic(&mut client, &setup.uri, "unclassified-chunk");
-    assert_eq!(
-        diagnostic["range"]["start"]["line"], PASTE_LINE,
-        "{diagnostic:#}"
-    );
-    let chunk = only_chunk(&mut client, &setup.uri);
-    let actions = client
-        .request(
-            "textDocument/codeAction",
-            code_action_params(
-                &setup.uri,
-                (PASTE_LINE, 0),
-                (PASTE_LINE + PASTED_LINES, 0),
-                vec![diagnostic],
-            ),
-        )
-        .expect("textDocument/codeAction succeeds");
-    assert_eq!(
-        json!(code_action_commands(&actions)),
-        action_commands(&setup.uri, chunk_id(&chunk))
-    );
+    let diagnostic = client.wait_for_diagnostic(&setup.uri, "unclassified-chunk", None);
+    let chunk = chunk_id(&client.only_chunk(&setup.uri));
+    let code_actions = code_actions_on_the_paste(&mut client, &setup.uri, vec![diagnostic.clone()]);
+    expect![[r#"
+        chunk 1
+        diagnostic:
+        {"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}
+        code actions:
+        {"command":{"arguments":[{"chunk":1,"class":"transient","uri":"$URI"}],"command":"whetstone.classify","title":"Transient"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Transient"}
+        {"command":{"arguments":[{"chunk":1,"class":"repeatable","uri":"$URI"}],"command":"whetstone.classify","title":"Repeatable"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Repeatable"}
+        {"command":{"arguments":[{"chunk":1,"class":"core","uri":"$URI"}],"command":"whetstone.classify","title":"Core"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Core"}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.explain","title":"Explain"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Explain"}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.dismiss","title":"Not AI"},"diagnostics":[{"code":"unclassified-chunk","data":{"chunk":1},"message":"40 lines pasted · fn parse_header — decide how much of it you must own: transient, repeatable or core (code actions)","range":{"end":{"character":0,"line":54},"start":{"character":0,"line":14}},"severity":3,"source":"whetstone"}],"kind":"quickfix","title":"Whetstone: Not AI"}"#]].assert_eq(&format!(
+        "chunk {chunk}\ndiagnostic:\n{}\ncode actions:\n{}",
+        setup.redactions().json_lines(&[diagnostic]),
+        setup
+            .redactions()
+            .json_lines(&code_actions),
+    ));
     client.shutdown();
 }
 
 #[test]
 fn classifying_as_core_leaves_only_an_explain_lens() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-    expect_code_lens_refresh(&mut client);
-    let chunk = chunk_id(&only_chunk(&mut client, &setup.uri));
+    let (setup, mut client, _) = pasted(true);
+    client.expect_code_lens_refresh();
+    let chunk = chunk_id(&client.only_chunk(&setup.uri));
 
-    let result = execute(
-        &mut client,
-        "whetstone.classify",
-        json!({"uri": setup.uri, "chunk": chunk, "class": "core"}),
-    );
-    assert!(
-        result.is_null() || result.is_object(),
-        "classify answers null or an object: {result}"
-    );
-
-    let lenses = code_lenses(&mut client, &setup.uri);
-    assert_eq!(lenses.len(), 2, "a title lens and Explain: {lenses:#?}");
-    assert!(
-        lenses
-            .iter()
-            .all(|lens| lens_line(lens) == u64::from(PASTE_LINE))
-    );
-    let title = lenses[0]["command"]["title"].as_str().unwrap_or_default();
-    assert!(title.contains("core"), "title lens: {title:?}");
-    assert_eq!(
-        lens_command(&lenses[1]),
-        json!({"title": "Explain", "command": "whetstone.explain",
-               "arguments": [{"uri": setup.uri, "chunk": chunk}]})
-    );
+    let result = client.classify(&setup.uri, chunk, "core");
+    let lenses = client.code_lenses(&setup.uri);
+    expect![[r#"
+        chunk 1
+        classify: {"chunk":1,"class":"core"}
+        lenses:
+        {"command":{"command":"","title":"⚑ 40 lines pasted · fn parse_header · core, not yet explained"},"range":{"end":{"character":0,"line":14},"start":{"character":0,"line":14}}}
+        {"command":{"arguments":[{"chunk":1,"uri":"$URI"}],"command":"whetstone.explain","title":"Explain"},"range":{"end":{"character":1,"line":14},"start":{"character":1,"line":14}}}"#]].assert_eq(&format!(
+        "chunk {chunk}\nclassify: {}\nlenses:\n{}",
+        setup.redactions().apply(&result.to_string()),
+        setup.redactions().json_lines(&lenses),
+    ));
     client.shutdown();
 }
 
 #[test]
 fn a_core_chunk_without_code_lens_is_flagged_as_unexplained() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_without_code_lens();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-    wait_for_diagnostic(&mut client, &setup.uri, "unclassified-chunk");
-    let chunk = chunk_id(&only_chunk(&mut client, &setup.uri));
+    let (setup, mut client, _) = pasted(false);
+    client.wait_for_diagnostic(&setup.uri, "unclassified-chunk", None);
+    let chunk = chunk_id(&client.only_chunk(&setup.uri));
 
-    execute(
-        &mut client,
-        "whetstone.classify",
-        json!({"uri": setup.uri, "chunk": chunk, "class": "core"}),
-    );
-    let diagnostic = wait_for_diagnostic(&mut client, &setup.uri, "unexplained-core");
+    client.classify(&setup.uri, chunk, "core");
+    let diagnostic = client.wait_for_diagnostic(&setup.uri, "unexplained-core", None);
     assert_eq!(diagnostic["range"]["start"]["line"], PASTE_LINE);
     client.shutdown();
 }
 
 #[test]
 fn an_explained_core_chunk_is_scored_shown_on_hover_and_no_longer_nudged() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-    expect_code_lens_refresh(&mut client);
-    let chunk = chunk_id(&only_chunk(&mut client, &setup.uri));
-    execute(
-        &mut client,
-        "whetstone.classify",
-        json!({"uri": setup.uri, "chunk": chunk, "class": "core"}),
-    );
+    let (setup, mut client, _) = pasted(true);
+    client.expect_code_lens_refresh();
+    let chunk = chunk_id(&client.only_chunk(&setup.uri));
+    client.classify(&setup.uri, chunk, "core");
 
-    let result = execute(
-        &mut client,
+    let result = client.execute(
         "whetstone.explain",
         json!({"uri": setup.uri, "chunk": chunk, "text": GOOD_EXPLANATION}),
     );
-    let score = result["score"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("explain returns a whole-number score: {result}"));
-    assert!(score <= 100, "score out of 100: {result}");
-    assert!(result["shallow"].is_boolean(), "{result}");
+    expect![[r#"
+        {
+          "chunk": 1,
+          "identifiers_named": 10,
+          "identifiers_total": 55,
+          "says_why": true,
+          "score": 100,
+          "shallow": false,
+          "words": 80
+        }"#]]
+    .assert_eq(&setup.redactions().json(&result));
 
     let hover = client
         .request(
@@ -660,14 +422,17 @@ fn an_explained_core_chunk_is_scored_shown_on_hover_and_no_longer_nudged() {
             hover_params(&setup.uri, PASTE_LINE + 5, 8),
         )
         .expect("hover succeeds");
-    let text = hover_text(&hover);
-    let lowercase = text.to_lowercase();
-    assert!(lowercase.contains("pasted"), "hover: {text}");
-    assert!(lowercase.contains("core"), "hover: {text}");
-    assert!(text.contains("It reads the first line"), "hover: {text}");
+    expect![[r#"
+        **Whetstone** · 40 lines pasted just now · `fn parse_header`
+
+        Flagged for one large insertion.
+
+        Class: **core**
+
+        Explanation (thorough, 100/100): “It reads the first line as the header name and then splits every following line on the equals sign into a lowercase key and a trimmed value, so parse_header ret…”"#]].assert_eq(&setup.redactions().apply(&hover_text(&hover)));
 
     assert_eq!(
-        code_lenses(&mut client, &setup.uri),
+        client.code_lenses(&setup.uri),
         Vec::<Value>::new(),
         "an explained core chunk needs nothing more"
     );
@@ -676,90 +441,67 @@ fn an_explained_core_chunk_is_scored_shown_on_hover_and_no_longer_nudged() {
 
 #[test]
 fn the_chunks_command_returns_the_ownership_map() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-
-    let report = chunks_report(&mut client, &setup.uri);
-    assert_eq!(report["uri"], setup.uri, "{report:#}");
-    assert_eq!(
-        report["counts"],
-        json!({"typed": ORIGINAL_LINES, "pasted": PASTED_LINES, "generated": 0, "moved": 0,
-               "external": 0, "restored": 0}),
-        "{report:#}"
-    );
-    let chunk = only_chunk(&mut client, &setup.uri);
-    let id = chunk_id(&chunk);
-    let items = chunk["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("items is a list: {chunk:#}"));
-    assert!(
-        items.iter().any(|item| item == "fn parse_header"),
-        "{chunk:#}"
-    );
-    assert!(
-        chunk["class"].is_null() || chunk["class"] == "unclassified",
-        "not classified yet: {chunk:#}"
-    );
-    assert_eq!(
-        without_items_and_class(&chunk),
-        json!({"id": id, "origin": "pasted", "start_line": PASTE_LINE,
-               "end_line": PASTE_LINE + PASTED_LINES, "lines": PASTED_LINES,
-               "explanation": null, "needs_attention": true})
-    );
+    let (setup, mut client, _) = pasted(true);
+    let report = client.chunks_report(&setup.uri);
+    expect![[r#"
+        {
+          "chunks": [
+            {
+              "agent": null,
+              "class": null,
+              "copied_from": null,
+              "created_ms": "<created_ms>",
+              "end_line": 54,
+              "explanation": null,
+              "id": 1,
+              "items": [
+                "fn parse_header"
+              ],
+              "lines": 40,
+              "model": null,
+              "needs_attention": true,
+              "origin": "pasted",
+              "reworked_chars": 0,
+              "rule": "insertion",
+              "start_line": 14
+            }
+          ],
+          "counts": {
+            "external": 0,
+            "generated": 0,
+            "moved": 0,
+            "pasted": 40,
+            "restored": 0,
+            "typed": 27
+          },
+          "known": true,
+          "uri": "$URI"
+        }"#]]
+    .assert_eq(&setup.redactions().json(&report));
     client.shutdown();
-}
-
-/// The protocol's chunk fields, less the two checked on their own.
-fn without_items_and_class(chunk: &Value) -> Value {
-    let mut kept = serde_json::Map::new();
-    for field in [
-        "id",
-        "origin",
-        "start_line",
-        "end_line",
-        "lines",
-        "explanation",
-        "needs_attention",
-    ] {
-        let value = chunk
-            .get(field)
-            .unwrap_or_else(|| panic!("chunk without {field}: {chunk:#}"));
-        kept.insert(field.to_string(), value.clone());
-    }
-    Value::Object(kept)
 }
 
 #[test]
 fn classes_and_explanations_survive_a_restart() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-    let chunk = chunk_id(&only_chunk(&mut client, &setup.uri));
-    execute(
-        &mut client,
-        "whetstone.classify",
-        json!({"uri": setup.uri, "chunk": chunk, "class": "core"}),
-    );
-    execute(
-        &mut client,
+    let (setup, mut client, _) = pasted(true);
+    let chunk = chunk_id(&client.only_chunk(&setup.uri));
+    client.classify(&setup.uri, chunk, "core");
+    client.execute(
         "whetstone.explain",
         json!({"uri": setup.uri, "chunk": chunk, "text": GOOD_EXPLANATION}),
     );
     // The user saves before quitting the editor.
-    setup.write_file(&file.text);
+    setup.write_file(&text_after_paste());
     client.notify("textDocument/didSave", did_save(&setup.uri, None));
-    let before = only_chunk(&mut client, &setup.uri);
+    let before = client.only_chunk(&setup.uri);
     assert_eq!(before["class"], "core");
     assert_eq!(before["explanation"]["text"], GOOD_EXPLANATION);
     let status = client.shutdown();
     assert!(status.success(), "whetstone lsp exited with {status}");
 
     let mut client = setup.start_vscode_like();
-    open_file(&mut client, &setup.uri, &file.text);
-    let after = only_chunk(&mut client, &setup.uri);
+    setup.open(&mut client, &text_after_paste());
+    let after = client.only_chunk(&setup.uri);
     for field in [
         "id",
         "origin",
@@ -791,17 +533,10 @@ fn a_file_changed_on_disk_while_the_server_was_down_is_reanchored() {
 /// reopening (after a restart when asked) moves the chunk ten lines down, same id and class,
 /// and the new lines are an external chunk (the workspace is not a git repository).
 fn check_reanchoring(restart_in_between: bool) {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-    let pasted = chunk_id(&only_chunk(&mut client, &setup.uri));
-    execute(
-        &mut client,
-        "whetstone.classify",
-        json!({"uri": setup.uri, "chunk": pasted, "class": "repeatable"}),
-    );
-    setup.write_file(&file.text);
+    let (setup, mut client, _) = pasted(true);
+    let pasted = chunk_id(&client.only_chunk(&setup.uri));
+    client.classify(&setup.uri, pasted, "repeatable");
+    setup.write_file(&text_after_paste());
     client.notify("textDocument/didSave", did_save(&setup.uri, None));
     client.notify("textDocument/didClose", did_close(&setup.uri));
     if restart_in_between {
@@ -810,11 +545,11 @@ fn check_reanchoring(restart_in_between: bool) {
         client = setup.start_vscode_like();
     }
 
-    let changed_text = format!("{EXTERNAL_LINES}{}", file.text);
+    let changed_text = format!("{EXTERNAL_LINES}{}", text_after_paste());
     setup.write_file(&changed_text);
-    open_file(&mut client, &setup.uri, &changed_text);
+    setup.open(&mut client, &changed_text);
 
-    let report = chunks_report(&mut client, &setup.uri);
+    let report = client.chunks_report(&setup.uri);
     assert_eq!(
         report["counts"]["external"], EXTERNAL_LINE_COUNT,
         "{report:#}"
@@ -850,7 +585,7 @@ fn check_reanchoring(restart_in_between: bool) {
 fn typing_a_function_key_by_key_flags_nothing() {
     let setup = Setup::new(ORIGINAL_SOURCE);
     let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
+    let mut file = setup.open(&mut client, ORIGINAL_SOURCE);
     let typed = "\n/// Adds the two numbers, saturating at the top.\n\
                  pub fn add_numbers(left: u32, right: u32) -> u32 {\n    \
                  let sum = left.saturating_add(right);\n    \
@@ -874,7 +609,7 @@ fn typing_a_function_key_by_key_flags_nothing() {
         }
     }
 
-    let report = chunks_report(&mut client, &setup.uri);
+    let report = client.chunks_report(&setup.uri);
     assert_eq!(report["chunks"], json!([]), "{report:#}");
     // Six new lines (a blank one, then the function), all the user's: proof the keys arrived.
     assert_eq!(
@@ -883,7 +618,7 @@ fn typing_a_function_key_by_key_flags_nothing() {
                "external": 0, "restored": 0}),
         "{report:#}"
     );
-    assert_eq!(code_lenses(&mut client, &setup.uri), Vec::<Value>::new());
+    assert_eq!(client.code_lenses(&setup.uri), Vec::<Value>::new());
     client.shutdown();
 }
 
@@ -891,7 +626,7 @@ fn typing_a_function_key_by_key_flags_nothing() {
 fn undoing_a_deleted_block_flags_nothing() {
     let setup = Setup::new(ORIGINAL_SOURCE);
     let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
+    let mut file = setup.open(&mut client, ORIGINAL_SOURCE);
     // The 12 lines of the HeaderError enum and its comment: deleted in one change, then put
     // back exactly, in one change, as an undo does.
     let block_start = PASTE_LINE + 1;
@@ -911,7 +646,7 @@ fn undoing_a_deleted_block_flags_nothing() {
         vec![change((block_start, 0), (block_start, 0), &block)],
     );
 
-    let report = chunks_report(&mut client, &setup.uri);
+    let report = client.chunks_report(&setup.uri);
     assert_eq!(report["chunks"], json!([]), "{report:#}");
     let counts = &report["counts"];
     assert_eq!(
@@ -924,24 +659,20 @@ fn undoing_a_deleted_block_flags_nothing() {
         .map(|origin| counts[origin].as_u64().unwrap_or_default())
         .sum();
     assert_eq!(total, ORIGINAL_LINES, "every line is back: {report:#}");
-    assert_eq!(code_lenses(&mut client, &setup.uri), Vec::<Value>::new());
+    assert_eq!(client.code_lenses(&setup.uri), Vec::<Value>::new());
     client.shutdown();
 }
 
 #[test]
 fn dismissing_a_chunk_makes_its_lines_typed() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-    let chunk = chunk_id(&only_chunk(&mut client, &setup.uri));
+    let (setup, mut client, _) = pasted(true);
+    let chunk = chunk_id(&client.only_chunk(&setup.uri));
 
-    execute(
-        &mut client,
+    client.execute(
         "whetstone.dismiss",
         json!({"uri": setup.uri, "chunk": chunk}),
     );
-    let report = chunks_report(&mut client, &setup.uri);
+    let report = client.chunks_report(&setup.uri);
     assert_eq!(report["chunks"], json!([]), "{report:#}");
     assert_eq!(
         report["counts"],
@@ -949,17 +680,14 @@ fn dismissing_a_chunk_makes_its_lines_typed() {
                "moved": 0, "external": 0, "restored": 0}),
         "{report:#}"
     );
-    assert_eq!(code_lenses(&mut client, &setup.uri), Vec::<Value>::new());
+    assert_eq!(client.code_lenses(&setup.uri), Vec::<Value>::new());
     client.shutdown();
 }
 
 #[test]
 fn bad_command_arguments_are_invalid_params_that_say_what_is_wrong() {
-    let setup = Setup::new(ORIGINAL_SOURCE);
-    let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
-    paste_function(&mut client, &mut file);
-    let chunk = chunk_id(&only_chunk(&mut client, &setup.uri));
+    let (setup, mut client, _) = pasted(true);
+    let chunk = chunk_id(&client.only_chunk(&setup.uri));
 
     let error = client
         .execute_command("whetstone.classify", json!({}))
@@ -990,7 +718,7 @@ fn bad_command_arguments_are_invalid_params_that_say_what_is_wrong() {
         );
     }
     // None of that changed the chunk.
-    assert!(only_chunk(&mut client, &setup.uri)["class"] != "core");
+    assert!(client.only_chunk(&setup.uri)["class"] != "core");
     client.shutdown();
 }
 
@@ -998,7 +726,7 @@ fn bad_command_arguments_are_invalid_params_that_say_what_is_wrong() {
 fn positions_past_the_end_and_unknown_documents_do_not_kill_the_server() {
     let setup = Setup::new(ORIGINAL_SOURCE);
     let mut client = setup.start_vscode_like();
-    let mut file = open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
+    let mut file = setup.open(&mut client, ORIGINAL_SOURCE);
     file.change(
         &mut client,
         vec![
@@ -1013,7 +741,7 @@ fn positions_past_the_end_and_unknown_documents_do_not_kill_the_server() {
     );
     file.change(&mut client, vec![change((0, 5), (0, 5), "y")]);
 
-    let never_opened = file_uri(&setup.workspace.path().join("src").join("never_opened.rs"));
+    let never_opened = file_uri(&setup.workspace.root().join("src").join("never_opened.rs"));
     client.notify(
         "textDocument/didChange",
         did_change(&never_opened, 7, vec![change((0, 0), (0, 0), "fn x() {}")]),
@@ -1024,7 +752,7 @@ fn positions_past_the_end_and_unknown_documents_do_not_kill_the_server() {
     let _ = client.request("textDocument/hover", hover_params(&setup.uri, 9999, 9999));
     client.notify("textDocument/didClose", did_close(&never_opened));
 
-    let report = chunks_report(&mut client, &setup.uri);
+    let report = client.chunks_report(&setup.uri);
     assert_eq!(report["uri"], setup.uri, "{report:#}");
     assert!(client.is_running(), "{}", client.failure("the server died"));
     let status = client.shutdown();
@@ -1038,9 +766,9 @@ fn positions_past_the_end_and_unknown_documents_do_not_kill_the_server() {
 fn a_body_that_is_not_json_does_not_kill_the_server() {
     let setup = Setup::new(ORIGINAL_SOURCE);
     let mut client = setup.start_vscode_like();
-    open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
+    setup.open(&mut client, ORIGINAL_SOURCE);
     client.send_raw(b"Content-Length: 9\r\n\r\n{\"oops\": ");
-    let report = chunks_report(&mut client, &setup.uri);
+    let report = client.chunks_report(&setup.uri);
     assert_eq!(report["chunks"], json!([]), "{report:#}");
     assert!(client.is_running());
     client.shutdown();
@@ -1050,7 +778,7 @@ fn a_body_that_is_not_json_does_not_kill_the_server() {
 fn requests_of_the_wrong_shape_are_errors_not_crashes() {
     let setup = Setup::new(ORIGINAL_SOURCE);
     let mut client = setup.start_vscode_like();
-    open_file(&mut client, &setup.uri, ORIGINAL_SOURCE);
+    setup.open(&mut client, ORIGINAL_SOURCE);
     let error = client
         .request("workspace/executeCommand", json!("whetstone.chunks"))
         .expect_err("params that are not an object are refused");
@@ -1066,7 +794,7 @@ fn requests_of_the_wrong_shape_are_errors_not_crashes() {
         .request("whetstone/noSuchMethod", json!({}))
         .expect_err("an unknown method is refused");
     assert_eq!(error_code(&error), -32601, "{error}");
-    let report = chunks_report(&mut client, &setup.uri);
+    let report = client.chunks_report(&setup.uri);
     assert_eq!(report["chunks"], json!([]), "{report:#}");
     let status = client.shutdown();
     assert!(status.success(), "whetstone lsp exited with {status}");
@@ -1086,7 +814,7 @@ fn the_harness_speaks_to_the_bare_server() {
                "textDocumentSync": {"openClose": true, "change": 2, "save": {"includeText": false}}})
     );
     let uri = file_uri(&workspace.path().join("lib.rs"));
-    let mut file = open_file(&mut client, &uri, "fn main() {}\n");
+    let mut file = Document::open(&mut client, &uri, "fn main() {}\n", 1);
     file.change(&mut client, vec![change((0, 11), (0, 11), " run(); ")]);
     let error = client
         .request("textDocument/codeLens", code_lens_params(&uri))
@@ -1118,15 +846,11 @@ fn the_harness_speaks_to_the_bare_server() {
 /// of its final state, and no document's diagnostics go back to an older version.
 #[test]
 fn diagnostics_arrive_in_order_and_the_last_ones_are_the_final_state() {
-    let home = TempDir::new().expect("home");
-    let workspace = TempDir::new().expect("workspace");
-    let mut server = LspClient::start(home.path());
-    server.initialize(workspace.path(), no_code_lens_capabilities(), json!({}));
+    let workspace = Workspace::new();
+    let mut server = workspace.server(no_code_lens_capabilities(), json!({}));
     let uris: Vec<String> = (0..3)
         .map(|index| {
-            let path = workspace.path().join(format!("order_{index}.rs"));
-            fs::write(&path, "fn main() {}\n").expect("write");
-            let uri = file_uri(&path);
+            let (uri, _) = workspace.file(&format!("order_{index}.rs"), "fn main() {}\n");
             server.notify("textDocument/didOpen", did_open(&uri, "fn main() {}\n", 1));
             uri
         })

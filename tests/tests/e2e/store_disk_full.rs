@@ -9,9 +9,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use whetstone_tests::lsp::{
-    LspClient, change, did_change, did_open, file_uri, vscode_like_capabilities,
-};
+use whetstone_tests::capabilities::vscode_like_capabilities;
+use whetstone_tests::lsp::LspClient;
+use whetstone_tests::params::{change, did_change, did_open, file_uri};
+use whetstone_tests::requests::classes_of;
 
 struct Mounted {
     point: PathBuf,
@@ -85,23 +86,7 @@ fn paste_and_classify(
             vec![change((line, 0), (line, 0), &pasted(round))],
         ),
     );
-    let report = server
-        .execute_command("whetstone.chunks", json!({ "uri": uri }))
-        .expect("chunks");
-    let chunk = report["chunks"]
-        .as_array()
-        .and_then(|chunks| {
-            chunks
-                .iter()
-                .find(|chunk| chunk["start_line"].as_u64() == Some(u64::from(line)))
-        })
-        .and_then(|chunk| chunk["id"].as_u64())
-        .unwrap_or_else(|| {
-            panic!(
-                "{}",
-                server.failure(&format!("no chunk at {line}: {report}"))
-            )
-        });
+    let chunk = server.chunk_at(uri, line);
     let answer = server.execute_command(
         "whetstone.classify",
         json!({ "uri": uri, "chunk": chunk, "class": "core" }),
@@ -114,24 +99,9 @@ fn classes_after_restart(home: &Path, workspace: &Path, path: &Path) -> Vec<(u64
     let mut server = server(home, workspace);
     let text = std::fs::read_to_string(path).expect("read");
     server.notify("textDocument/didOpen", did_open(&uri, &text, 1));
-    let report = server
-        .execute_command("whetstone.chunks", json!({ "uri": uri }))
-        .expect("chunks");
+    let report = server.chunks_report(&uri);
     server.kill();
-    report["chunks"]
-        .as_array()
-        .expect("chunks")
-        .iter()
-        .map(|chunk| {
-            (
-                chunk["id"].as_u64().unwrap_or(0),
-                chunk["class"]
-                    .as_str()
-                    .unwrap_or("unclassified")
-                    .to_string(),
-            )
-        })
-        .collect()
+    classes_of(&report)
 }
 
 #[test]

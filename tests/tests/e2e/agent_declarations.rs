@@ -4,102 +4,28 @@
 //! lines changed since is found where they moved or dropped, never misplaced; malformed input is
 //! refused with a reason and records nothing.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use whetstone_tests::lsp::{
-    LspClient, did_change, did_close, did_open, file_uri, vscode_like_capabilities,
-    whole_document_change,
-};
-use whetstone_tests::whetstone_binary;
+use whetstone_tests::cli::describe;
+use whetstone_tests::document::{new_function, own_functions};
+use whetstone_tests::lsp::LspClient;
+use whetstone_tests::params::{did_change, did_close, did_open, whole_document_change};
+use whetstone_tests::requests::PUSH_TIMEOUT;
+use whetstone_tests::workspace::Workspace;
 
-const WAIT: Duration = Duration::from_secs(10);
 const MODEL: &str = "claude-sonnet-4-5";
 
 /// The user's own lines.
 fn own_code() -> String {
-    (0..6)
-        .map(|index| format!("pub fn own_{index}(value: u32) -> u32 {{ value + {index} }}\n"))
-        .collect()
+    own_functions(6)
 }
 
-/// `count` lines of a function an agent writes.
-fn agent_code(name: &str, count: usize) -> String {
-    let body: String = (0..count.saturating_sub(2))
-        .map(|index| {
-            format!(
-                "    let {name}_{index} = input.len() * {index} + {};\n",
-                index * 3
-            )
-        })
-        .collect();
-    format!("fn {name}(input: &str) -> usize {{\n{body}}}\n")
-}
-
-struct Workspace {
-    home: TempDir,
-    root: TempDir,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        Workspace {
-            home: tempfile::tempdir().expect("store folder"),
-            root: tempfile::tempdir().expect("workspace folder"),
-        }
-    }
-
-    fn file(&self, name: &str, text: &str) -> (String, PathBuf) {
-        let path = self.root.path().join(name);
-        std::fs::write(&path, text).expect("write workspace file");
-        (file_uri(&path), path)
-    }
-
-    fn server(&self) -> LspClient {
-        let mut client = LspClient::start(self.home.path());
-        client.initialize(self.root.path(), vscode_like_capabilities(), json!({}));
-        client
-    }
-
-    /// Runs whetstone with `stdin` as its input.
-    fn whetstone(&self, arguments: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(whetstone_binary())
-            .args(arguments)
-            .env("WHETSTONE_HOME", self.home.path())
-            .env_remove("WHETSTONE_LOG")
-            .current_dir(self.root.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("whetstone runs");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("whetstone ends")
-    }
-
-    /// Runs the Claude Code hook with `payload`; it must succeed.
-    fn hook(&self, payload: &Value) {
-        let output = self.whetstone(&["hook", "claude-code"], &payload.to_string());
-        assert!(output.status.success(), "{}", describe(&output));
-    }
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+/// Runs the Claude Code hook with `payload`; it must succeed.
+fn hook_succeeds(workspace: &Workspace, payload: &Value) {
+    let output = workspace.whetstone_with_input(&["hook", "claude-code"], &payload.to_string());
+    assert!(output.status.success(), "{}", describe(&output));
 }
 
 /// A `PostToolUse` payload of an Edit, as Claude Code sends it.
@@ -107,7 +33,7 @@ fn edit_payload(workspace: &Workspace, path: &Path, old: &str, new: &str) -> Val
     json!({
         "session_id": "4b1d2c8e",
         "transcript_path": "/tmp/transcript.jsonl",
-        "cwd": workspace.root.path(),
+        "cwd": workspace.root(),
         "hook_event_name": "PostToolUse",
         "tool_name": "Edit",
         "model": MODEL,
@@ -119,7 +45,7 @@ fn edit_payload(workspace: &Workspace, path: &Path, old: &str, new: &str) -> Val
 fn write_payload(workspace: &Workspace, path: &Path, content: &str) -> Value {
     json!({
         "session_id": "4b1d2c8e",
-        "cwd": workspace.root.path(),
+        "cwd": workspace.root(),
         "hook_event_name": "PostToolUse",
         "tool_name": "Write",
         "tool_input": {"file_path": path, "content": content},
@@ -136,29 +62,9 @@ fn agent_edits(path: &Path, added: &str) -> (String, String, String) {
     (anchor.to_string(), replacement, after)
 }
 
-fn chunks(client: &mut LspClient, uri: &str) -> Vec<Value> {
-    let map = client
-        .execute_command("whetstone.chunks", json!({"uri": uri}))
-        .unwrap_or_else(|error| panic!("whetstone.chunks failed: {error}"));
-    map["chunks"].as_array().cloned().unwrap_or_default()
-}
-
 /// Waits until the file has a chunk declared by claude-code, and returns the file's chunks.
 fn wait_for_declared_chunk(client: &mut LspClient, uri: &str) -> Vec<Value> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let chunks = chunks(client, uri);
-        if chunks.iter().any(|chunk| chunk["agent"] == "claude-code") {
-            return chunks;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "{}",
-                client.failure(&format!("no chunk by claude-code in {uri}: {chunks:?}"))
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    client.wait_for_chunk(uri, |chunk| chunk["agent"] == "claude-code")
 }
 
 /// (origin, agent, model, start_line, end_line) of each chunk.
@@ -187,34 +93,18 @@ fn declared_span(start: u64, end: u64) -> (String, Value, Value, u64, u64) {
     )
 }
 
-fn lens_titles(client: &mut LspClient, uri: &str) -> Vec<String> {
-    let lenses = client
-        .request(
-            "textDocument/codeLens",
-            json!({"textDocument": {"uri": uri}}),
-        )
-        .unwrap_or_else(|error| panic!("codeLens failed: {error}"));
-    lenses
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|lens| lens["command"]["title"].as_str().map(str::to_string))
-        .collect()
-}
-
 #[test]
 fn a_hook_for_an_open_file_makes_the_agents_write_one_chunk_with_the_agent() {
     let workspace = Workspace::new();
     let (uri, path) = workspace.file("lib.rs", &own_code());
-    let mut window = workspace.server();
+    let mut window = workspace.vscode_server();
     window.notify("textDocument/didOpen", did_open(&uri, &own_code(), 1));
 
     // The hook runs right after the edit, before the editor reloaded the file: the declaration
     // waits in the window for the reload.
-    let added = agent_code("parse_header", 10);
+    let added = new_function("parse_header", 10);
     let (old, new, after) = agent_edits(&path, &added);
-    workspace.hook(&edit_payload(&workspace, &path, &old, &new));
+    hook_succeeds(&workspace, &edit_payload(&workspace, &path, &old, &new));
     std::thread::sleep(Duration::from_millis(300));
     window.notify(
         "textDocument/didChange",
@@ -224,7 +114,7 @@ fn a_hook_for_an_open_file_makes_the_agents_write_one_chunk_with_the_agent() {
     // The line kept from old_string is not the agent's; the guessed chunk became the declared
     // one rather than a second chunk beside it.
     assert_eq!(spans(&found), vec![declared_span(6, 16)], "{found:?}");
-    let titles = lens_titles(&mut window, &uri);
+    let titles = window.lens_titles(&uri);
     assert!(
         titles
             .iter()
@@ -244,7 +134,7 @@ fn a_hook_for_an_open_file_makes_the_agents_write_one_chunk_with_the_agent() {
     );
 
     // The agent's next edit, after the editor reloaded this time.
-    let more = agent_code("parse_body", 7);
+    let more = new_function("parse_body", 7);
     let anchor = "    let parse_header_7 = input.len() * 7 + 21;\n";
     let current = std::fs::read_to_string(&path).expect("read");
     let replacement = format!("{anchor}{more}");
@@ -254,10 +144,13 @@ fn a_hook_for_an_open_file_makes_the_agents_write_one_chunk_with_the_agent() {
         "textDocument/didChange",
         did_change(&uri, 3, vec![whole_document_change(&newer)]),
     );
-    workspace.hook(&edit_payload(&workspace, &path, anchor, &replacement));
-    let deadline = Instant::now() + WAIT;
+    hook_succeeds(
+        &workspace,
+        &edit_payload(&workspace, &path, anchor, &replacement),
+    );
+    let deadline = Instant::now() + PUSH_TIMEOUT;
     loop {
-        let chunks = chunks(&mut window, &uri);
+        let chunks = window.chunk_list(&uri);
         let declared = chunks
             .iter()
             .filter(|chunk| chunk["agent"] == "claude-code")
@@ -274,12 +167,12 @@ fn a_hook_for_an_open_file_makes_the_agents_write_one_chunk_with_the_agent() {
 #[test]
 fn a_file_marked_while_closed_shows_the_chunk_when_opened_and_in_the_report() {
     let workspace = Workspace::new();
-    let added = agent_code("render_table", 9);
+    let added = new_function("render_table", 9);
     let text = format!("{}{added}", own_code());
     let (uri, path) = workspace.file("table.rs", &text);
     // No editor runs: the command holds the store itself.
-    workspace.hook(&write_payload(&workspace, &path, &text));
-    let output = workspace.whetstone(
+    hook_succeeds(&workspace, &write_payload(&workspace, &path, &text));
+    let output = workspace.whetstone_with_input(
         &[
             "mark",
             "--origin",
@@ -299,7 +192,7 @@ fn a_file_marked_while_closed_shows_the_chunk_when_opened_and_in_the_report() {
         describe(&output)
     );
 
-    let mut window = workspace.server();
+    let mut window = workspace.vscode_server();
     window.notify("textDocument/didOpen", did_open(&uri, &text, 1));
     let chunks = wait_for_declared_chunk(&mut window, &uri);
     let found = spans(&chunks);
@@ -330,12 +223,12 @@ fn a_file_marked_while_closed_shows_the_chunk_when_opened_and_in_the_report() {
 
     // Applied once: a window opening the file again does not apply them a second time (the map
     // it reloads carries them).
-    let mut again = workspace.server();
+    let mut again = workspace.vscode_server();
     again.notify("textDocument/didOpen", did_open(&uri, &text, 1));
     assert_eq!(spans(&chunks_now(&mut again, &uri)), found);
     again.shutdown();
 
-    let report = workspace.whetstone(&["report", "--json"], "");
+    let report = workspace.whetstone_with_input(&["report", "--json"], "");
     assert!(report.status.success(), "{}", describe(&report));
     let report: Value = serde_json::from_slice(&report.stdout).expect("report JSON");
     let agents = report["agents"].as_array().cloned().unwrap_or_default();
@@ -357,7 +250,7 @@ fn a_file_marked_while_closed_shows_the_chunk_when_opened_and_in_the_report() {
         ],
         "{report:#}"
     );
-    let markdown = workspace.whetstone(&["report", "--markdown"], "");
+    let markdown = workspace.whetstone_with_input(&["report", "--markdown"], "");
     let markdown = String::from_utf8_lossy(&markdown.stdout).into_owned();
     assert!(
         markdown.contains("| `aider (gpt-5)` | 1 | 2 |"),
@@ -368,19 +261,19 @@ fn a_file_marked_while_closed_shows_the_chunk_when_opened_and_in_the_report() {
 fn chunks_now(client: &mut LspClient, uri: &str) -> Vec<Value> {
     // Give the window a moment to apply anything it would (it would do so on open).
     std::thread::sleep(Duration::from_millis(300));
-    chunks(client, uri)
+    client.chunk_list(uri)
 }
 
 #[test]
 fn two_windows_with_the_file_open_both_show_the_agent() {
     let workspace = Workspace::new();
     let (uri, path) = workspace.file("shared.rs", &own_code());
-    let mut first = workspace.server();
-    let mut second = workspace.server();
+    let mut first = workspace.vscode_server();
+    let mut second = workspace.vscode_server();
     for window in [&mut first, &mut second] {
         window.notify("textDocument/didOpen", did_open(&uri, &own_code(), 1));
     }
-    let (old, new, after) = agent_edits(&path, &agent_code("merge_rows", 8));
+    let (old, new, after) = agent_edits(&path, &new_function("merge_rows", 8));
     // Both editors reload the file the agent wrote, then the hook runs.
     for window in [&mut first, &mut second] {
         window.notify(
@@ -388,7 +281,7 @@ fn two_windows_with_the_file_open_both_show_the_agent() {
             did_change(&uri, 2, vec![whole_document_change(&after)]),
         );
     }
-    workspace.hook(&edit_payload(&workspace, &path, &old, &new));
+    hook_succeeds(&workspace, &edit_payload(&workspace, &path, &old, &new));
     for window in [&mut first, &mut second] {
         let chunks = wait_for_declared_chunk(window, &uri);
         assert_eq!(spans(&chunks), vec![declared_span(6, 14)], "{chunks:?}");
@@ -400,12 +293,12 @@ fn two_windows_with_the_file_open_both_show_the_agent() {
 #[test]
 fn a_declaration_whose_lines_changed_since_is_found_where_they_moved_or_dropped() {
     let workspace = Workspace::new();
-    let added = agent_code("moved_lines", 6);
+    let added = new_function("moved_lines", 6);
     let text = format!("{}{added}", own_code());
     let (moved_uri, moved_path) = workspace.file("moved.rs", &text);
     let (stale_uri, stale_path) = workspace.file("stale.rs", &text);
     for path in [&moved_path, &stale_path] {
-        let output = workspace.whetstone(
+        let output = workspace.whetstone_with_input(
             &[
                 "mark",
                 "--origin",
@@ -426,7 +319,7 @@ fn a_declaration_whose_lines_changed_since_is_found_where_they_moved_or_dropped(
     let stale = text.replace("moved_lines_2 = input.len() * 2", "moved_lines_2 = 0");
     std::fs::write(&stale_path, &stale).expect("write");
 
-    let mut window = workspace.server();
+    let mut window = workspace.vscode_server();
     window.notify("textDocument/didOpen", did_open(&moved_uri, &moved, 1));
     let chunks = wait_for_declared_chunk(&mut window, &moved_uri);
     assert_eq!(spans(&chunks), vec![declared_span(8, 14)], "{chunks:?}");
@@ -449,7 +342,7 @@ fn a_declaration_whose_lines_changed_since_is_found_where_they_moved_or_dropped(
 fn malformed_input_is_refused_with_a_reason_and_records_nothing() {
     let workspace = Workspace::new();
     let (_, path) = workspace.file("real.rs", &own_code());
-    let missing = workspace.root.path().join("missing.rs");
+    let missing = workspace.root().join("missing.rs");
     let cases: Vec<(Vec<String>, String, &str)> = vec![
         (
             hook(),
@@ -526,7 +419,7 @@ fn malformed_input_is_refused_with_a_reason_and_records_nothing() {
     ];
     for (arguments, stdin, expected) in cases {
         let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
-        let output = workspace.whetstone(&arguments, &stdin);
+        let output = workspace.whetstone_with_input(&arguments, &stdin);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(
             output.status.code(),
@@ -539,7 +432,7 @@ fn malformed_input_is_refused_with_a_reason_and_records_nothing() {
     }
     // A tool that edits no file: nothing to do.
     let bash = json!({"tool_name": "Bash", "tool_input": {"command": "ls"}});
-    let output = workspace.whetstone(&["hook", "claude-code"], &bash.to_string());
+    let output = workspace.whetstone_with_input(&["hook", "claude-code"], &bash.to_string());
     assert!(output.status.success(), "{}", describe(&output));
     assert!(
         output.stdout.is_empty() && output.stderr.is_empty(),
@@ -548,10 +441,10 @@ fn malformed_input_is_refused_with_a_reason_and_records_nothing() {
     );
     // Nothing was recorded: the store was not even created.
     assert!(
-        !workspace.home.path().join("db").exists(),
+        !workspace.home().join("db").exists(),
         "the store was opened for malformed input"
     );
-    assert!(!workspace.home.path().join("journal").exists());
+    assert!(!workspace.home().join("journal").exists());
 }
 
 fn hook() -> Vec<String> {
@@ -568,7 +461,7 @@ fn mark(arguments: &[&str]) -> Vec<String> {
 #[test]
 fn print_config_is_the_settings_json_that_installs_the_hook() {
     let workspace = Workspace::new();
-    let output = workspace.whetstone(&["hook", "claude-code", "--print-config"], "");
+    let output = workspace.whetstone_with_input(&["hook", "claude-code", "--print-config"], "");
     assert!(output.status.success(), "{}", describe(&output));
     let settings: Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
     assert_eq!(

@@ -3,53 +3,16 @@
 //! temporary folder), and what they say while a language server holds the store.
 
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
 use serde_json::{Value, json};
-use whetstone_tests::lsp::{
-    LspClient, change, did_change, did_close, did_open, file_uri, vscode_like_capabilities,
-};
-use whetstone_tests::whetstone_binary;
+use whetstone_tests::cli::{self, assert_exit, assert_one_line_failure, stderr, stdout};
+use whetstone_tests::params::{change, did_change, did_close, did_open};
+use whetstone_tests::workspace::Workspace;
 
 /// Runs `whetstone` with `arguments` on the store in `home`, from the folder `home`.
 fn whetstone(home: &Path, arguments: &[&str]) -> Output {
-    Command::new(whetstone_binary())
-        .args(arguments)
-        .env("WHETSTONE_HOME", home)
-        .env_remove("WHETSTONE_LOG")
-        .current_dir(home)
-        .output()
-        .expect("whetstone runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Asserts the exit code, showing what the command said when it is not the expected one.
-fn assert_exit(output: &Output, code: i32, what: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{what}: stdout {:?}, stderr {:?}",
-        stdout(output),
-        stderr(output)
-    );
-}
-
-/// A failure is one line on stderr, naming whetstone, and nothing on stdout.
-fn assert_one_line_failure(output: &Output, what: &str) -> String {
-    assert_exit(output, 1, what);
-    let message = stderr(output);
-    assert_eq!(message.lines().count(), 1, "{what}: {message:?}");
-    assert!(message.starts_with("whetstone: "), "{what}: {message:?}");
-    assert!(stdout(output).is_empty(), "{what}");
-    message
+    cli::run(home, home, arguments)
 }
 
 #[test]
@@ -246,17 +209,13 @@ fn status_and_report_on_an_empty_store() {
 
 #[test]
 fn the_command_line_works_through_the_server_that_holds_the_store() {
-    let home = tempfile::tempdir().expect("store folder");
-    let root = tempfile::tempdir().expect("workspace folder");
-    let path = root.path().join("lib.rs");
+    let workspace = Workspace::new();
     let own: String = (0..4)
         .map(|index| format!("pub fn own_{index}() {{}}\n"))
         .collect();
-    std::fs::write(&path, &own).expect("write");
-    let uri = file_uri(&path);
+    let (uri, path) = workspace.file("lib.rs", &own);
 
-    let mut server = LspClient::start(home.path());
-    server.initialize(root.path(), vscode_like_capabilities(), json!({}));
+    let mut server = workspace.vscode_server();
     server.notify("textDocument/didOpen", did_open(&uri, &own, 1));
     let pasted: String = (0..8)
         .map(|index| format!("pub fn pasted_{index}(value: u32) -> u32 {{ value * {index} }}\n"))
@@ -266,20 +225,14 @@ fn the_command_line_works_through_the_server_that_holds_the_store() {
         did_change(&uri, 2, vec![change((4, 0), (4, 0), &pasted)]),
     );
     // A classification is flushed before the command answers.
-    let chunk = server
-        .execute_command("whetstone.chunks", json!({ "uri": uri }))
-        .expect("chunks")["chunks"][0]["id"]
-        .as_u64()
-        .expect("a chunk");
-    server
-        .execute_command(
-            "whetstone.classify",
-            json!({ "uri": uri, "chunk": chunk, "class": "core" }),
-        )
-        .expect("classify");
+    let chunk = server.chunk_at(&uri, 4);
+    server.classify(&uri, chunk, "core");
 
     // While the server runs, the command line reads and writes the same store through it.
-    let status = whetstone(home.path(), &["status", &root.path().display().to_string()]);
+    let status = whetstone(
+        workspace.home(),
+        &["status", &workspace.root().display().to_string()],
+    );
     assert_exit(&status, 0, "status while the server holds the store");
     let table = stdout(&status);
     let row = table
@@ -289,25 +242,16 @@ fn the_command_line_works_through_the_server_that_holds_the_store() {
     let cells: Vec<&str> = row.split_whitespace().collect();
     // file, typed, pasted, generated, moved, external, restored, then the chunks by class.
     assert_eq!(cells[..3], ["lib.rs", "4", "8"], "{table}");
-    assert_exit(&whetstone(home.path(), &["report"]), 0, "report");
+    assert_exit(&whetstone(workspace.home(), &["report"]), 0, "report");
 
     // A session started on the command line reaches the server at once...
     let start = whetstone(
-        home.path(),
+        workspace.home(),
         &["calibrate", "start", "--label", "from the shell"],
     );
     assert_exit(&start, 0, "calibrate start");
-    let told = server.wait_for_notification(
-        "whetstone/calibrationChanged",
-        Duration::from_secs(10),
-        |status| status["label"] == "from the shell",
-    );
-    let Some(told) = told else {
-        panic!(
-            "{}",
-            server.failure("no whetstone/calibrationChanged for the start")
-        );
-    };
+    let told =
+        server.wait_for_calibration("the start", |status| status["label"] == "from the shell");
     assert_eq!(told["label"], "from the shell");
     let running = server
         .execute_command("whetstone.calibration.status", json!({}))
@@ -317,7 +261,7 @@ fn the_command_line_works_through_the_server_that_holds_the_store() {
     server
         .execute_command("whetstone.calibration.stop", json!({ "feel": 4 }))
         .expect("stop");
-    let status = whetstone(home.path(), &["calibrate", "status"]);
+    let status = whetstone(workspace.home(), &["calibrate", "status"]);
     assert_exit(&status, 0, "calibrate status");
     assert!(
         stdout(&status).starts_with("no calibration session running"),
@@ -329,7 +273,7 @@ fn the_command_line_works_through_the_server_that_holds_the_store() {
     let exit = server.shutdown();
     assert!(exit.success(), "the server exits cleanly");
     // With no server, the command line holds the store itself.
-    let file_status = whetstone(home.path(), &["status", &path.display().to_string()]);
+    let file_status = whetstone(workspace.home(), &["status", &path.display().to_string()]);
     assert_exit(&file_status, 0, "status of one file");
     assert!(
         stdout(&file_status).contains("\nlib.rs "),

@@ -14,9 +14,10 @@ use std::path::PathBuf;
 
 use whetstone::core::activity::{DAY_MS, DayActivity, day_of};
 use whetstone::core::calibration::{Breach, CalibrationSession, EndReason};
-use whetstone::core::chunk::{Chunk, ChunkId, Class, Explanation, score_explanation};
+use whetstone::core::chunk::{Chunk, Class, Explanation, score_explanation};
 use whetstone::core::line_map::Origin;
 use whetstone::core::report::{FileInput, Report, ReportInput, compute};
+use whetstone_tests::records;
 
 const HOUR: u64 = 3_600_000;
 const MINUTE: u64 = 60_000;
@@ -24,15 +25,6 @@ const MINUTE: u64 = 60_000;
 const NOW: u64 = 20_371 * DAY_MS + 16 * HOUR;
 /// Monday 2025-10-06, the start of NOW's week.
 const THIS_MONDAY: u64 = 20_367 * DAY_MS;
-
-const ORIGINS: [&str; 6] = [
-    "typed",
-    "pasted",
-    "generated",
-    "moved",
-    "external",
-    "restored",
-];
 
 /// A small deterministic scatter in `0..modulus`, so the charts are not ruler-straight.
 fn scatter(seed: u64, modulus: u64) -> u64 {
@@ -45,28 +37,17 @@ fn weekday(day: u32) -> u32 {
 }
 
 fn chunk(id: u64, created_ms: u64, class: Option<Class>, item: &str) -> Chunk {
+    let origin = if id.is_multiple_of(3) {
+        Origin::Generated
+    } else {
+        Origin::Pasted
+    };
     Chunk {
-        id: ChunkId(id),
-        uri: format!("file:///chunk/{id}"),
-        origin: if id.is_multiple_of(3) {
-            Origin::Generated
-        } else {
-            Origin::Pasted
-        },
-        created_ms,
         inserted_lines: 20,
         class,
         classified_ms: class.map(|_| created_ms + HOUR),
-        explanation: None,
-        practiced_ms: Vec::new(),
         items: vec![item.to_string()],
-        identifiers: Vec::new(),
-        reworked_chars: 0,
-        syntax_stale: false,
-        rule: None,
-        copied_from: None,
-        agent: None,
-        model: None,
+        ..records::chunk(id, &format!("file:///chunk/{id}"), origin, created_ms)
     }
 }
 
@@ -415,7 +396,7 @@ fn two_year_report_sums_bars_by_month_and_keeps_weekly_lines() {
     check_page(&page);
 
     let output = figure(&page, "chart-output");
-    for series in ORIGINS {
+    for series in records::origin_names() {
         let bars = marks(output, "rect", series);
         assert!(bars > 0, "{series} has bars");
         assert!(bars <= 25, "{series}: {bars} bars, one per month at most");

@@ -15,20 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
-use whetstone_tests::whetstone_binary;
+use whetstone_tests::{records, whetstone_binary};
 
 /// Far more than any fixture needs; it only stops a hung replay from hanging the whole suite.
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The per-file counts the report carries; "total" in expect.json means their sum.
-const COUNT_CATEGORIES: [&str; 6] = [
-    "typed",
-    "pasted",
-    "generated",
-    "moved",
-    "external",
-    "restored",
-];
 
 #[test]
 fn every_fixture_meets_its_expectations() {
@@ -277,7 +267,8 @@ fn count_of(file: &Value, category: &str) -> Result<i64, String> {
             .ok_or_else(|| format!("the report has no count \"{name}\""))
     };
     if category == "total" {
-        COUNT_CATEGORIES.iter().map(|name| read(name)).sum()
+        // The per-file counts the report carries, one per origin.
+        records::origin_names().iter().map(|name| read(name)).sum()
     } else {
         read(category)
     }

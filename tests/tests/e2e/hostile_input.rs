@@ -13,10 +13,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use whetstone_tests::lsp::{
-    LspClient, change, code_lens_params, did_change, did_close, did_open, did_save, encode_frame,
-    file_uri, hover_params, vscode_like_capabilities, whole_document_change,
+use whetstone_tests::capabilities::vscode_like_capabilities;
+use whetstone_tests::cli;
+use whetstone_tests::frames::{encode_frame, frame};
+use whetstone_tests::lsp::LspClient;
+use whetstone_tests::params::{
+    change, code_lens_params, did_change, did_close, did_open, did_save, file_uri, hover_params,
+    whole_document_change,
 };
+use whetstone_tests::requests::chunk_id;
 
 /// The file every test starts from.
 const SOURCE: &str = "\
@@ -112,9 +117,8 @@ impl Sandbox {
     /// `whetstone status` in the workspace, with its store in `store`.
     fn status(&self, store: &Path) -> std::process::Output {
         let environment = self.environment(store);
-        std::process::Command::new(whetstone_tests::whetstone_binary())
+        cli::command(store, &self.workspace())
             .arg("status")
-            .current_dir(self.workspace())
             .envs(environment.iter().map(|(name, value)| (name, value)))
             .output()
             .expect("whetstone status runs")
@@ -164,19 +168,8 @@ impl Session {
                 vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
             ),
         );
-        let report = execute(&mut client, "whetstone.chunks", json!({"uri": uri}));
-        let chunk = match report["chunks"].as_array().map(Vec::as_slice) {
-            Some([chunk]) => chunk["id"].as_u64().expect("a chunk id"),
-            _ => panic!(
-                "{}",
-                client.failure(&format!("expected one chunk: {report:#}"))
-            ),
-        };
-        execute(
-            &mut client,
-            "whetstone.classify",
-            json!({"uri": uri, "chunk": chunk, "class": "core"}),
-        );
+        let chunk = chunk_id(&client.only_chunk(&uri));
+        client.classify(&uri, chunk, "core");
         Session {
             sandbox,
             client,
@@ -276,26 +269,6 @@ impl Session {
     }
 }
 
-fn execute(client: &mut LspClient, command: &str, argument: Value) -> Value {
-    match client.execute_command(command, argument.clone()) {
-        Ok(result) => result,
-        Err(error) => panic!(
-            "{}",
-            client.failure(&format!("{command} {argument} failed: {error}"))
-        ),
-    }
-}
-
-fn raw_frame(body: &[u8]) -> Vec<u8> {
-    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-    frame.extend_from_slice(body);
-    frame
-}
-
-fn message_frame(message: Value) -> Vec<u8> {
-    encode_frame(&message)
-}
-
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -365,147 +338,147 @@ fn malformed_frames_cost_at_most_their_own_message() {
             "a header line of 100 KB",
             [
                 format!("X-Padding: {}\r\n", "a".repeat(100_000)).as_bytes(),
-                &raw_frame(body),
+                &frame(body),
             ]
             .concat(),
         ),
         ("text between frames", b"hello, server\r\n\r\n\r\n".to_vec()),
         (
             "a body that is not UTF-8",
-            raw_frame(b"{\"jsonrpc\":\"2.0\",\"method\":\"$/x\",\"params\":\"\xff\xfe\"}"),
+            frame(b"{\"jsonrpc\":\"2.0\",\"method\":\"$/x\",\"params\":\"\xff\xfe\"}"),
         ),
         (
             "a lone surrogate escape",
-            raw_frame(br#"{"jsonrpc":"2.0","method":"$/x","params":"\ud800"}"#),
+            frame(br#"{"jsonrpc":"2.0","method":"$/x","params":"\ud800"}"#),
         ),
         (
             "a number out of range",
-            raw_frame(br#"{"jsonrpc":"2.0","method":"$/x","params":[1e999]}"#),
+            frame(br#"{"jsonrpc":"2.0","method":"$/x","params":[1e999]}"#),
         ),
-        ("JSON nested 100,000 deep", raw_frame(deep.as_bytes())),
+        ("JSON nested 100,000 deep", frame(deep.as_bytes())),
         (
             "no jsonrpc version",
-            raw_frame(br#"{"method":"textDocument/codeLens","id":5,"params":{}}"#),
+            frame(br#"{"method":"textDocument/codeLens","id":5,"params":{}}"#),
         ),
         (
             "a batch",
-            raw_frame(format!("[{HARMLESS_NOTIFICATION}]").as_bytes()),
+            frame(format!("[{HARMLESS_NOTIFICATION}]").as_bytes()),
         ),
-        ("a bare number", raw_frame(b"42")),
+        ("a bare number", frame(b"42")),
         (
             "an id that is an object",
-            message_frame(
-                json!({"jsonrpc": "2.0", "id": {"x": 1}, "method": "textDocument/codeLens", "params": code_lens_params(&uri)}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "id": {"x": 1}, "method": "textDocument/codeLens", "params": code_lens_params(&uri)}),
             ),
         ),
         (
             "an id that is a fraction",
-            message_frame(
-                json!({"jsonrpc": "2.0", "id": 1.5, "method": "textDocument/codeLens", "params": code_lens_params(&uri)}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "id": 1.5, "method": "textDocument/codeLens", "params": code_lens_params(&uri)}),
             ),
         ),
         (
             "a method that is a number",
-            message_frame(json!({"jsonrpc": "2.0", "id": 900, "method": 7})),
+            encode_frame(&json!({"jsonrpc": "2.0", "id": 900, "method": 7})),
         ),
         (
             "params that are a string",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": "hello"}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": "hello"}),
             ),
         ),
         (
             "a request whose params are a string",
-            message_frame(
-                json!({"jsonrpc": "2.0", "id": 901, "method": "workspace/executeCommand", "params": "whetstone.chunks"}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "id": 901, "method": "workspace/executeCommand", "params": "whetstone.chunks"}),
             ),
         ),
         (
             "didChange without textDocument",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"contentChanges": [{"text": "x"}]}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"contentChanges": [{"text": "x"}]}}),
             ),
         ),
         (
             "didOpen without text",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "rust", "version": 1}}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "rust", "version": 1}}}),
             ),
         ),
         (
             "a negative position",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": 50}, "contentChanges": [{"range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": -5}}, "text": "x"}]}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": 50}, "contentChanges": [{"range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": -5}}, "text": "x"}]}}),
             ),
         ),
         (
             "positions that are strings",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": 51}, "contentChanges": [{"range": {"start": {"line": "0", "character": "0"}, "end": {"line": "0", "character": "1"}}, "text": "x"}]}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": 51}, "contentChanges": [{"range": {"start": {"line": "0", "character": "0"}, "end": {"line": "0", "character": "1"}}, "text": "x"}]}}),
             ),
         ),
         (
             "a hover at a negative position",
-            message_frame(
-                json!({"jsonrpc": "2.0", "id": 902, "method": "textDocument/hover", "params": {"textDocument": {"uri": uri}, "position": {"line": -3, "character": 2}}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "id": 902, "method": "textDocument/hover", "params": {"textDocument": {"uri": uri}, "position": {"line": -3, "character": 2}}}),
             ),
         ),
         (
             "an unknown request",
-            message_frame(
-                json!({"jsonrpc": "2.0", "id": 903, "method": "whetstone/noSuchThing", "params": {}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "id": 903, "method": "whetstone/noSuchThing", "params": {}}),
             ),
         ),
         (
             "an unknown notification",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "whetstone/noSuchThing", "params": [1, 2, 3]}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "whetstone/noSuchThing", "params": [1, 2, 3]}),
             ),
         ),
         (
             "an editOrigin of the wrong shape",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "whetstone/editOrigin", "params": {"uri": 5, "origin": ["paste"]}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "whetstone/editOrigin", "params": {"uri": 5, "origin": ["paste"]}}),
             ),
         ),
         (
             "an editOrigin with an unknown origin",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "whetstone/editOrigin", "params": {"uri": uri, "origin": "telepathy"}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "whetstone/editOrigin", "params": {"uri": uri, "origin": "telepathy"}}),
             ),
         ),
         (
             "a response nobody asked for",
-            message_frame(json!({"jsonrpc": "2.0", "id": 777, "result": {"anything": true}})),
+            encode_frame(&json!({"jsonrpc": "2.0", "id": 777, "result": {"anything": true}})),
         ),
         (
             "an error response nobody asked for",
-            message_frame(
-                json!({"jsonrpc": "2.0", "id": "abc", "error": {"code": -1, "message": "no"}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "id": "abc", "error": {"code": -1, "message": "no"}}),
             ),
         ),
         (
             "a second initialize",
-            message_frame(
-                json!({"jsonrpc": "2.0", "id": 904, "method": "initialize", "params": {"capabilities": {}}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "id": 904, "method": "initialize", "params": {"capabilities": {}}}),
             ),
         ),
         (
             "a cancel of nothing",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 123_456}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 123_456}}),
             ),
         ),
         (
             "configuration of the wrong shape",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration", "params": {"settings": {"whetstone": {"detection": {"minLines": "many", "minChars": -4}, "nudges": 7, "storePath": ["x"]}}}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration", "params": {"settings": {"whetstone": {"detection": {"minLines": "many", "minChars": -4}, "nudges": 7, "storePath": ["x"]}}}}),
             ),
         ),
         (
             "watched files of the wrong shape",
-            message_frame(
-                json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {"changes": [{"uri": uri, "type": 99}]}}),
+            encode_frame(
+                &json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {"changes": [{"uri": uri, "type": 99}]}}),
             ),
         ),
     ];
@@ -581,11 +554,9 @@ fn wild_ranges_and_versions_are_clamped_and_ignored_where_they_make_no_sense() {
     session
         .client
         .notify("textDocument/didClose", did_close(&never_opened));
-    let report = execute(
-        &mut session.client,
-        "whetstone.chunks",
-        json!({"uri": never_opened}),
-    );
+    let report = session
+        .client
+        .execute("whetstone.chunks", json!({"uri": never_opened}));
     assert_eq!(report["known"], false, "{report:#}");
     for (line, character) in [(0, 0), (far, u32::MAX)] {
         let _ = session.client.request(
@@ -730,11 +701,9 @@ fn binary_looking_documents_are_tracked_like_any_other() {
         "textDocument/didChange",
         did_change(&binary_uri, 3, vec![change((1, 5), (1, 5), "a")]),
     );
-    let report = execute(
-        &mut session.client,
-        "whetstone.chunks",
-        json!({"uri": binary_uri}),
-    );
+    let report = session
+        .client
+        .execute("whetstone.chunks", json!({"uri": binary_uri}));
     assert_eq!(report["known"], true, "{report:#}");
     assert!(
         !report["chunks"]
@@ -795,21 +764,20 @@ fn documents_that_are_not_workspace_files() {
                 vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
             ),
         );
-        let report = execute(&mut session.client, "whetstone.chunks", json!({"uri": uri}));
+        let report = session
+            .client
+            .execute("whetstone.chunks", json!({"uri": uri}));
         let chunk = report["chunks"][0]["id"]
             .as_u64()
             .unwrap_or_else(|| panic!("{uri}: the paste is a chunk: {report:#}"));
-        execute(
-            &mut session.client,
+        session.client.execute(
             "whetstone.classify",
             json!({"uri": uri, "chunk": chunk, "class": "repeatable"}),
         );
         // An explanation document is written for any of them, in the store.
-        let explained = execute(
-            &mut session.client,
-            "whetstone.explain",
-            json!({"uri": uri, "chunk": chunk}),
-        );
+        let explained = session
+            .client
+            .execute("whetstone.explain", json!({"uri": uri, "chunk": chunk}));
         let path = PathBuf::from(explained["path"].as_str().expect("a path"));
         assert!(
             path.starts_with(session.sandbox.store()),
@@ -899,8 +867,7 @@ fn command_arguments_cannot_steer_where_files_are_written() {
             json!({"format": format, "sinceDays": 36_500}),
         );
     }
-    let explained = execute(
-        &mut session.client,
+    let explained = session.client.execute(
         "whetstone.explain",
         json!({"uri": uri, "chunk": session.chunk}),
     );
@@ -940,11 +907,9 @@ fn only_documents_directly_in_the_explanations_folder_are_explanations() {
             .client
             .notify("textDocument/didSave", did_save(&document, Some(&marker)));
     }
-    let report = execute(
-        &mut session.client,
-        "whetstone.chunks",
-        json!({"uri": session.uri}),
-    );
+    let report = session
+        .client
+        .execute("whetstone.chunks", json!({"uri": session.uri}));
     assert_eq!(
         report["chunks"][0]["explanation"],
         Value::Null,
@@ -1073,7 +1038,7 @@ fn a_store_folder_that_is_a_symbolic_link_is_refused() {
             vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
         ),
     );
-    let report = execute(&mut client, "whetstone.chunks", json!({"uri": uri}));
+    let report = client.execute("whetstone.chunks", json!({"uri": uri}));
     assert_eq!(
         report["chunks"].as_array().map(Vec::len),
         Some(1),
@@ -1138,20 +1103,19 @@ fn a_file_uri_holding_a_nul_is_tracked_in_memory_only() {
             vec![change((PASTE_LINE, 0), (PASTE_LINE, 0), PASTED_FUNCTION)],
         ),
     );
-    let report = execute(&mut session.client, "whetstone.chunks", json!({"uri": uri}));
+    let report = session
+        .client
+        .execute("whetstone.chunks", json!({"uri": uri}));
     let chunk = report["chunks"][0]["id"]
         .as_u64()
         .unwrap_or_else(|| panic!("the paste is a chunk: {report:#}"));
-    execute(
-        &mut session.client,
+    session.client.execute(
         "whetstone.classify",
         json!({"uri": uri, "chunk": chunk, "class": "core"}),
     );
-    execute(
-        &mut session.client,
-        "whetstone.dismiss",
-        json!({"uri": uri, "chunk": chunk}),
-    );
+    session
+        .client
+        .execute("whetstone.dismiss", json!({"uri": uri, "chunk": chunk}));
     session
         .client
         .notify("textDocument/didSave", did_save(&uri, None));

@@ -6,68 +6,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use whetstone_tests::lsp::{
-    LspClient, change, did_change, did_close, did_open, did_save, file_uri,
-    no_code_lens_capabilities, vscode_like_capabilities,
-};
-
-const WAIT: Duration = Duration::from_secs(10);
+use whetstone_tests::capabilities::{no_code_lens_capabilities, vscode_like_capabilities};
+use whetstone_tests::document::{new_function, own_functions};
+use whetstone_tests::params::{change, did_change, did_close, did_open, did_save};
+use whetstone_tests::requests::PUSH_TIMEOUT;
+use whetstone_tests::workspace::Workspace;
 
 /// Ten lines of the user's own code.
 fn own_code() -> String {
-    (0..10)
-        .map(|index| format!("pub fn own_{index}(value: u32) -> u32 {{ value + {index} }}\n"))
-        .collect()
-}
-
-/// `count` distinct lines of new code.
-fn new_code(name: &str, count: usize) -> String {
-    let body: String = (0..count.saturating_sub(2))
-        .map(|index| {
-            format!(
-                "    let {name}_{index} = input.len() * {index} + {};\n",
-                index * 7
-            )
-        })
-        .collect();
-    format!("fn {name}(input: &str) -> usize {{\n{body}}}\n")
-}
-
-struct Workspace {
-    home: tempfile::TempDir,
-    root: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        Workspace {
-            home: tempfile::tempdir().expect("store folder"),
-            root: tempfile::tempdir().expect("workspace folder"),
-        }
-    }
-
-    fn file(&self, name: &str, text: &str) -> (String, std::path::PathBuf) {
-        let path = self.root.path().join(name);
-        std::fs::write(&path, text).expect("write workspace file");
-        (file_uri(&path), path)
-    }
-
-    fn server(&self, capabilities: Value, options: Value) -> LspClient {
-        let mut client = LspClient::start(self.home.path());
-        client.initialize(self.root.path(), capabilities, options);
-        client
-    }
-}
-
-fn chunks(client: &mut LspClient, uri: &str) -> Value {
-    client
-        .execute_command("whetstone.chunks", json!({"uri": uri}))
-        .unwrap_or_else(|error| {
-            panic!(
-                "{}",
-                client.failure(&format!("whetstone.chunks failed: {error}"))
-            )
-        })
+    own_functions(10)
 }
 
 fn spans(report: &Value) -> Vec<(String, u64, u64)> {
@@ -113,12 +60,12 @@ fn explaining_in_a_document_records_the_answers_on_save() {
     let (uri, _) = workspace.file("lib.rs", &own_code());
     let mut client = workspace.server(vscode_like_capabilities(), Value::Null);
     client.notify("textDocument/didOpen", did_open(&uri, &own_code(), 1));
-    let pasted = new_code("parse_header", 20);
+    let pasted = new_function("parse_header", 20);
     client.notify(
         "textDocument/didChange",
         did_change(&uri, 2, vec![change((10, 0), (10, 0), &pasted)]),
     );
-    let report = chunks(&mut client, &uri);
+    let report = client.chunks_report(&uri);
     let chunk = report["chunks"][0]["id"].as_u64().expect("a chunk");
 
     let opened = client
@@ -129,17 +76,13 @@ fn explaining_in_a_document_records_the_answers_on_save() {
         .expect("document uri")
         .to_string();
     let shown = client
-        .wait_for_server_request("window/showDocument", WAIT, |params| {
+        .wait_for_server_request("window/showDocument", PUSH_TIMEOUT, |params| {
             params["uri"] == json!(document_uri)
         })
         .unwrap_or_else(|| panic!("{}", client.failure("no window/showDocument")));
     assert_eq!(shown["takeFocus"], json!(true));
     let path = Path::new(opened["path"].as_str().expect("path"));
-    assert!(
-        path.starts_with(workspace.home.path()),
-        "{}",
-        path.display()
-    );
+    assert!(path.starts_with(workspace.home()), "{}", path.display());
     let template = std::fs::read_to_string(path).expect("document written");
     assert!(template.contains("## What does it do?"), "{template}");
     assert!(
@@ -166,7 +109,7 @@ fn explaining_in_a_document_records_the_answers_on_save() {
     );
     let explanation = (0..50)
         .find_map(|_| {
-            let report = chunks(&mut client, &uri);
+            let report = client.chunks_report(&uri);
             let explanation = report["chunks"][0]["explanation"].clone();
             if explanation.is_null() {
                 std::thread::sleep(Duration::from_millis(100));
@@ -198,14 +141,14 @@ fn a_watched_file_changed_on_disk_is_reanchored_while_closed() {
     let (uri, path) = workspace.file("lib.rs", &own_code());
     let mut client = workspace.server(vscode_like_capabilities(), Value::Null);
     let registration = client
-        .wait_for_server_request("client/registerCapability", WAIT, |params| {
+        .wait_for_server_request("client/registerCapability", PUSH_TIMEOUT, |params| {
             params["registrations"][0]["method"] == json!("workspace/didChangeWatchedFiles")
         })
         .unwrap_or_else(|| panic!("{}", client.failure("no file watcher registration")));
     assert!(registration["registrations"][0]["registerOptions"]["watchers"].is_array());
 
     client.notify("textDocument/didOpen", did_open(&uri, &own_code(), 1));
-    let pasted = new_code("pasted_fn", 12);
+    let pasted = new_function("pasted_fn", 12);
     client.notify(
         "textDocument/didChange",
         did_change(&uri, 2, vec![change((10, 0), (10, 0), &pasted)]),
@@ -215,7 +158,7 @@ fn a_watched_file_changed_on_disk_is_reanchored_while_closed() {
     client.notify("textDocument/didSave", did_save(&uri, Some(&text)));
     client.notify("textDocument/didClose", did_close(&uri));
     assert_eq!(
-        spans(&chunks(&mut client, &uri)),
+        spans(&client.chunks_report(&uri)),
         vec![("pasted".to_string(), 10, 22)]
     );
 
@@ -226,7 +169,7 @@ fn a_watched_file_changed_on_disk_is_reanchored_while_closed() {
         json!({"changes": [{"uri": uri, "type": 2}]}),
     );
     assert_eq!(
-        spans(&chunks(&mut client, &uri)),
+        spans(&client.chunks_report(&uri)),
         vec![("pasted".to_string(), 0, 12)]
     );
     client.shutdown();
@@ -235,12 +178,12 @@ fn a_watched_file_changed_on_disk_is_reanchored_while_closed() {
 #[test]
 fn a_checkout_is_not_flagged_but_uncommitted_outside_edits_are_external() {
     let workspace = Workspace::new();
-    let root = workspace.root.path();
+    let root = workspace.root();
     let (uri, path) = workspace.file("lib.rs", &own_code());
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "lib.rs"]);
     git(root, &["commit", "-q", "-m", "own code"]);
-    let branch_text = format!("{}{}", own_code(), new_code("from_the_branch", 30));
+    let branch_text = format!("{}{}", own_code(), new_function("from_the_branch", 30));
     git(root, &["checkout", "-q", "-b", "feature"]);
     std::fs::write(&path, &branch_text).expect("branch edit");
     git(root, &["commit", "-q", "-am", "feature work"]);
@@ -254,7 +197,7 @@ fn a_checkout_is_not_flagged_but_uncommitted_outside_edits_are_external() {
         "textDocument/didChange",
         did_change(&uri, 2, vec![json!({"text": branch_text})]),
     );
-    let report = chunks(&mut client, &uri);
+    let report = client.chunks_report(&uri);
     assert_eq!(
         spans(&report),
         vec![],
@@ -263,11 +206,11 @@ fn a_checkout_is_not_flagged_but_uncommitted_outside_edits_are_external() {
 
     // Closed, then edited outside the editor with lines git does not have.
     client.notify("textDocument/didClose", did_close(&uri));
-    let outside = new_code("written_elsewhere", 8);
+    let outside = new_function("written_elsewhere", 8);
     let changed = format!("{outside}{branch_text}");
     std::fs::write(&path, &changed).expect("outside edit");
     client.notify("textDocument/didOpen", did_open(&uri, &changed, 1));
-    let report = chunks(&mut client, &uri);
+    let report = client.chunks_report(&uri);
     assert_eq!(
         spans(&report),
         vec![("external".to_string(), 0, 8)],
@@ -285,7 +228,7 @@ fn bad_settings_are_reported_and_the_defaults_stay() {
     let mut client = workspace.server(vscode_like_capabilities(), options);
     for expected in ["detection.minLines", "whetstone.colour"] {
         client
-            .wait_for_notification("window/logMessage", WAIT, |params| {
+            .wait_for_notification("window/logMessage", PUSH_TIMEOUT, |params| {
                 params["type"] == json!(2)
                     && params["message"]
                         .as_str()
@@ -305,10 +248,10 @@ fn bad_settings_are_reported_and_the_defaults_stay() {
         did_change(
             &uri,
             2,
-            vec![change((10, 0), (10, 0), &new_code("six_lines", 6))],
+            vec![change((10, 0), (10, 0), &new_function("six_lines", 6))],
         ),
     );
-    assert_eq!(spans(&chunks(&mut client, &uri)).len(), 1);
+    assert_eq!(spans(&client.chunks_report(&uri)).len(), 1);
 
     // A good setting sent later applies: now 6 lines are under an 8-line bar.
     client.notify(
@@ -320,11 +263,11 @@ fn bad_settings_are_reported_and_the_defaults_stay() {
         did_change(
             &uri,
             3,
-            vec![change((0, 0), (0, 0), &new_code("another_six", 6))],
+            vec![change((0, 0), (0, 0), &new_function("another_six", 6))],
         ),
     );
     assert_eq!(
-        spans(&chunks(&mut client, &uri)).len(),
+        spans(&client.chunks_report(&uri)).len(),
         1,
         "the second paste is under the new bar"
     );
@@ -355,7 +298,7 @@ fn an_edit_origin_hint_flags_a_small_completion_and_undo_hints_do_not() {
         ),
     );
     assert_eq!(
-        spans(&chunks(&mut client, &uri)),
+        spans(&client.chunks_report(&uri)),
         vec![("generated".to_string(), 10, 12)]
     );
     // A hint with an unknown origin is logged and ignored; the server keeps answering.
@@ -367,7 +310,7 @@ fn an_edit_origin_hint_flags_a_small_completion_and_undo_hints_do_not() {
         "textDocument/didChange",
         did_change(&uri, 3, vec![change((0, 0), (0, 0), "x")]),
     );
-    assert_eq!(spans(&chunks(&mut client, &uri)).len(), 1);
+    assert_eq!(spans(&client.chunks_report(&uri)).len(), 1);
     client.shutdown();
 }
 
