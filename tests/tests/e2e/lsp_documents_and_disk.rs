@@ -320,13 +320,13 @@ fn an_edit_origin_hint_flags_a_small_completion_and_undo_hints_do_not() {
 #[test]
 fn a_slow_git_holds_up_only_its_own_document() {
     let workspace = Workspace::new();
-    let root = workspace.root.path();
+    let root = workspace.root();
     let (slow_uri, slow_path) = workspace.file("slow.rs", &own_code());
     let (other_uri, _) = workspace.file("other.rs", &own_code());
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "slow.rs", "other.rs"]);
     git(root, &["commit", "-q", "-m", "own code"]);
-    let branch_text = format!("{}{}", own_code(), new_code("from_the_branch", 30));
+    let branch_text = format!("{}{}", own_code(), new_function("from_the_branch", 30));
     git(root, &["checkout", "-q", "-b", "feature"]);
     std::fs::write(&slow_path, &branch_text).expect("branch edit");
     git(root, &["commit", "-q", "-am", "feature work"]);
@@ -352,9 +352,9 @@ fn a_slow_git_holds_up_only_its_own_document() {
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let home = workspace.home.path().to_string_lossy().into_owned();
-    let mut client = LspClient::start_with(
-        &whetstone_tests::whetstone_binary(),
+    let home = workspace.home().to_string_lossy().into_owned();
+    let mut client = whetstone_tests::lsp::LspClient::start_with(
+        &whetstone_tests::binary::whetstone_binary(),
         &["lsp"],
         &[
             ("WHETSTONE_HOME", &home),
@@ -378,17 +378,17 @@ fn a_slow_git_holds_up_only_its_own_document() {
         json!({"command": "whetstone.chunks", "arguments": [{"uri": slow_uri}]}),
     );
     // Meanwhile other.rs is answered, pasted into and answered again.
-    assert_eq!(spans(&chunks(&mut client, &other_uri)), vec![]);
+    assert_eq!(spans(&client.chunks_report(&other_uri)), vec![]);
     client.notify(
         "textDocument/didChange",
         did_change(
             &other_uri,
             2,
-            vec![change((10, 0), (10, 0), &new_code("pasted_here", 12))],
+            vec![change((10, 0), (10, 0), &new_function("pasted_here", 12))],
         ),
     );
     assert_eq!(
-        spans(&chunks(&mut client, &other_uri)),
+        spans(&client.chunks_report(&other_uri)),
         vec![("pasted".to_string(), 10, 22)]
     );
     assert!(
