@@ -13,9 +13,9 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::core::chunk::{Chunk, ChunkId, Rule};
-use crate::core::line_map::{LineMap, LineState, Origin};
-use crate::core::text::LineKey;
+use crate::chunk::{Chunk, ChunkId, Rule};
+use crate::line_map::{LineMap, LineState, Origin};
+use crate::text::LineKey;
 
 /// A declaration older than this is dropped unapplied: its file was not opened for a week.
 pub const MAX_AGE_MS: u64 = 7 * 86_400_000;
@@ -349,7 +349,7 @@ pub fn is_too_old(declaration: &Declaration, now_ms: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::text::line_keys;
+    use crate::text::line_keys;
 
     fn declaration(lines: &str, start_line: usize) -> Declaration {
         Declaration {
@@ -510,8 +510,8 @@ mod tests {
 
     // ---- through the engine -------------------------------------------------------------------
 
-    use crate::core::chunk::Class;
-    use crate::core::engine::{ContentChange, Engine};
+    use crate::chunk::Class;
+    use crate::engine::{ContentChange, Engine};
 
     const URI: &str = "file:///w/src/lib.rs";
 
@@ -661,7 +661,7 @@ mod tests {
 
     /// Everything after the first line, as one insertion (a paste).
     fn edit_at_end(text: &str) -> ContentChange {
-        use crate::core::document::{Position, Range as TextRange};
+        use crate::document::{Position, Range as TextRange};
         let rest = text.split_once('\n').map_or("", |(_, rest)| rest);
         ContentChange {
             range: Some(TextRange::new(Position::new(1, 0), Position::new(1, 0))),

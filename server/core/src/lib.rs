@@ -1,7 +1,10 @@
 //! The pure engine: documents, detection, chunks and the ownership map.
 //!
-//! Invariant: nothing under `core` touches the disk, the network, the clock or LSP types. Time comes
+//! Invariant: nothing in this crate touches the disk, the network, the clock or LSP types. Time comes
 //! in as milliseconds from the caller, committed git content through the [`CommittedText`] trait.
+//! The crate's dependencies (server/core/Cargo.toml) hold it there: no LSP, async or storage crate.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod acceptance;
 pub mod activity;

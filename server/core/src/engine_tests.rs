@@ -1,7 +1,7 @@
 //! Scenario tests for the engine: each SPEC detection case, and how chunks follow, split and merge.
 
 use super::*;
-use crate::core::document::Position;
+use crate::document::Position;
 
 const FILE: &str = "file:///w/src/lib.rs";
 const OTHER: &str = "file:///w/src/other.rs";
@@ -1247,9 +1247,9 @@ fn a_stash_and_pop_of_typed_lines_flags_nothing() {
 #[test]
 fn the_burst_rate_rises_above_a_fast_typists_learned_pace_unless_set_by_hand() {
     let mut engine = Engine::default();
-    let fast = crate::core::pace::TypingPace {
+    let fast = crate::pace::TypingPace {
         fastest_cps: 28.0,
-        measured_chars: crate::core::pace::MIN_MEASURED_CHARS,
+        measured_chars: crate::pace::MIN_MEASURED_CHARS,
     };
     engine.learn_pace(fast);
     assert_eq!(engine.config().burst_chars_per_second, 42.0);

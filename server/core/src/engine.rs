@@ -24,22 +24,20 @@ use std::ops::Range;
 
 use thiserror::Error;
 
-use crate::core::acceptance::{self, AcceptanceTracker};
-use crate::core::apply::{AppliedChange, apply_change};
-use crate::core::burst::BurstTracker;
-use crate::core::chunk::{
-    Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule, score_explanation,
-};
-use crate::core::config::DetectionConfig;
-use crate::core::copies::{self, Copy};
-use crate::core::declared::{self, Declaration};
-use crate::core::document::{Document, PositionEncoding, Range as TextRange};
-use crate::core::graveyard::Graveyard;
-use crate::core::line_map::{BatchEdit, LineMap, LineState, Origin};
-use crate::core::pace::{PaceMeter, TypingPace};
-use crate::core::reanchor::{Reanchored, reanchor};
-use crate::core::syntax::{Language, MAX_SOURCE_BYTES, Syntax};
-use crate::core::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_word_characters};
+use crate::acceptance::{self, AcceptanceTracker};
+use crate::apply::{AppliedChange, apply_change};
+use crate::burst::BurstTracker;
+use crate::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule, score_explanation};
+use crate::config::DetectionConfig;
+use crate::copies::{self, Copy};
+use crate::declared::{self, Declaration};
+use crate::document::{Document, PositionEncoding, Range as TextRange};
+use crate::graveyard::Graveyard;
+use crate::line_map::{BatchEdit, LineMap, LineState, Origin};
+use crate::pace::{PaceMeter, TypingPace};
+use crate::reanchor::{Reanchored, reanchor};
+use crate::syntax::{Language, MAX_SOURCE_BYTES, Syntax};
+use crate::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_word_characters};
 
 /// What git (or any source of truth the caller has) holds as committed for a file.
 pub trait CommittedText {
@@ -1364,7 +1362,7 @@ impl Engine {
             .iter()
             .map(|&line| LineKey::of(&open.document.line_text(line)))
             .collect();
-        let pairs = crate::core::carry::match_lines(&found.keys, &keys);
+        let pairs = crate::carry::match_lines(&found.keys, &keys);
         let mut changed = false;
         let mut revived: HashMap<ChunkId, ChunkId> = HashMap::new();
         let mut batch = BatchEdit::new(&mut open.map, lines.len());

@@ -9,12 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::activity::{DAY_MS, DayActivity};
-use crate::core::calibration::{CalibrationSession, MIN_ACTIVE_MS_FOR_PACE};
-use crate::core::chunk::{Chunk, Class};
-use crate::core::engine::Dismissal;
-use crate::core::judged::{Detection, judged};
-use crate::core::line_map::Origin;
+use crate::activity::{DAY_MS, DayActivity};
+use crate::calibration::{CalibrationSession, MIN_ACTIVE_MS_FOR_PACE};
+use crate::chunk::{Chunk, Class};
+use crate::engine::Dismissal;
+use crate::judged::{Detection, judged};
+use crate::line_map::Origin;
 
 /// A file as the report sees it: where it is, its lines by origin, its chunks with their sizes.
 #[derive(Debug, Clone)]
@@ -605,8 +605,8 @@ pub fn feel_word(feel: u8) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::calibration::EndReason;
-    use crate::core::chunk::{ChunkId, Explanation, score_explanation};
+    use crate::calibration::EndReason;
+    use crate::chunk::{ChunkId, Explanation, score_explanation};
 
     const DAY: u64 = DAY_MS;
     /// A Monday: day 20,003 (2024-10-07).

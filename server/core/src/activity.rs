@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::core::calibration::IDLE_GAP_MS;
-use crate::core::line_map::Origin;
+use crate::calibration::IDLE_GAP_MS;
+use crate::line_map::Origin;
 
 pub const DAY_MS: u64 = 86_400_000;
 

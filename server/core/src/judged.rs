@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::chunk::{Chunk, Rule};
-use crate::core::engine::Dismissal;
-use crate::core::line_map::Origin;
+use crate::chunk::{Chunk, Rule};
+use crate::engine::Dismissal;
+use crate::line_map::Origin;
 
 /// How the chunks of one kind were answered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -146,7 +146,7 @@ pub fn sentence(detection: &Detection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::chunk::{ChunkId, Class};
+    use crate::chunk::{ChunkId, Class};
 
     fn chunk(id: u64, rule: Rule, class: Option<Class>) -> Chunk {
         let mut chunk = Chunk::new(ChunkId(id), "file:///a.rs", Origin::Pasted, rule, 1_000);

@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use crate::core::chunk::ChunkId;
+use crate::chunk::ChunkId;
 
 /// How a line's text arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
