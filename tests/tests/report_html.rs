@@ -12,9 +12,10 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
-use whetstone::core::activity::{DAY_MS, DayActivity, day_of};
+use whetstone::core::activity::DayActivity;
 use whetstone::core::calibration::{Breach, CalibrationSession, EndReason};
 use whetstone::core::chunk::{Chunk, ChunkId, Class, Explanation, score_explanation};
+use whetstone::core::date::{DAY_MS, day_of};
 use whetstone::core::line_map::Origin;
 use whetstone::core::report::{FileInput, Report, ReportInput, compute};
 

@@ -6,9 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::calibration::IDLE_GAP_MS;
+use crate::date::{DAY_MS, day_of};
 use crate::line_map::Origin;
-
-pub const DAY_MS: u64 = 86_400_000;
 
 /// One day of editing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,10 +41,6 @@ impl DayActivity {
         self.active_ms += other.active_ms;
         self.calibration_active_ms += other.calibration_active_ms;
     }
-}
-
-pub fn day_of(at_ms: u64) -> u32 {
-    u32::try_from(at_ms / DAY_MS).unwrap_or(u32::MAX)
 }
 
 /// What this process recorded since it started (or since its last hand-over to the store).

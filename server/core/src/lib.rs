@@ -15,6 +15,7 @@ pub mod carry;
 pub mod chunk;
 pub mod config;
 pub mod copies;
+pub mod date;
 pub mod declared;
 pub mod document;
 pub mod engine;

@@ -9,9 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::activity::{DAY_MS, DayActivity};
+use crate::activity::DayActivity;
 use crate::calibration::{CalibrationSession, MIN_ACTIVE_MS_FOR_PACE};
 use crate::chunk::{Chunk, Class};
+use crate::date::{DAY_MS, day_of, week_start};
 use crate::engine::Dismissal;
 use crate::judged::{Detection, judged};
 use crate::line_map::Origin;
@@ -178,16 +179,6 @@ pub const QUESTIONS: [&str; 4] = [
 ];
 
 const PRACTICE_STEP_NAMES: [&str; 3] = ["1 day", "1 week", "1 month"];
-
-/// The Monday that starts the week of `day`. 1970-01-01 was a Thursday; the first days of 1970
-/// saturate to day 0.
-pub fn week_start(day: u32) -> u32 {
-    day.saturating_sub((day + 3) % 7)
-}
-
-fn day_of(at_ms: u64) -> u32 {
-    u32::try_from(at_ms / DAY_MS).unwrap_or(u32::MAX)
-}
 
 pub fn compute(input: &ReportInput) -> Report {
     let since_day = day_of(input.since_ms);
@@ -647,14 +638,6 @@ mod tests {
             sessions: Vec::new(),
             files: Vec::new(),
         }
-    }
-
-    #[test]
-    fn weeks_start_on_monday() {
-        assert_eq!(week_start(20_003), 20_003);
-        assert_eq!(week_start(20_009), 20_003);
-        assert_eq!(week_start(20_010), 20_010);
-        assert_eq!(week_start(3), 0);
     }
 
     #[test]

@@ -23,8 +23,9 @@ use tower_lsp_server::ls_types::{
     MessageType, Registration, ShowDocumentParams, Uri,
 };
 
-use crate::core::activity::{Activity, day_of};
+use crate::core::activity::Activity;
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
+use crate::core::date::day_of;
 use crate::core::engine::{ChangeOutcome, ChunkView, Verdict};
 use crate::core::pace::TypingPace;
 use crate::core::{

@@ -9,11 +9,11 @@
 
 use super::svg::{self, Chart, Series, Slot};
 use super::{
-    CLASS_HEADERS, DEBT_MEANING, NOT_ENOUGH_DATA, civil_date, class_columns, count, date,
-    date_of_ms, date_time_of_ms, debt_summary, escape, explained_summary, kept_share, lines_amount,
-    month_name, origin_shares, output_summary, overdue, pace, pace_summary, percent, period,
-    short_month_name,
+    CLASS_HEADERS, DEBT_MEANING, NOT_ENOUGH_DATA, class_columns, count, debt_summary, escape,
+    explained_summary, kept_share, lines_amount, month_name, origin_shares, output_summary,
+    overdue, pace, pace_summary, percent, period, short_month_name,
 };
+use crate::core::date::{civil_date, date, date_of_ms, date_time_of_ms};
 use crate::core::line_map::Origin;
 use crate::core::report::{Report, SessionSummary, feel_word};
 

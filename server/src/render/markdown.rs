@@ -3,10 +3,11 @@
 //! so that `impl<T>` or `a_b_c` print as written, and `|` is escaped so a cell stays one cell.
 
 use super::{
-    CLASS_HEADERS, DEBT_MEANING, NOT_ENOUGH_DATA, class_columns, count, date_of_ms,
-    date_time_of_ms, debt_summary, explained_summary, kept_share, lines_amount, origin_shares,
-    output_summary, overdue, pace, pace_summary, percent, period,
+    CLASS_HEADERS, DEBT_MEANING, NOT_ENOUGH_DATA, class_columns, count, debt_summary,
+    explained_summary, kept_share, lines_amount, origin_shares, output_summary, overdue, pace,
+    pace_summary, percent, period,
 };
+use crate::core::date::{date_of_ms, date_time_of_ms};
 use crate::core::line_map::Origin;
 use crate::core::report::{Report, feel_word};
 

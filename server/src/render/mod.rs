@@ -15,7 +15,7 @@ mod tests;
 
 use serde_json::{Map, Value, json};
 
-use crate::core::activity::{DAY_MS, day_of};
+use crate::core::date::{date, date_of_ms, day_of};
 use crate::core::judged::{Answers, Detection};
 use crate::core::line_map::Origin;
 use crate::core::report::{Calibration, ClassCounts, Report};
@@ -183,64 +183,6 @@ const MONTH_NAMES: [&str; 12] = [
     "November",
     "December",
 ];
-
-/// Days in each month of a common year; February gains one in leap years.
-const MONTH_DAYS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/// Days in 400 Gregorian years: the calendar repeats after that, which bounds the walk below.
-const DAYS_PER_400_YEARS: u32 = 146_097;
-
-fn is_leap_year(year: u32) -> bool {
-    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
-}
-
-/// Year, month (1–12) and day of the month of a day number (days since 1970-01-01, UTC).
-pub(crate) fn civil_date(day: u32) -> (u32, u32, u32) {
-    // Whole 400-year cycles first, so that even the saturated `u32::MAX` day walks at most 400
-    // years and 12 months.
-    let mut year = 1970 + 400 * (day / DAYS_PER_400_YEARS);
-    let mut left = day % DAYS_PER_400_YEARS;
-    loop {
-        let year_days = if is_leap_year(year) { 366 } else { 365 };
-        if left < year_days {
-            break;
-        }
-        left -= year_days;
-        year += 1;
-    }
-    let mut month = 0;
-    loop {
-        let month_days = MONTH_DAYS[month] + u32::from(month == 1 && is_leap_year(year));
-        if left < month_days || month == 11 {
-            break;
-        }
-        left -= month_days;
-        month += 1;
-    }
-    (year, month as u32 + 1, left + 1)
-}
-
-/// `YYYY-MM-DD` of a day number.
-pub fn date(day: u32) -> String {
-    let (year, month, day_of_month) = civil_date(day);
-    format!("{year:04}-{month:02}-{day_of_month:02}")
-}
-
-/// `YYYY-MM-DD` of a time in milliseconds since the epoch (UTC).
-pub fn date_of_ms(at_ms: u64) -> String {
-    date(day_of(at_ms))
-}
-
-/// `YYYY-MM-DD HH:MM UTC` of a time in milliseconds since the epoch.
-pub fn date_time_of_ms(at_ms: u64) -> String {
-    let minutes = (at_ms % DAY_MS) / 60_000;
-    format!(
-        "{} {:02}:{:02} UTC",
-        date_of_ms(at_ms),
-        minutes / 60,
-        minutes % 60
-    )
-}
 
 /// "October", for a month from 1 to 12.
 pub(crate) fn month_name(month: u32) -> &'static str {

@@ -30,6 +30,7 @@ use thiserror::Error;
 use crate::core::Chunk;
 use crate::core::activity::DayActivity;
 use crate::core::calibration::CalibrationSession;
+use crate::core::date::civil_date;
 use crate::core::declared::{Declaration, DeclaredLog};
 use crate::core::engine::{Dismissal, FileSnapshot};
 
@@ -456,7 +457,7 @@ fn calibration_target(started_ms: u64) -> String {
 
 /// What the store says a day of activity is: `activity of <yyyy-mm-dd>`.
 fn activity_target(day: u32) -> String {
-    let (year, month, day) = civil_date(i64::from(day));
+    let (year, month, day) = civil_date(day);
     format!("activity of {year:04}-{month:02}-{day:02}")
 }
 
@@ -989,7 +990,7 @@ pub(crate) fn utc_stamp(time: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|since| since.as_secs())
         .unwrap_or(0);
-    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
+    let days = u32::try_from(seconds / 86_400).unwrap_or(u32::MAX);
     let of_day = seconds % 86_400;
     let (year, month, day) = civil_date(days);
     format!(
@@ -998,28 +999,6 @@ pub(crate) fn utc_stamp(time: SystemTime) -> String {
         of_day / 60 % 60,
         of_day % 60
     )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01.
-pub(crate) fn civil_date(days: i64) -> (i64, u32, u32) {
-    // Count from 0000-03-01, so that the leap day is the last day of each counted year, in
-    // 400-year eras of 146,097 days.
-    let since_march = days + 719_468;
-    let era = since_march.div_euclid(146_097);
-    let day_of_era = since_march.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    // Months from March, in a 153-day five-month rhythm (31 30 31 30 31).
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = era * 400 + year_of_era + i64::from(month <= 2);
-    (year, month as u32, day as u32)
 }
 
 #[cfg(test)]
