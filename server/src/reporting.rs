@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::core::by_origin::ByOrigin;
 use crate::core::calibration::{CalibrationSession, EndReason};
 use crate::core::chunk::{ChunkId, Class};
 use crate::core::date::{date_of_ms, date_time_of_ms, day_of, week_start};
@@ -78,7 +79,7 @@ pub fn file_input(key: &FileKey, record: &FileRecord) -> FileInput {
     FileInput {
         workspace: key.workspace.clone(),
         path: key.path.clone(),
-        lines: counts.map(|count| count as u64),
+        lines: counts.map(|_, count| count as u64),
         chunks,
     }
 }
@@ -212,7 +213,7 @@ pub struct OwnershipRow {
     /// Its workspace joined with its path.
     pub path: PathBuf,
     /// Lines by origin (indexed by `Origin as usize`), counted as a person counts them.
-    pub lines: [u64; 6],
+    pub lines: ByOrigin<u64>,
     pub chunks: ClassCounts,
     /// Lines in chunks, and the part of them in chunks with an explanation.
     pub chunk_lines: u64,
@@ -352,16 +353,14 @@ pub fn ownership_table(rows: &[OwnershipRow], base: Option<&Path>) -> String {
                 path: String::new(),
             },
             path: PathBuf::new(),
-            lines: [0; 6],
+            lines: ByOrigin::default(),
             chunks: ClassCounts::default(),
             chunk_lines: 0,
             explained_lines: 0,
             debt_lines: 0.0,
         };
         for row in rows {
-            for (sum, lines) in total.lines.iter_mut().zip(row.lines) {
-                *sum += lines;
-            }
+            total.lines += row.lines;
             total.chunks.unclassified += row.chunks.unclassified;
             total.chunks.transient += row.chunks.transient;
             total.chunks.repeatable += row.chunks.repeatable;
@@ -407,7 +406,7 @@ fn table_cells(name: String, row: &OwnershipRow) -> Vec<String> {
     cells.extend(
         Origin::ALL
             .into_iter()
-            .map(|origin| row.lines[origin as usize].to_string()),
+            .map(|origin| row.lines[origin].to_string()),
     );
     cells.extend(
         [
@@ -735,7 +734,7 @@ mod tests {
         store.save_calibration_session(&session).expect("session");
         let day = |day: u32, typed: u64| crate::core::activity::DayActivity {
             day,
-            lines: [typed, 0, 0, 0, 0, 0],
+            lines: ByOrigin::from([typed, 0, 0, 0, 0, 0]),
             ..Default::default()
         };
         store
@@ -754,7 +753,7 @@ mod tests {
         assert_eq!(input.sessions, vec![session]);
 
         // Path, lines by origin, (chunk id, lines) for each chunk.
-        type Seen<'a> = (&'a str, [u64; 6], Vec<(u64, u64)>);
+        type Seen<'a> = (&'a str, ByOrigin<u64>, Vec<(u64, u64)>);
         let files: Vec<Seen> = input
             .files
             .iter()
@@ -774,9 +773,17 @@ mod tests {
             files,
             vec![
                 // The blank line before the last one counts; chunk 9 holds no line: left out.
-                ("src/lib.rs", [1, 3, 0, 2, 0, 0], vec![(3, 3)]),
+                (
+                    "src/lib.rs",
+                    ByOrigin::from([1, 3, 0, 2, 0, 0]),
+                    vec![(3, 3)]
+                ),
                 // The trailing empty line does not count.
-                ("src/main.rs", [1, 3, 1, 0, 0, 1], vec![(1, 3), (2, 1)]),
+                (
+                    "src/main.rs",
+                    ByOrigin::from([1, 3, 1, 0, 0, 1]),
+                    vec![(1, 3), (2, 1)]
+                ),
             ]
         );
         let report = crate::core::report::compute(&input);
@@ -790,7 +797,7 @@ mod tests {
             &key("", "/a.rs"),
             &record(&[("", LineState::TYPED)], vec![]),
         );
-        assert_eq!(input.lines, [1, 0, 0, 0, 0, 0]);
+        assert_eq!(input.lines, ByOrigin::from([1, 0, 0, 0, 0, 0]));
         assert_eq!(input.workspace, "");
         assert_eq!(input.path, "/a.rs");
     }
@@ -822,7 +829,7 @@ mod tests {
 
         let rows = ownership_rows(&store, MONDAY, Some(Path::new("/w"))).expect("rows");
         let main = &rows[1];
-        assert_eq!(main.lines, [1, 3, 1, 0, 0, 1]);
+        assert_eq!(main.lines, ByOrigin::from([1, 3, 1, 0, 0, 1]));
         assert_eq!(
             main.chunks,
             ClassCounts {

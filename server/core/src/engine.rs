@@ -27,6 +27,7 @@ use thiserror::Error;
 use crate::acceptance::{self, AcceptanceTracker};
 use crate::apply::{AppliedChange, apply_change};
 use crate::burst::BurstTracker;
+use crate::by_origin::ByOrigin;
 use crate::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule, score_explanation};
 use crate::config::DetectionConfig;
 use crate::copies::{self, Copy};
@@ -673,7 +674,7 @@ impl Engine {
 
     /// Lines per origin in a file, counting lines as a person would (see
     /// [`Document::counted_lines`]); a closed file counts its map.
-    pub fn origin_counts(&self, uri: &str) -> [usize; 6] {
+    pub fn origin_counts(&self, uri: &str) -> ByOrigin<usize> {
         match self.documents.get(uri) {
             Some(open) => open.map.origin_counts(open.document.counted_lines()),
             None => self
@@ -686,7 +687,7 @@ impl Engine {
                     let lines = snapshot.line_keys.len() - usize::from(trailing_empty);
                     snapshot.map.origin_counts(lines)
                 })
-                .unwrap_or([0; 6]),
+                .unwrap_or_default(),
         }
     }
 
@@ -833,7 +834,7 @@ impl Engine {
                 }
             }
         }
-        let counted: usize = self.origin_counts(uri).iter().sum();
+        let counted = self.origin_counts(uri).total();
         if counted != document.counted_lines() {
             return Err(format!(
                 "the counts by origin add up to {counted}, the document has {} lines",

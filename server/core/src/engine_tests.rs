@@ -90,7 +90,7 @@ impl Session {
     }
 
     fn count(&self, uri: &str, origin: Origin) -> usize {
-        self.engine.origin_counts(uri)[origin as usize]
+        self.engine.origin_counts(uri)[origin]
     }
 
     fn assert_map_covers_document(&self, uri: &str) {

@@ -10,6 +10,7 @@ pub mod acceptance;
 pub mod activity;
 pub mod apply;
 pub mod burst;
+pub mod by_origin;
 pub mod calibration;
 pub mod carry;
 pub mod chunk;
@@ -28,6 +29,7 @@ pub mod report;
 pub mod syntax;
 pub mod text;
 
+pub use by_origin::ByOrigin;
 pub use chunk::{Chunk, ChunkId, Class, Explanation};
 pub use config::DetectionConfig;
 pub use document::{Document, Position, PositionEncoding, Range};

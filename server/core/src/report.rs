@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::activity::DayActivity;
+use crate::by_origin::ByOrigin;
 use crate::calibration::{CalibrationSession, MIN_ACTIVE_MS_FOR_PACE};
 use crate::chunk::{Chunk, Class};
 use crate::date::{DAY_MS, day_of, week_start};
@@ -22,7 +23,7 @@ use crate::line_map::Origin;
 pub struct FileInput {
     pub workspace: String,
     pub path: String,
-    pub lines: [u64; 6],
+    pub lines: ByOrigin<u64>,
     pub chunks: Vec<(Chunk, u64)>,
 }
 
@@ -42,8 +43,8 @@ pub struct ReportInput {
 pub struct WeekOutput {
     /// Day number (since the epoch) of the week's Monday.
     pub week_start_day: u32,
-    /// Lines inserted by origin (indexed by `Origin as usize`).
-    pub lines: [u64; 6],
+    /// Lines inserted by origin.
+    pub lines: ByOrigin<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,7 +58,7 @@ pub struct ClassCounts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileOwnership {
     pub path: String,
-    pub lines: [u64; 6],
+    pub lines: ByOrigin<u64>,
     pub chunks: ClassCounts,
     pub debt_lines: f64,
 }
@@ -65,7 +66,7 @@ pub struct FileOwnership {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceOwnership {
     pub workspace: String,
-    pub lines: [u64; 6],
+    pub lines: ByOrigin<u64>,
     pub chunks: ClassCounts,
     /// Lines of flagged chunks that have an explanation, and that do not.
     pub explained_lines: u64,
@@ -194,17 +195,16 @@ pub fn compute(input: &ReportInput) -> Report {
     };
 
     // Output per week.
-    let mut output: BTreeMap<u32, [u64; 6]> =
-        weeks_in_period.iter().map(|&week| (week, [0; 6])).collect();
+    let mut output: BTreeMap<u32, ByOrigin<u64>> = weeks_in_period
+        .iter()
+        .map(|&week| (week, ByOrigin::default()))
+        .collect();
     for day in input
         .days
         .iter()
         .filter(|day| day.day >= since_day && day.day <= now_day)
     {
-        let totals = output.entry(week_start(day.day)).or_insert([0; 6]);
-        for (total, lines) in totals.iter_mut().zip(day.lines) {
-            *total += lines;
-        }
+        *output.entry(week_start(day.day)).or_default() += day.lines;
     }
     let weeks = output
         .into_iter()
@@ -222,7 +222,7 @@ pub fn compute(input: &ReportInput) -> Report {
                 .entry(file.workspace.clone())
                 .or_insert_with(|| WorkspaceOwnership {
                     workspace: file.workspace.clone(),
-                    lines: [0; 6],
+                    lines: ByOrigin::default(),
                     chunks: ClassCounts::default(),
                     explained_lines: 0,
                     unexplained_lines: 0,
@@ -240,9 +240,7 @@ pub fn compute(input: &ReportInput) -> Report {
                 workspace.unexplained_lines += lines;
             }
         }
-        for (total, lines) in workspace.lines.iter_mut().zip(file.lines) {
-            *total += lines;
-        }
+        workspace.lines += file.lines;
         add_counts(&mut workspace.chunks, &file_chunks);
         workspace.debt_lines += file_debt;
         workspace.files.push(FileOwnership {
@@ -431,8 +429,7 @@ fn assisted_pace(days: &[DayActivity]) -> Option<f64> {
     let mut active = 0u64;
     for day in days {
         for origin in produced {
-            lines +=
-                day.lines[origin as usize].saturating_sub(day.calibration_lines[origin as usize]);
+            lines += day.lines[origin].saturating_sub(day.calibration_lines[origin]);
         }
         active += day.active_ms.saturating_sub(day.calibration_active_ms);
     }
@@ -665,7 +662,7 @@ mod tests {
         report_input.files.push(FileInput {
             workspace: "/w".into(),
             path: "src/a.rs".into(),
-            lines: [60, 40, 0, 0, 0, 0],
+            lines: ByOrigin::from([60, 40, 0, 0, 0, 0]),
             chunks: vec![
                 (chunk(1, MONDAY, Some(Class::Core), false), 10),
                 (chunk(2, MONDAY, Some(Class::Core), true), 10),
@@ -704,10 +701,10 @@ mod tests {
         report_input.sessions.push(session);
         report_input.days.push(DayActivity {
             day: 20_004,
-            lines: [90, 60, 0, 0, 0, 0],
+            lines: ByOrigin::from([90, 60, 0, 0, 0, 0]),
             typed_chars: 0,
             active_ms: 3 * 3_600_000,
-            calibration_lines: [30, 0, 0, 0, 0, 0],
+            calibration_lines: ByOrigin::from([30, 0, 0, 0, 0, 0]),
             calibration_active_ms: 3_600_000,
         });
         let report = compute(&report_input);

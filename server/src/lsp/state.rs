@@ -1103,9 +1103,8 @@ impl State {
     /// The file's ownership map as `whetstone.chunks` returns it.
     fn ownership_json(&mut self, uri: &str) -> Value {
         let counts = self.engine.origin_counts(uri);
-        let counts: serde_json::Map<String, Value> = Origin::ALL
-            .iter()
-            .zip(counts)
+        let counts: serde_json::Map<String, Value> = counts
+            .into_iter()
             .map(|(origin, count)| (origin.as_str().to_string(), json!(count)))
             .collect();
         let chunks: Vec<Value> = self.engine.chunks_in(uri).iter().map(chunk_json).collect();

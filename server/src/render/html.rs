@@ -13,6 +13,7 @@ use super::{
     explained_summary, kept_share, lines_amount, month_name, origin_shares, output_summary,
     overdue, pace, pace_summary, percent, period, short_month_name,
 };
+use crate::core::by_origin::ByOrigin;
 use crate::core::date::{civil_date, date, date_of_ms, date_time_of_ms};
 use crate::core::line_map::Origin;
 use crate::core::report::{Report, SessionSummary, feel_word};
@@ -25,11 +26,19 @@ const MONTH_LABELS: usize = 12;
 /// Sessions shown before the rest fold away under a `<details>`.
 const RECENT_SESSIONS: usize = 12;
 
-/// Colours by `Origin as usize`: the Okabe–Ito palette, told apart with colour blindness and
-/// dark enough to print.
-const ORIGIN_COLOURS: [&str; 6] = [
-    "#0072B2", "#E69F00", "#CC79A7", "#009E73", "#D55E00", "#7F7F7F",
-];
+/// The colour of an origin: the Okabe–Ito palette, told apart with colour blindness and dark
+/// enough to print.
+fn origin_colour(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Typed => "#0072B2",
+        Origin::Pasted => "#E69F00",
+        Origin::Generated => "#CC79A7",
+        Origin::Moved => "#009E73",
+        Origin::External => "#D55E00",
+        Origin::Restored => "#7F7F7F",
+    }
+}
+
 const EXPLAINED_COLOUR: &str = "#009E73";
 const UNEXPLAINED_COLOUR: &str = "#D55E00";
 const NO_AI_COLOUR: &str = "#0072B2";
@@ -219,7 +228,7 @@ fn output_chart(page: &mut String, report: &Report) {
         .map(|week| {
             (
                 week.week_start_day,
-                week.lines.iter().map(|&lines| lines as f64).collect(),
+                week.lines.values().map(|&lines| lines as f64).collect(),
             )
         })
         .collect();
@@ -228,7 +237,7 @@ fn output_chart(page: &mut String, report: &Report) {
         .map(|origin| Series {
             id: origin.as_str(),
             name: origin.as_str(),
-            colour: ORIGIN_COLOURS[origin as usize],
+            colour: origin_colour(origin),
             dashed: false,
             missing: "",
         })
@@ -479,7 +488,7 @@ fn ownership_header(page: &mut String, first: &str, with_explained: bool) {
 fn ownership_row(
     page: &mut String,
     name: &str,
-    lines: &[u64; 6],
+    lines: &ByOrigin<u64>,
     classes: [u64; 4],
     explained: Option<String>,
     debt_lines: f64,
@@ -487,8 +496,8 @@ fn ownership_row(
     let shares = origin_shares(lines);
     let named_shares: Vec<String> = Origin::ALL
         .into_iter()
-        .filter(|&origin| lines[origin as usize] > 0)
-        .map(|origin| format!("{} {}", origin.as_str(), shares[origin as usize]))
+        .filter(|&origin| lines[origin] > 0)
+        .map(|origin| format!("{} {}", origin.as_str(), shares[origin]))
         .collect();
     let named_classes: Vec<String> = CLASS_HEADERS
         .iter()
@@ -499,7 +508,7 @@ fn ownership_row(
     page.push_str(&format!(
         "<tr><td class=\"path\">{}</td><td class=\"num\">{}</td><td class=\"shares\">{}<span class=\"share-words\">{}</span></td><td>{}</td>",
         path(name),
-        count(lines.iter().sum()),
+        count(lines.total()),
         share_bar(lines),
         escape(&or_dash(named_shares.join(" · "))),
         escape(&or_dash(named_classes.join(" · "))),
@@ -514,8 +523,8 @@ fn ownership_row(
 }
 
 /// A 100-unit bar split by origin, each part with its share as a tooltip.
-fn share_bar(lines: &[u64; 6]) -> String {
-    let total: u64 = lines.iter().sum();
+fn share_bar(lines: &ByOrigin<u64>) -> String {
+    let total = lines.total();
     if total == 0 {
         return String::new();
     }
@@ -524,14 +533,14 @@ fn share_bar(lines: &[u64; 6]) -> String {
     );
     let mut x = 0.0;
     for origin in Origin::ALL {
-        let value = lines[origin as usize];
+        let value = lines[origin];
         if value == 0 {
             continue;
         }
         let width = value as f64 * 100.0 / total as f64;
         bar.push_str(&format!(
             "<rect x=\"{x:.2}\" y=\"0\" width=\"{width:.2}\" height=\"8\" fill=\"{}\"><title>{} {}</title></rect>",
-            ORIGIN_COLOURS[origin as usize],
+            origin_colour(origin),
             origin.as_str(),
             escape(&percent(value as f64, total as f64))
         ));

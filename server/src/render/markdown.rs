@@ -7,6 +7,7 @@ use super::{
     explained_summary, kept_share, lines_amount, origin_shares, output_summary, overdue, pace,
     pace_summary, percent, period,
 };
+use crate::core::by_origin::ByOrigin;
 use crate::core::date::{date_of_ms, date_time_of_ms};
 use crate::core::line_map::Origin;
 use crate::core::report::{Report, feel_word};
@@ -208,17 +209,13 @@ fn table_header(out: &mut String, first: &str, with_explained: bool) {
 fn table_row(
     out: &mut String,
     name: &str,
-    lines: &[u64; 6],
+    lines: &ByOrigin<u64>,
     classes: [u64; 4],
     explained: Option<String>,
     debt_lines: f64,
 ) {
-    out.push_str(&format!(
-        "| {} | {} |",
-        code(name),
-        count(lines.iter().sum())
-    ));
-    for share in origin_shares(lines) {
+    out.push_str(&format!("| {} | {} |", code(name), count(lines.total())));
+    for (_, share) in origin_shares(lines) {
         out.push_str(&format!(" {share} |"));
     }
     for chunks in classes {

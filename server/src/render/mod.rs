@@ -15,6 +15,7 @@ mod tests;
 
 use serde_json::{Map, Value, json};
 
+use crate::core::by_origin::ByOrigin;
 use crate::core::date::{date, date_of_ms, day_of};
 use crate::core::judged::{Answers, Detection};
 use crate::core::line_map::Origin;
@@ -259,10 +260,10 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-fn lines_by_origin(lines: &[u64; 6]) -> Value {
+fn lines_by_origin(lines: &ByOrigin<u64>) -> Value {
     let mut object = Map::new();
     for origin in Origin::ALL {
-        object.insert(origin.as_str().to_string(), json!(lines[origin as usize]));
+        object.insert(origin.as_str().to_string(), json!(lines[origin]));
     }
     Value::Object(object)
 }
@@ -325,24 +326,22 @@ pub(crate) fn kept_share(calibration: &Calibration) -> (Option<String>, String) 
 
 /// One line summing up the weekly output chart.
 pub(crate) fn output_summary(report: &Report) -> String {
-    let mut totals = [0u64; 6];
+    let mut totals = ByOrigin::<u64>::default();
     for week in &report.weeks {
-        for (total, lines) in totals.iter_mut().zip(week.lines) {
-            *total += lines;
-        }
+        totals += week.lines;
     }
-    let total: u64 = totals.iter().sum();
+    let total = totals.total();
     if total == 0 {
         return format!("{NOT_ENOUGH_DATA}: no lines were inserted in this period.");
     }
     let shares: Vec<String> = Origin::ALL
         .into_iter()
-        .filter(|&origin| totals[origin as usize] > 0)
+        .filter(|&origin| totals[origin] > 0)
         .map(|origin| {
             format!(
                 "{} {}",
                 origin.as_str(),
-                percent(totals[origin as usize] as f64, total as f64)
+                percent(totals[origin] as f64, total as f64)
             )
         })
         .collect();
@@ -357,7 +356,7 @@ pub(crate) fn output_summary(report: &Report) -> String {
     let busiest = report
         .weeks
         .iter()
-        .map(|week| (week.lines.iter().sum::<u64>(), week.week_start_day))
+        .map(|week| (week.lines.total(), week.week_start_day))
         // The earliest of equal weeks, so the sentence does not depend on the sort's whims.
         .max_by_key(|&(lines, day)| (lines, std::cmp::Reverse(day)));
     if let Some((lines, day)) = busiest
@@ -482,9 +481,9 @@ pub(crate) fn class_columns(counts: &ClassCounts) -> [u64; 4] {
 pub(crate) const CLASS_HEADERS: [&str; 4] = ["transient", "repeatable", "core", "unclassified"];
 
 /// The share of each origin in a file's or workspace's lines, as percentages.
-pub(crate) fn origin_shares(lines: &[u64; 6]) -> [String; 6] {
-    let total: u64 = lines.iter().sum();
-    lines.map(|value| percent(value as f64, total as f64))
+pub(crate) fn origin_shares(lines: &ByOrigin<u64>) -> ByOrigin<String> {
+    let total = lines.total();
+    lines.map(|_, value| percent(value as f64, total as f64))
 }
 
 /// "3 days ago", "today": how late a practice item is at the time of the report.

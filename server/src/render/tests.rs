@@ -82,18 +82,18 @@ fn small_report() -> Report {
         days: vec![
             DayActivity {
                 day: 20_004,
-                lines: [120, 40, 30, 5, 0, 2],
+                lines: ByOrigin::from([120, 40, 30, 5, 0, 2]),
                 typed_chars: 4_000,
                 active_ms: 3 * 3_600_000,
-                calibration_lines: [20, 0, 0, 0, 0, 0],
+                calibration_lines: ByOrigin::from([20, 0, 0, 0, 0, 0]),
                 calibration_active_ms: 3_600_000,
             },
             DayActivity {
                 day: 20_011,
-                lines: [60, 0, 45, 0, 12, 0],
+                lines: ByOrigin::from([60, 0, 45, 0, 12, 0]),
                 typed_chars: 2_000,
                 active_ms: 2 * 3_600_000,
-                calibration_lines: [0; 6],
+                calibration_lines: ByOrigin::default(),
                 calibration_active_ms: 0,
             },
         ],
@@ -101,7 +101,7 @@ fn small_report() -> Report {
         files: vec![FileInput {
             workspace: "/home/ada/parser".into(),
             path: "src/lex|er.rs".into(),
-            lines: [300, 40, 30, 0, 12, 2],
+            lines: ByOrigin::from([300, 40, 30, 0, 12, 2]),
             chunks: vec![
                 (chunk(1, MONDAY + DAY_MS, Some(Class::Core), false), 20),
                 (
@@ -603,7 +603,7 @@ fn a_long_period_has_one_bar_per_month_and_a_short_one_a_bar_per_week() {
             days: (0..days)
                 .map(|offset| DayActivity {
                     day: day_of(since) + offset as u32,
-                    lines: [10, 0, 0, 0, 0, 0],
+                    lines: ByOrigin::from([10, 0, 0, 0, 0, 0]),
                     ..DayActivity::default()
                 })
                 .collect(),

@@ -435,10 +435,11 @@ pub trait Store: Send + Sync {
 
 /// `day` with `more` added to it, counts saturating (stored counts are not trusted to be small).
 fn add_day(day: &mut DayActivity, more: &DayActivity) {
-    for index in 0..6 {
-        day.lines[index] = day.lines[index].saturating_add(more.lines[index]);
-        day.calibration_lines[index] =
-            day.calibration_lines[index].saturating_add(more.calibration_lines[index]);
+    for (origin, lines) in day.lines.iter_mut() {
+        *lines = lines.saturating_add(more.lines[origin]);
+    }
+    for (origin, lines) in day.calibration_lines.iter_mut() {
+        *lines = lines.saturating_add(more.calibration_lines[origin]);
     }
     day.typed_chars = day.typed_chars.saturating_add(more.typed_chars);
     day.active_ms = day.active_ms.saturating_add(more.active_ms);
@@ -1004,6 +1005,7 @@ pub(crate) fn utc_stamp(time: SystemTime) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::core::by_origin::ByOrigin;
     use crate::core::chunk::ChunkId;
     use crate::core::line_map::{LineMap, LineState, Origin};
     use crate::core::text::LineKey;
@@ -1180,10 +1182,10 @@ pub(crate) mod tests {
     pub(crate) fn day(day: u32, typed: u64, pasted: u64) -> DayActivity {
         DayActivity {
             day,
-            lines: [typed, pasted, 0, 0, 0, 0],
+            lines: ByOrigin::from([typed, pasted, 0, 0, 0, 0]),
             typed_chars: typed * 20,
             active_ms: 60_000,
-            calibration_lines: [typed / 2, 0, 0, 0, 0, 0],
+            calibration_lines: ByOrigin::from([typed / 2, 0, 0, 0, 0, 0]),
             calibration_active_ms: 30_000,
         }
     }
@@ -1234,7 +1236,7 @@ pub(crate) mod tests {
             .expect("add");
         let mut both = day(256, 1, 40);
         add_day(&mut both, &day(256, 2, 0));
-        assert_eq!(both.lines, [3, 40, 0, 0, 0, 0]);
+        assert_eq!(both.lines, ByOrigin::from([3, 40, 0, 0, 0, 0]));
         assert_eq!(both.active_ms, 120_000);
         assert_eq!(
             store.activity(0).expect("activity"),
@@ -1247,10 +1249,13 @@ pub(crate) mod tests {
         assert!(store.activity(20_001).expect("activity").is_empty());
         // Counts saturate rather than overflow.
         let mut huge = day(7, 0, 0);
-        huge.lines[0] = u64::MAX;
+        huge.lines[Origin::Typed] = u64::MAX;
         store.add_activity(&[huge]).expect("add");
         store.add_activity(&[day(7, 5, 0)]).expect("add");
-        assert_eq!(store.activity(7).expect("activity")[0].lines[0], u64::MAX);
+        assert_eq!(
+            store.activity(7).expect("activity")[0].lines[Origin::Typed],
+            u64::MAX
+        );
 
         store
             .set_setting("last_reminder_day", "20001")
