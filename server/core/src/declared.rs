@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::chunk::{Chunk, ChunkId, Rule};
+use crate::chunk_ids::{ChunkIds, new_chunk};
 use crate::line_map::{LineMap, LineState, Origin};
 use crate::text::LineKey;
 
@@ -215,7 +216,7 @@ fn find_block(
 pub(crate) fn claim(
     map: &mut LineMap,
     chunks: &mut HashMap<ChunkId, Chunk>,
-    next_chunk_id: &mut u64,
+    chunk_ids: &mut ChunkIds,
     uri: &str,
     range: Range<usize>,
     non_blank_lines: usize,
@@ -257,9 +258,7 @@ pub(crate) fn claim(
             }
             id
         }
-        None => {
-            let id = ChunkId(*next_chunk_id);
-            *next_chunk_id += 1;
+        None => new_chunk(chunk_ids, chunks, |id| {
             let mut chunk = Chunk::new(
                 id,
                 uri,
@@ -270,9 +269,8 @@ pub(crate) fn claim(
             chunk.inserted_lines = non_blank_lines;
             chunk.agent = Some(declaration.agent.clone());
             chunk.model.clone_from(&declaration.model);
-            chunks.insert(id, chunk);
-            id
-        }
+            chunk
+        }),
     };
     map.set(range, LineState::new(declaration.origin, Some(id)));
     id

@@ -14,6 +14,7 @@ pub mod by_origin;
 pub mod calibration;
 pub mod carry;
 pub mod chunk;
+pub mod chunk_ids;
 pub mod config;
 pub mod copies;
 pub mod date;

@@ -25,6 +25,7 @@ use tower_lsp_server::ls_types::{
 
 use crate::core::activity::Activity;
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
+use crate::core::chunk_ids::{CHUNK_ID_BLOCK, ChunkIds};
 use crate::core::date::day_of;
 use crate::core::engine::{ChangeOutcome, ChunkView, Verdict};
 use crate::core::pace::TypingPace;
@@ -44,6 +45,7 @@ use crate::lsp::writer::{FileContent, WriteJob, Writer};
 use crate::store::calibration::{
     CalibrationChange, CalibrationError, CalibrationReply, CalibrationStatus, SessionEdit,
 };
+use crate::store::chunk_ids::ClaimedChunkIds;
 use crate::store::journal::Entry as JournalEntry;
 use crate::store::protocol::Notice;
 use crate::store::records;
@@ -57,10 +59,6 @@ const SNAPSHOT_EVERY: Duration = Duration::from_secs(3);
 const REFRESH_EVERY: Duration = Duration::from_millis(200);
 /// How often the calibration reminder is considered (it is said at most once a day).
 const REMINDER_CHECK_EVERY: Duration = Duration::from_secs(3_600);
-/// Chunk ids are claimed from the store this many at a time...
-const CHUNK_IDS_BLOCK: u64 = 1_024;
-/// ...when fewer than this are left (one notification makes a few chunks at most).
-const CHUNK_IDS_LOW: u64 = 256;
 /// The store setting holding the day the reminder was last said.
 const LAST_REMINDER_DAY: &str = "last_reminder_day";
 /// A command that changed a verdict waits this long for the store's flush before it answers
@@ -439,7 +437,11 @@ impl State {
                     .push((MessageType::WARNING, message, true));
             }
         }
-        self.top_up_chunk_ids();
+        // From here on the engine takes chunk ids only from blocks the store grants this process.
+        self.engine.set_chunk_ids(ChunkIds::shared(
+            Box::new(ClaimedChunkIds::new(self.store.clone())),
+            CHUNK_ID_BLOCK,
+        ));
         match self.store.setting(crate::core::pace::SETTING) {
             Ok(Some(text)) => match TypingPace::from_setting(&text) {
                 Some(pace) => self.engine.learn_pace(pace),
@@ -447,22 +449,6 @@ impl State {
             },
             Ok(None) => {}
             Err(error) => tracing::warn!("cannot read the typing pace: {error}"),
-        }
-    }
-
-    /// Makes sure the engine has chunk ids no other process sharing the store will hand out.
-    fn top_up_chunk_ids(&mut self) {
-        if self.engine.chunk_ids_left() >= CHUNK_IDS_LOW {
-            return;
-        }
-        match self.store.claim_chunk_ids(CHUNK_IDS_BLOCK) {
-            Ok(first) => self.engine.grant_chunk_ids(first, CHUNK_IDS_BLOCK),
-            Err(error) => {
-                tracing::warn!("cannot claim chunk ids from the store: {error}");
-                if let Ok(next) = self.store.next_chunk_id() {
-                    self.engine.reserve_chunk_ids_below(next);
-                }
-            }
         }
     }
 
@@ -734,9 +720,6 @@ impl State {
     }
 
     fn after_outcome(&mut self, uri: &str, outcome: &ChangeOutcome) {
-        if !outcome.new_chunks.is_empty() {
-            self.top_up_chunk_ids();
-        }
         if outcome.chunks_changed || !outcome.new_chunks.is_empty() {
             self.mark_dirty(uri);
             self.publish_diagnostics(uri);
@@ -836,7 +819,6 @@ impl State {
     }
 
     fn after_declared(&mut self, uri: &str) {
-        self.top_up_chunk_ids();
         self.mark_dirty(uri);
         self.publish_diagnostics(uri);
         self.request_lens_refresh();

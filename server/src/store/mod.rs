@@ -9,6 +9,7 @@
 //! tree, and each is reported.
 
 pub mod calibration;
+pub mod chunk_ids;
 pub mod fold;
 pub mod journal;
 pub mod protocol;
