@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use whetstone::core::DetectionConfig;
-use whetstone::core::activity::DAY_MS;
+use whetstone::core::date::DAY_MS;
 use whetstone::reporting;
 use whetstone::store::{self, OpenFailure, SharedStore};
 use whetstone::{declare, render, replay};

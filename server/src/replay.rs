@@ -12,8 +12,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use crate::core::by_origin::ByOrigin;
 use crate::core::engine::{ChunkView, ContentChange, Engine, Hint};
-use crate::core::line_map::Origin;
 use crate::core::{DetectionConfig, Position, Range};
 
 /// One event of a recorded session.
@@ -65,7 +65,7 @@ pub struct Problem {
 pub struct Report {
     pub chunks: Vec<ChunkView>,
     /// Lines per origin in each file's final text, by URI.
-    pub files: BTreeMap<String, [usize; 6]>,
+    pub files: BTreeMap<String, ByOrigin<usize>>,
     pub problems: Vec<Problem>,
     pub events: usize,
 }
@@ -253,10 +253,9 @@ impl Report {
         }
         out.push('\n');
         for (uri, counts) in &self.files {
-            let total: usize = counts.iter().sum();
-            let parts: Vec<String> = Origin::ALL
+            let total = counts.total();
+            let parts: Vec<String> = counts
                 .iter()
-                .zip(counts)
                 .filter(|(_, count)| **count > 0)
                 .map(|(origin, count)| format!("{} {count}", origin.as_str()))
                 .collect();
@@ -266,10 +265,9 @@ impl Report {
     }
 }
 
-fn counts_json(counts: &[usize; 6]) -> Value {
-    let map: serde_json::Map<String, Value> = Origin::ALL
+fn counts_json(counts: &ByOrigin<usize>) -> Value {
+    let map: serde_json::Map<String, Value> = counts
         .iter()
-        .zip(counts)
         .map(|(origin, count)| (origin.as_str().to_string(), json!(count)))
         .collect();
     Value::Object(map)

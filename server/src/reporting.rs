@@ -11,14 +11,15 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::core::activity::{DAY_MS, day_of};
+use crate::core::by_origin::ByOrigin;
 use crate::core::calibration::{CalibrationSession, EndReason};
 use crate::core::chunk::{ChunkId, Class};
+use crate::core::date::{date_of_ms, date_time_of_ms, day_of, week_start};
 use crate::core::engine::FileSnapshot;
 use crate::core::line_map::Origin;
-use crate::core::report::{ClassCounts, FileInput, Report, ReportInput, feel_word, week_start};
+use crate::core::report::{ClassCounts, FileInput, Report, ReportInput, feel_word};
 use crate::store::calibration::{CalibrationChange, CalibrationReply};
-use crate::store::{FileKey, FileRecord, Store, StoreError, civil_date, normalize_lexically};
+use crate::store::{FileKey, FileRecord, Store, StoreError, normalize_lexically};
 
 // ---- the report's input ------------------------------------------------------------------------
 
@@ -78,7 +79,7 @@ pub fn file_input(key: &FileKey, record: &FileRecord) -> FileInput {
     FileInput {
         workspace: key.workspace.clone(),
         path: key.path.clone(),
-        lines: counts.map(|count| count as u64),
+        lines: counts.map(|_, count| count as u64),
         chunks,
     }
 }
@@ -138,8 +139,8 @@ fn past_damage<T>(
 pub fn summary(report: &Report) -> String {
     let mut text = format!(
         "whetstone report, {} to {} (UTC)\n",
-        utc_date(report.since_ms),
-        utc_date(report.generated_ms)
+        date_of_ms(report.since_ms),
+        date_of_ms(report.generated_ms)
     );
     for (number, answer) in report.questions.iter().enumerate() {
         text.push_str(&format!("\n{}. {}\n", number + 1, answer.question));
@@ -212,7 +213,7 @@ pub struct OwnershipRow {
     /// Its workspace joined with its path.
     pub path: PathBuf,
     /// Lines by origin (indexed by `Origin as usize`), counted as a person counts them.
-    pub lines: [u64; 6],
+    pub lines: ByOrigin<u64>,
     pub chunks: ClassCounts,
     /// Lines in chunks, and the part of them in chunks with an explanation.
     pub chunk_lines: u64,
@@ -352,16 +353,14 @@ pub fn ownership_table(rows: &[OwnershipRow], base: Option<&Path>) -> String {
                 path: String::new(),
             },
             path: PathBuf::new(),
-            lines: [0; 6],
+            lines: ByOrigin::default(),
             chunks: ClassCounts::default(),
             chunk_lines: 0,
             explained_lines: 0,
             debt_lines: 0.0,
         };
         for row in rows {
-            for (sum, lines) in total.lines.iter_mut().zip(row.lines) {
-                *sum += lines;
-            }
+            total.lines += row.lines;
             total.chunks.unclassified += row.chunks.unclassified;
             total.chunks.transient += row.chunks.transient;
             total.chunks.repeatable += row.chunks.repeatable;
@@ -407,7 +406,7 @@ fn table_cells(name: String, row: &OwnershipRow) -> Vec<String> {
     cells.extend(
         Origin::ALL
             .into_iter()
-            .map(|origin| row.lines[origin as usize].to_string()),
+            .map(|origin| row.lines[origin].to_string()),
     );
     cells.extend(
         [
@@ -505,14 +504,14 @@ const FEEL_HINT: &str = "How did it feel? Say it with `whetstone calibrate stop 
 pub fn started_text(session: &CalibrationSession) -> String {
     let mut text = format!(
         "calibration session started at {}",
-        utc_minute(session.started_ms)
+        date_time_of_ms(session.started_ms)
     );
     if let Some(label) = &session.label {
         text.push_str(&format!(": {label}"));
     }
     text.push('\n');
     if let Some(end) = session.planned_end_ms() {
-        text.push_str(&format!("it ends by itself at {}\n", utc_minute(end)));
+        text.push_str(&format!("it ends by itself at {}\n", date_time_of_ms(end)));
     }
     text.push_str(
         "no AI until it ends: pastes and generated code count as breaches. Stop it with \
@@ -532,7 +531,7 @@ pub fn stopped_text(outcome: &StopOutcome) -> String {
                     .as_ref()
                     .map(|label| format!("\"{label}\" "))
                     .unwrap_or_default(),
-                session.ended_ms.map(utc_minute).unwrap_or_default(),
+                session.ended_ms.map(date_time_of_ms).unwrap_or_default(),
                 match session.ended_because {
                     Some(EndReason::TimeUp) => " (its planned time was up)",
                     _ => "",
@@ -550,7 +549,7 @@ pub fn stopped_text(outcome: &StopOutcome) -> String {
         StopOutcome::Rated(session) => {
             let mut text = format!(
                 "recorded for the calibration session started {}",
-                utc_minute(session.started_ms)
+                date_time_of_ms(session.started_ms)
             );
             if let Some(reason) = session.ended_because
                 && reason == EndReason::TimeUp
@@ -576,7 +575,7 @@ pub fn status_text(status: &CalibrationStatus, now_ms: u64) -> String {
         {
             text.push_str(&format!(
                 "the last one ended at {} without a feel. {FEEL_HINT}\n",
-                last.ended_ms.map(utc_minute).unwrap_or_default()
+                last.ended_ms.map(date_time_of_ms).unwrap_or_default()
             ));
         }
         return text;
@@ -587,13 +586,13 @@ pub fn status_text(status: &CalibrationStatus, now_ms: u64) -> String {
     };
     text.push_str(&format!(
         "  started      {}\n",
-        utc_minute(session.started_ms)
+        date_time_of_ms(session.started_ms)
     ));
     if let Some(end) = session.planned_end_ms() {
         let left = end.saturating_sub(now_ms).div_ceil(60_000);
         text.push_str(&format!(
             "  ends         {} ({left} minutes left)\n",
-            utc_minute(end)
+            date_time_of_ms(end)
         ));
     }
     text.push_str(&format!(
@@ -613,42 +612,12 @@ fn breaches(count: usize) -> String {
     }
 }
 
-// ---- times -------------------------------------------------------------------------------------
-
-/// `YYYY-MM-DD HH:MM UTC`.
-pub fn utc_minute(at_ms: u64) -> String {
-    let minutes_of_day = at_ms % DAY_MS / 60_000;
-    format!(
-        "{} {:02}:{:02} UTC",
-        utc_date(at_ms),
-        minutes_of_day / 60,
-        minutes_of_day % 60
-    )
-}
-
-/// `YYYY-MM-DD`, the UTC day of `at_ms`.
-pub fn utc_date(at_ms: u64) -> String {
-    let (year, month, day) = civil_date(i64::try_from(at_ms / DAY_MS).unwrap_or(i64::MAX / 2));
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// `HH:MM UTC` when `at_ms` is on the same UTC day as `now_ms`, else the full [`utc_minute`].
-pub fn utc_since(at_ms: u64, now_ms: u64) -> String {
-    let full = utc_minute(at_ms);
-    if at_ms / DAY_MS == now_ms / DAY_MS {
-        full.split_once(' ')
-            .map(|(_, time)| time.to_string())
-            .unwrap_or(full)
-    } else {
-        full
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::calibration::Breach;
     use crate::core::chunk::{Chunk, Explanation, score_explanation};
+    use crate::core::date::DAY_MS;
     use crate::core::line_map::{LineMap, LineState};
     use crate::core::text::LineKey;
     use crate::store::MemoryStore;
@@ -765,7 +734,7 @@ mod tests {
         store.save_calibration_session(&session).expect("session");
         let day = |day: u32, typed: u64| crate::core::activity::DayActivity {
             day,
-            lines: [typed, 0, 0, 0, 0, 0],
+            lines: ByOrigin::from([typed, 0, 0, 0, 0, 0]),
             ..Default::default()
         };
         store
@@ -784,7 +753,7 @@ mod tests {
         assert_eq!(input.sessions, vec![session]);
 
         // Path, lines by origin, (chunk id, lines) for each chunk.
-        type Seen<'a> = (&'a str, [u64; 6], Vec<(u64, u64)>);
+        type Seen<'a> = (&'a str, ByOrigin<u64>, Vec<(u64, u64)>);
         let files: Vec<Seen> = input
             .files
             .iter()
@@ -804,9 +773,17 @@ mod tests {
             files,
             vec![
                 // The blank line before the last one counts; chunk 9 holds no line: left out.
-                ("src/lib.rs", [1, 3, 0, 2, 0, 0], vec![(3, 3)]),
+                (
+                    "src/lib.rs",
+                    ByOrigin::from([1, 3, 0, 2, 0, 0]),
+                    vec![(3, 3)]
+                ),
                 // The trailing empty line does not count.
-                ("src/main.rs", [1, 3, 1, 0, 0, 1], vec![(1, 3), (2, 1)]),
+                (
+                    "src/main.rs",
+                    ByOrigin::from([1, 3, 1, 0, 0, 1]),
+                    vec![(1, 3), (2, 1)]
+                ),
             ]
         );
         let report = crate::core::report::compute(&input);
@@ -820,7 +797,7 @@ mod tests {
             &key("", "/a.rs"),
             &record(&[("", LineState::TYPED)], vec![]),
         );
-        assert_eq!(input.lines, [1, 0, 0, 0, 0, 0]);
+        assert_eq!(input.lines, ByOrigin::from([1, 0, 0, 0, 0, 0]));
         assert_eq!(input.workspace, "");
         assert_eq!(input.path, "/a.rs");
     }
@@ -852,7 +829,7 @@ mod tests {
 
         let rows = ownership_rows(&store, MONDAY, Some(Path::new("/w"))).expect("rows");
         let main = &rows[1];
-        assert_eq!(main.lines, [1, 3, 1, 0, 0, 1]);
+        assert_eq!(main.lines, ByOrigin::from([1, 3, 1, 0, 0, 1]));
         assert_eq!(
             main.chunks,
             ClassCounts {
@@ -998,31 +975,5 @@ mod tests {
         assert!(text.contains("Kept share of your pace without AI: not enough data yet"));
         assert!(text.contains("Capability debt: 0 lines"));
         assert!(text.contains("Practice due: nothing."));
-    }
-
-    #[test]
-    fn utc_times() {
-        let cases = [
-            (0, "1970-01-01 00:00 UTC"),
-            // 2000-02-29 23:59:59.999: a leap day of a year divisible by 400.
-            (951_868_799_999, "2000-02-29 23:59 UTC"),
-            (951_868_800_000, "2000-03-01 00:00 UTC"),
-            // 2024-02-29 12:34.
-            (1_709_210_040_000, "2024-02-29 12:34 UTC"),
-            (1_735_689_599_000, "2024-12-31 23:59 UTC"),
-            // 2100 is not a leap year.
-            (4_107_542_400_000, "2100-03-01 00:00 UTC"),
-        ];
-        for (at_ms, expected) in cases {
-            assert_eq!(utc_minute(at_ms), expected, "{at_ms}");
-        }
-        assert_eq!(
-            utc_since(MONDAY + 61 * MINUTE, MONDAY + DAY_MS - 1),
-            "01:01 UTC"
-        );
-        assert_eq!(
-            utc_since(MONDAY + 61 * MINUTE, MONDAY + DAY_MS),
-            "2024-10-07 01:01 UTC"
-        );
     }
 }

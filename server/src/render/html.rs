@@ -19,6 +19,7 @@ use super::{
     debt_summary, explained_summary, kept_share, lines_amount, month_name, output_summary,
     pace_summary, percent, period, short_month_name,
 };
+use crate::core::by_origin::ByOrigin;
 use crate::core::line_map::Origin;
 use crate::core::report::Report;
 
@@ -30,11 +31,18 @@ const MONTH_LABELS: usize = 12;
 /// Sessions shown before the rest fold away under a `<details>`.
 const RECENT_SESSIONS: usize = 12;
 
-/// Colours by `Origin as usize`: the Okabe–Ito palette, told apart with colour blindness and
-/// dark enough to print.
-const ORIGIN_COLOURS: [&str; 6] = [
-    "#0072B2", "#E69F00", "#CC79A7", "#009E73", "#D55E00", "#7F7F7F",
-];
+/// The colour of an origin: the Okabe–Ito palette, told apart with colour blindness and dark
+/// enough to print.
+fn origin_colour(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Typed => "#0072B2",
+        Origin::Pasted => "#E69F00",
+        Origin::Generated => "#CC79A7",
+        Origin::Moved => "#009E73",
+        Origin::External => "#D55E00",
+        Origin::Restored => "#7F7F7F",
+    }
+}
 const EXPLAINED_COLOUR: &str = "#009E73";
 const UNEXPLAINED_COLOUR: &str = "#D55E00";
 const NO_AI_COLOUR: &str = "#0072B2";
@@ -261,7 +269,7 @@ fn output_chart(report: &Report) -> Markup {
         .map(|week| {
             (
                 week.week_start_day,
-                week.lines.iter().map(|&lines| lines as f64).collect(),
+                week.lines.values().map(|&lines| lines as f64).collect(),
             )
         })
         .collect();
@@ -270,7 +278,7 @@ fn output_chart(report: &Report) -> Markup {
         .map(|origin| Series {
             id: origin.as_str(),
             name: origin.as_str(),
-            colour: ORIGIN_COLOURS[origin as usize],
+            colour: origin_colour(origin),
             dashed: false,
             missing: "",
         })
@@ -541,8 +549,8 @@ fn ownership_row(row: &OwnershipRow) -> Markup {
     let shares = origin_shares(row.lines);
     let named_shares: Vec<String> = Origin::ALL
         .into_iter()
-        .filter(|&origin| row.lines[origin as usize] > 0)
-        .map(|origin| format!("{} {}", origin.as_str(), shares[origin as usize]))
+        .filter(|&origin| row.lines[origin] > 0)
+        .map(|origin| format!("{} {}", origin.as_str(), shares[origin]))
         .collect();
     let named_classes: Vec<String> = CLASS_HEADERS
         .iter()
@@ -568,8 +576,8 @@ fn ownership_row(row: &OwnershipRow) -> Markup {
 }
 
 /// A 100-unit bar split by origin, each part with its share as a tooltip.
-fn share_bar(lines: &[u64; 6]) -> Markup {
-    let total: u64 = lines.iter().sum();
+fn share_bar(lines: &ByOrigin<u64>) -> Markup {
+    let total = lines.total();
     if total == 0 {
         return html! {};
     }
@@ -577,9 +585,9 @@ fn share_bar(lines: &[u64; 6]) -> Markup {
     let mut x = 0.0;
     let parts: Vec<(Origin, f64, f64, u64)> = Origin::ALL
         .into_iter()
-        .filter(|&origin| lines[origin as usize] > 0)
+        .filter(|&origin| lines[origin] > 0)
         .map(|origin| {
-            let value = lines[origin as usize];
+            let value = lines[origin];
             let width = value as f64 * 100.0 / total as f64;
             let start = x;
             x += width;
@@ -590,7 +598,7 @@ fn share_bar(lines: &[u64; 6]) -> Markup {
         svg class="share-bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true" {
             @for (origin, start, width, value) in parts {
                 rect x=(format!("{start:.2}")) y="0" width=(format!("{width:.2}")) height="8"
-                    fill=(ORIGIN_COLOURS[origin as usize]) {
+                    fill=(origin_colour(origin)) {
                     title { (origin.as_str()) " " (percent(value as f64, total as f64)) }
                 }
             }

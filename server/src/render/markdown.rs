@@ -175,7 +175,7 @@ fn table_header(out: &mut String, first: &str, with_explained: bool) {
 /// that the table reads the same down each column.
 fn table_row(out: &mut String, row: &OwnershipRow) {
     out.push_str(&format!("| {} | {} |", code(row.name), row.total_lines));
-    for share in origin_shares(row.lines) {
+    for (_, share) in origin_shares(row.lines) {
         out.push_str(&format!(" {share} |"));
     }
     for chunks in row.classes {

@@ -17,7 +17,9 @@ mod tests;
 
 use serde_json::{Map, Value, json};
 
-use crate::core::activity::{DAY_MS, day_of};
+use crate::core::by_origin::ByOrigin;
+use crate::core::date::day_of;
+pub use crate::core::date::{civil_date, date, date_of_ms, date_time_of_ms};
 use crate::core::judged::{Answers, Detection};
 use crate::core::line_map::Origin;
 use crate::core::report::{Calibration, ClassCounts, Report};
@@ -186,64 +188,6 @@ const MONTH_NAMES: [&str; 12] = [
     "December",
 ];
 
-/// Days in each month of a common year; February gains one in leap years.
-const MONTH_DAYS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/// Days in 400 Gregorian years: the calendar repeats after that, which bounds the walk below.
-const DAYS_PER_400_YEARS: u32 = 146_097;
-
-fn is_leap_year(year: u32) -> bool {
-    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
-}
-
-/// Year, month (1–12) and day of the month of a day number (days since 1970-01-01, UTC).
-pub(crate) fn civil_date(day: u32) -> (u32, u32, u32) {
-    // Whole 400-year cycles first, so that even the saturated `u32::MAX` day walks at most 400
-    // years and 12 months.
-    let mut year = 1970 + 400 * (day / DAYS_PER_400_YEARS);
-    let mut left = day % DAYS_PER_400_YEARS;
-    loop {
-        let year_days = if is_leap_year(year) { 366 } else { 365 };
-        if left < year_days {
-            break;
-        }
-        left -= year_days;
-        year += 1;
-    }
-    let mut month = 0;
-    loop {
-        let month_days = MONTH_DAYS[month] + u32::from(month == 1 && is_leap_year(year));
-        if left < month_days || month == 11 {
-            break;
-        }
-        left -= month_days;
-        month += 1;
-    }
-    (year, month as u32 + 1, left + 1)
-}
-
-/// `YYYY-MM-DD` of a day number.
-pub fn date(day: u32) -> String {
-    let (year, month, day_of_month) = civil_date(day);
-    format!("{year:04}-{month:02}-{day_of_month:02}")
-}
-
-/// `YYYY-MM-DD` of a time in milliseconds since the epoch (UTC).
-pub fn date_of_ms(at_ms: u64) -> String {
-    date(day_of(at_ms))
-}
-
-/// `YYYY-MM-DD HH:MM UTC` of a time in milliseconds since the epoch.
-pub fn date_time_of_ms(at_ms: u64) -> String {
-    let minutes = (at_ms % DAY_MS) / 60_000;
-    format!(
-        "{} {:02}:{:02} UTC",
-        date_of_ms(at_ms),
-        minutes / 60,
-        minutes % 60
-    )
-}
-
 /// "October", for a month from 1 to 12.
 pub(crate) fn month_name(month: u32) -> &'static str {
     MONTH_NAMES[(month.clamp(1, 12) - 1) as usize]
@@ -303,10 +247,10 @@ pub fn pace(lines_per_hour: Option<f64>) -> String {
     }
 }
 
-fn lines_by_origin(lines: &[u64; 6]) -> Value {
+fn lines_by_origin(lines: &ByOrigin<u64>) -> Value {
     let mut object = Map::new();
     for origin in Origin::ALL {
-        object.insert(origin.as_str().to_string(), json!(lines[origin as usize]));
+        object.insert(origin.as_str().to_string(), json!(lines[origin]));
     }
     Value::Object(object)
 }
@@ -369,24 +313,22 @@ pub(crate) fn kept_share(calibration: &Calibration) -> (Option<String>, String) 
 
 /// One line summing up the weekly output chart.
 pub(crate) fn output_summary(report: &Report) -> String {
-    let mut totals = [0u64; 6];
+    let mut totals = ByOrigin::<u64>::default();
     for week in &report.weeks {
-        for (total, lines) in totals.iter_mut().zip(week.lines) {
-            *total += lines;
-        }
+        totals += week.lines;
     }
-    let total: u64 = totals.iter().sum();
+    let total = totals.total();
     if total == 0 {
         return format!("{NOT_ENOUGH_DATA}: no lines were inserted in this period.");
     }
     let shares: Vec<String> = Origin::ALL
         .into_iter()
-        .filter(|&origin| totals[origin as usize] > 0)
+        .filter(|&origin| totals[origin] > 0)
         .map(|origin| {
             format!(
                 "{} {}",
                 origin.as_str(),
-                percent(totals[origin as usize] as f64, total as f64)
+                percent(totals[origin] as f64, total as f64)
             )
         })
         .collect();
@@ -401,7 +343,7 @@ pub(crate) fn output_summary(report: &Report) -> String {
     let busiest = report
         .weeks
         .iter()
-        .map(|week| (week.lines.iter().sum::<u64>(), week.week_start_day))
+        .map(|week| (week.lines.total(), week.week_start_day))
         // The earliest of equal weeks, so the sentence does not depend on the sort's whims.
         .max_by_key(|&(lines, day)| (lines, std::cmp::Reverse(day)));
     if let Some((lines, day)) = busiest

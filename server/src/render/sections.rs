@@ -3,6 +3,7 @@
 //! markup (and the chart, for the HTML), so the two formats cannot drift apart on what a row says.
 
 use super::{count, date_of_ms, lines_amount, overdue, pace, percent};
+use crate::core::by_origin::ByOrigin;
 use crate::core::judged::Detection;
 use crate::core::report::{
     AgentLines, Calibration, ClassCounts, Report, SessionSummary, WorkspaceOwnership, feel_word,
@@ -122,7 +123,7 @@ pub(crate) fn debt_rows(report: &Report) -> impl Iterator<Item = DebtRow<'_>> {
 pub(crate) struct OwnershipRow<'a> {
     pub name: &'a str,
     /// Lines by `Origin as usize`.
-    pub lines: &'a [u64; 6],
+    pub lines: &'a ByOrigin<u64>,
     pub total_lines: String,
     /// Chunks by class, in the order of [`CLASS_HEADERS`].
     pub classes: [u64; 4],
@@ -137,7 +138,7 @@ pub(crate) fn workspace_rows(report: &Report) -> impl Iterator<Item = OwnershipR
         OwnershipRow {
             name: &workspace.workspace,
             lines: &workspace.lines,
-            total_lines: count(workspace.lines.iter().sum()),
+            total_lines: count(workspace.lines.total()),
             classes: class_columns(&workspace.chunks),
             explained: Some(percent(workspace.explained_lines as f64, flagged as f64)),
             debt: lines_amount(workspace.debt_lines),
@@ -149,7 +150,7 @@ pub(crate) fn file_rows(workspace: &WorkspaceOwnership) -> impl Iterator<Item = 
     workspace.files.iter().map(|file| OwnershipRow {
         name: &file.path,
         lines: &file.lines,
-        total_lines: count(file.lines.iter().sum()),
+        total_lines: count(file.lines.total()),
         classes: class_columns(&file.chunks),
         explained: None,
         debt: lines_amount(file.debt_lines),
@@ -170,9 +171,9 @@ fn class_columns(counts: &ClassCounts) -> [u64; 4] {
 pub(crate) const CLASS_HEADERS: [&str; 4] = ["transient", "repeatable", "core", "unclassified"];
 
 /// The share of each origin in a file's or workspace's lines, as percentages.
-pub(crate) fn origin_shares(lines: &[u64; 6]) -> [String; 6] {
-    let total: u64 = lines.iter().sum();
-    lines.map(|value| percent(value as f64, total as f64))
+pub(crate) fn origin_shares(lines: &ByOrigin<u64>) -> ByOrigin<String> {
+    let total = lines.total();
+    lines.map(|_, value| percent(value as f64, total as f64))
 }
 
 /// The lines one agent declared, as a table row.

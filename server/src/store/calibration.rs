@@ -113,13 +113,13 @@ pub struct CalibrationStatus {
 #[derive(Debug, Error)]
 pub enum CalibrationError {
     /// `since_ms` is when it started.
-    #[error("a calibration session is already running since {}", crate::reporting::utc_minute(*since_ms))]
+    #[error("a calibration session is already running since {}", crate::core::date::date_time_of_ms(*since_ms))]
     AlreadyRunning { since_ms: u64 },
     #[error("no calibration session is running")]
     NotRunning,
     #[error(
         "no calibration session is running, and the last one (started {}) already has its feel",
-        crate::reporting::utc_minute(*started_ms)
+        crate::core::date::date_time_of_ms(*started_ms)
     )]
     AlreadyRated { started_ms: u64 },
     #[error(transparent)]

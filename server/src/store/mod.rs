@@ -9,6 +9,7 @@
 //! tree, and each is reported.
 
 pub mod calibration;
+pub mod chunk_ids;
 pub mod fold;
 pub mod journal;
 pub mod protocol;
@@ -30,6 +31,7 @@ use thiserror::Error;
 use crate::core::Chunk;
 use crate::core::activity::DayActivity;
 use crate::core::calibration::CalibrationSession;
+use crate::core::date::civil_date;
 use crate::core::declared::{Declaration, DeclaredLog};
 use crate::core::engine::{Dismissal, FileSnapshot};
 
@@ -434,10 +436,11 @@ pub trait Store: Send + Sync {
 
 /// `day` with `more` added to it, counts saturating (stored counts are not trusted to be small).
 fn add_day(day: &mut DayActivity, more: &DayActivity) {
-    for index in 0..6 {
-        day.lines[index] = day.lines[index].saturating_add(more.lines[index]);
-        day.calibration_lines[index] =
-            day.calibration_lines[index].saturating_add(more.calibration_lines[index]);
+    for (origin, lines) in day.lines.iter_mut() {
+        *lines = lines.saturating_add(more.lines[origin]);
+    }
+    for (origin, lines) in day.calibration_lines.iter_mut() {
+        *lines = lines.saturating_add(more.calibration_lines[origin]);
     }
     day.typed_chars = day.typed_chars.saturating_add(more.typed_chars);
     day.active_ms = day.active_ms.saturating_add(more.active_ms);
@@ -456,7 +459,7 @@ fn calibration_target(started_ms: u64) -> String {
 
 /// What the store says a day of activity is: `activity of <yyyy-mm-dd>`.
 fn activity_target(day: u32) -> String {
-    let (year, month, day) = civil_date(i64::from(day));
+    let (year, month, day) = civil_date(day);
     format!("activity of {year:04}-{month:02}-{day:02}")
 }
 
@@ -989,7 +992,7 @@ pub(crate) fn utc_stamp(time: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|since| since.as_secs())
         .unwrap_or(0);
-    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
+    let days = u32::try_from(seconds / 86_400).unwrap_or(u32::MAX);
     let of_day = seconds % 86_400;
     let (year, month, day) = civil_date(days);
     format!(
@@ -1000,31 +1003,10 @@ pub(crate) fn utc_stamp(time: SystemTime) -> String {
     )
 }
 
-/// The proleptic Gregorian date `days` after 1970-01-01.
-pub(crate) fn civil_date(days: i64) -> (i64, u32, u32) {
-    // Count from 0000-03-01, so that the leap day is the last day of each counted year, in
-    // 400-year eras of 146,097 days.
-    let since_march = days + 719_468;
-    let era = since_march.div_euclid(146_097);
-    let day_of_era = since_march.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    // Months from March, in a 153-day five-month rhythm (31 30 31 30 31).
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = era * 400 + year_of_era + i64::from(month <= 2);
-    (year, month as u32, day as u32)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::core::by_origin::ByOrigin;
     use crate::core::chunk::ChunkId;
     use crate::core::line_map::{LineMap, LineState, Origin};
     use crate::core::text::LineKey;
@@ -1201,10 +1183,10 @@ pub(crate) mod tests {
     pub(crate) fn day(day: u32, typed: u64, pasted: u64) -> DayActivity {
         DayActivity {
             day,
-            lines: [typed, pasted, 0, 0, 0, 0],
+            lines: ByOrigin::from([typed, pasted, 0, 0, 0, 0]),
             typed_chars: typed * 20,
             active_ms: 60_000,
-            calibration_lines: [typed / 2, 0, 0, 0, 0, 0],
+            calibration_lines: ByOrigin::from([typed / 2, 0, 0, 0, 0, 0]),
             calibration_active_ms: 30_000,
         }
     }
@@ -1255,7 +1237,7 @@ pub(crate) mod tests {
             .expect("add");
         let mut both = day(256, 1, 40);
         add_day(&mut both, &day(256, 2, 0));
-        assert_eq!(both.lines, [3, 40, 0, 0, 0, 0]);
+        assert_eq!(both.lines, ByOrigin::from([3, 40, 0, 0, 0, 0]));
         assert_eq!(both.active_ms, 120_000);
         assert_eq!(
             store.activity(0).expect("activity"),
@@ -1268,10 +1250,13 @@ pub(crate) mod tests {
         assert!(store.activity(20_001).expect("activity").is_empty());
         // Counts saturate rather than overflow.
         let mut huge = day(7, 0, 0);
-        huge.lines[0] = u64::MAX;
+        huge.lines[Origin::Typed] = u64::MAX;
         store.add_activity(&[huge]).expect("add");
         store.add_activity(&[day(7, 5, 0)]).expect("add");
-        assert_eq!(store.activity(7).expect("activity")[0].lines[0], u64::MAX);
+        assert_eq!(
+            store.activity(7).expect("activity")[0].lines[Origin::Typed],
+            u64::MAX
+        );
 
         store
             .set_setting("last_reminder_day", "20001")

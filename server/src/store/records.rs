@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::core::activity::DayActivity;
+use crate::core::by_origin::ByOrigin;
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
 use crate::core::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule};
 
@@ -745,10 +746,10 @@ pub fn check_calibration_session(record: &CalibrationSessionV1) -> Result<(), St
 // ---- days of activity --------------------------------------------------------------------------
 
 pub fn day_activity_to_record(day: &DayActivity) -> DayActivityV1 {
-    let by_name = |lines: &[u64; 6]| {
+    let by_name = |lines: &ByOrigin<u64>| {
         Origin::ALL
             .into_iter()
-            .map(|origin| (origin.as_str().to_string(), lines[origin as usize]))
+            .map(|origin| (origin.as_str().to_string(), lines[origin]))
             .collect()
     };
     DayActivityV1 {
@@ -770,12 +771,12 @@ pub fn day_activity_from_record(record: DayActivityV1) -> Result<DayActivity, St
         ));
     }
     let by_origin = |lines: &BTreeMap<String, u64>, what: &str| {
-        let mut counts = [0; 6];
+        let mut counts = ByOrigin::default();
         for (name, count) in lines {
             let origin = parse_origin(name).map_err(|reason| format!("{what}: {reason}"))?;
-            counts[origin as usize] = *count;
+            counts[origin] = *count;
         }
-        Ok::<[u64; 6], String>(counts)
+        Ok::<ByOrigin<u64>, String>(counts)
     };
     Ok(DayActivity {
         day: record.day,
@@ -1247,10 +1248,10 @@ pub(crate) mod tests {
     fn the_format_of_a_day_of_activity() {
         let day = DayActivity {
             day: 20_090,
-            lines: [30, 40, 0, 2, 0, 1],
+            lines: ByOrigin::from([30, 40, 0, 2, 0, 1]),
             typed_chars: 900,
             active_ms: 3_600_000,
-            calibration_lines: [10, 0, 0, 0, 0, 0],
+            calibration_lines: ByOrigin::from([10, 0, 0, 0, 0, 0]),
             calibration_active_ms: 600_000,
         };
         let bytes = encode_day_activity(&day).expect("encodes");
@@ -1264,7 +1265,7 @@ pub(crate) mod tests {
             ),
             Decoded::Current(DayActivity {
                 day: 3,
-                lines: [0, 5, 0, 0, 0, 0],
+                lines: ByOrigin::from([0, 5, 0, 0, 0, 0]),
                 ..DayActivity::default()
             })
         );

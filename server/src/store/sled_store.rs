@@ -1124,6 +1124,7 @@ fn parse_decimal(bytes: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::core::calibration::EndReason;
+    use crate::core::line_map::Origin;
     use crate::store::tests::{
         behaves_like_a_store, day, keeps_sessions_activity_and_settings, key, record_with_chunk,
     };
@@ -1219,9 +1220,10 @@ mod tests {
         });
         let days = store.activity(0).expect("activity");
         assert_eq!(days.len(), 2);
-        assert_eq!(days[0].lines[..2], [200, 400]);
+        assert_eq!(days[0].lines[Origin::Typed], 200);
+        assert_eq!(days[0].lines[Origin::Pasted], 400);
         assert_eq!(days[0].active_ms, 200 * 60_000);
-        assert_eq!(days[1].lines[0], 200);
+        assert_eq!(days[1].lines[Origin::Typed], 200);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use whetstone::core::activity::DayActivity;
+use whetstone::core::by_origin::ByOrigin;
 use whetstone::store::calibration::{CalibrationChange, CalibrationError, CalibrationReply};
 use whetstone::store::journal::Entry;
 use whetstone::store::{SharedStore, Store};
@@ -241,10 +242,10 @@ fn running_session(store: &SharedStore) -> Option<u64> {
 fn activity(n: u64) -> DayActivity {
     DayActivity {
         day: 19_700 + (n % 3) as u32,
-        lines: [n % 7, n % 3, n % 2, 0, 0, 0],
+        lines: ByOrigin::from([n % 7, n % 3, n % 2, 0, 0, 0]),
         typed_chars: n % 90,
         active_ms: 1_000 + n % 4_000,
-        calibration_lines: [0; 6],
+        calibration_lines: ByOrigin::default(),
         calibration_active_ms: 0,
     }
 }

@@ -12,9 +12,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
-use whetstone::core::activity::{DAY_MS, DayActivity, day_of};
+use whetstone::core::activity::DayActivity;
+use whetstone::core::by_origin::ByOrigin;
 use whetstone::core::calibration::{Breach, CalibrationSession, EndReason};
 use whetstone::core::chunk::{Chunk, Class, Explanation, score_explanation};
+use whetstone::core::date::{DAY_MS, day_of};
 use whetstone::core::line_map::Origin;
 use whetstone::core::report::{FileInput, Report, ReportInput, compute};
 use whetstone_tests::records;
@@ -92,10 +94,10 @@ fn one_week() -> ReportInput {
     let days = (0..5)
         .map(|offset| DayActivity {
             day: monday + offset,
-            lines: [70 + u64::from(offset) * 9, 24, 31, 0, 0, 0],
+            lines: ByOrigin::from([70 + u64::from(offset) * 9, 24, 31, 0, 0, 0]),
             typed_chars: 2_400,
             active_ms: 4 * HOUR,
-            calibration_lines: [0; 6],
+            calibration_lines: ByOrigin::default(),
             calibration_active_ms: 0,
         })
         .collect();
@@ -122,7 +124,7 @@ fn one_week() -> ReportInput {
         files: vec![FileInput {
             workspace: "/home/ada/parser".to_string(),
             path: "src/header.rs".to_string(),
-            lines: [240, 24, 31, 0, 0, 0],
+            lines: ByOrigin::from([240, 24, 31, 0, 0, 0]),
             chunks: vec![(core, 24), (transient, 31)],
         }],
     }
@@ -145,17 +147,17 @@ fn two_years() -> ReportInput {
         let progress = f64::from(day - first_day) / span;
         let mut activity = DayActivity {
             day,
-            lines: [
+            lines: ByOrigin::from([
                 (110.0 - 55.0 * progress) as u64 + scatter(seed, 30),
                 (10.0 + 25.0 * progress) as u64 + scatter(seed + 1, 15),
                 (5.0 + 110.0 * progress) as u64 + scatter(seed + 2, 40),
                 scatter(seed + 3, 9),
                 if day % 11 == 0 { 20 } else { 0 },
                 scatter(seed + 4, 5),
-            ],
+            ]),
             typed_chars: 3_000,
             active_ms: 4 * HOUR + scatter(seed + 5, 90) * MINUTE,
-            calibration_lines: [0; 6],
+            calibration_lines: ByOrigin::default(),
             calibration_active_ms: 0,
         };
         let week_number = (day - first_day) / 7;
@@ -184,8 +186,8 @@ fn two_years() -> ReportInput {
                     chunk: None,
                 });
             }
-            activity.calibration_lines[Origin::Typed as usize] = typed_lines;
-            activity.lines[Origin::Typed as usize] += typed_lines;
+            activity.calibration_lines[Origin::Typed] = typed_lines;
+            activity.lines[Origin::Typed] += typed_lines;
             activity.calibration_active_ms = minutes * MINUTE;
             activity.active_ms += minutes * MINUTE;
             sessions.push(held);
@@ -265,14 +267,14 @@ fn two_years() -> ReportInput {
         files.push(FileInput {
             workspace: (*workspace).to_string(),
             path: (*path).to_string(),
-            lines: [
+            lines: ByOrigin::from([
                 400 + scatter(seed, 900),
                 40 + scatter(seed + 1, 200),
                 60 + scatter(seed + 2, 300),
                 scatter(seed + 3, 40),
                 if index == 4 { 35 } else { 0 },
                 scatter(seed + 4, 12),
-            ],
+            ]),
             chunks: own,
         });
     }

@@ -8,8 +8,9 @@ use tower_lsp_server::ls_types::{CodeActionOrCommand, MessageType};
 
 use super::{Event, State, now_ms};
 use crate::core::Origin;
-use crate::core::activity::{Activity, day_of};
+use crate::core::activity::Activity;
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
+use crate::core::date::day_of;
 use crate::core::engine::ChangeOutcome;
 use crate::lsp::writer::WriteJob;
 use crate::lsp::{calibration, commands};

@@ -96,7 +96,6 @@ impl State {
     }
 
     pub(super) fn after_declared(&mut self, uri: &str) {
-        self.top_up_chunk_ids();
         self.mark_dirty(uri);
         self.publish_diagnostics(uri);
         self.request_lens_refresh();

@@ -146,9 +146,6 @@ impl State {
     }
 
     pub(super) fn after_outcome(&mut self, uri: &str, outcome: &ChangeOutcome) {
-        if !outcome.new_chunks.is_empty() {
-            self.top_up_chunk_ids();
-        }
         if outcome.chunks_changed || !outcome.new_chunks.is_empty() {
             self.mark_dirty(uri);
             self.publish_diagnostics(uri);

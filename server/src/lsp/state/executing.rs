@@ -11,7 +11,6 @@ use tower_lsp_server::ls_types::{ExecuteCommandParams, ShowDocumentParams, Uri};
 
 use super::persisting::{Committed, Judgement};
 use super::{State, now_ms};
-use crate::core::Origin;
 use crate::core::engine::ChunkView;
 use crate::lsp::calibration;
 use crate::lsp::commands::{self, CommandCall, ReportFormat};
@@ -175,9 +174,8 @@ impl State {
     /// The file's ownership map as `whetstone.chunks` returns it.
     pub(super) fn ownership_json(&mut self, uri: &str) -> Value {
         let counts = self.engine.origin_counts(uri);
-        let counts: serde_json::Map<String, Value> = Origin::ALL
-            .iter()
-            .zip(counts)
+        let counts: serde_json::Map<String, Value> = counts
+            .into_iter()
             .map(|(origin, count)| (origin.as_str().to_string(), json!(count)))
             .collect();
         let chunks: Vec<Value> = self.engine.chunks_in(uri).iter().map(chunk_json).collect();

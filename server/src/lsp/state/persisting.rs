@@ -11,9 +11,11 @@ use tokio::sync::oneshot;
 use tower_lsp_server::ls_types::MessageType;
 
 use super::{Event, State};
+use crate::core::chunk_ids::{CHUNK_ID_BLOCK, ChunkIds};
 use crate::core::engine::Dismissal;
 use crate::core::pace::TypingPace;
 use crate::lsp::writer::{FileContent, WriteJob, Writer};
+use crate::store::chunk_ids::ClaimedChunkIds;
 use crate::store::journal::Entry as JournalEntry;
 use crate::store::{self, FileKey, FileRecord, SharedStore, Store, StoreError};
 use serde_json::Value;
@@ -21,10 +23,6 @@ use tower_lsp_server::jsonrpc;
 
 /// Snapshots of edited files are written at most this often while typing.
 pub(super) const SNAPSHOT_EVERY: Duration = Duration::from_secs(3);
-/// Chunk ids are claimed from the store this many at a time...
-const CHUNK_IDS_BLOCK: u64 = 1_024;
-/// ...when fewer than this are left (one notification makes a few chunks at most).
-const CHUNK_IDS_LOW: u64 = 256;
 /// A command that changed a verdict waits this long for the store's flush before it answers
 /// with what the journal holds.
 const COMMAND_WAITS_FOR_STORE: Duration = Duration::from_secs(3);
@@ -122,7 +120,11 @@ impl State {
                     .push((MessageType::WARNING, message, true));
             }
         }
-        self.top_up_chunk_ids();
+        // From here on the engine takes chunk ids only from blocks the store grants this process.
+        self.engine.set_chunk_ids(ChunkIds::shared(
+            Box::new(ClaimedChunkIds::new(self.store.clone())),
+            CHUNK_ID_BLOCK,
+        ));
         match self.store.setting(crate::core::pace::SETTING) {
             Ok(Some(text)) => match TypingPace::from_setting(&text) {
                 Some(pace) => self.engine.learn_pace(pace),
@@ -130,22 +132,6 @@ impl State {
             },
             Ok(None) => {}
             Err(error) => tracing::warn!("cannot read the typing pace: {error}"),
-        }
-    }
-
-    /// Makes sure the engine has chunk ids no other process sharing the store will hand out.
-    pub(super) fn top_up_chunk_ids(&mut self) {
-        if self.engine.chunk_ids_left() >= CHUNK_IDS_LOW {
-            return;
-        }
-        match self.store.claim_chunk_ids(CHUNK_IDS_BLOCK) {
-            Ok(first) => self.engine.grant_chunk_ids(first, CHUNK_IDS_BLOCK),
-            Err(error) => {
-                tracing::warn!("cannot claim chunk ids from the store: {error}");
-                if let Ok(next) = self.store.next_chunk_id() {
-                    self.engine.reserve_chunk_ids_below(next);
-                }
-            }
         }
     }
 

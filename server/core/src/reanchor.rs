@@ -10,10 +10,10 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use crate::core::carry::match_lines;
-use crate::core::chunk::ChunkId;
-use crate::core::line_map::{LineMap, LineState, Origin};
-use crate::core::text::LineKey;
+use crate::carry::match_lines;
+use crate::chunk::ChunkId;
+use crate::line_map::{LineMap, LineState, Origin};
+use crate::text::LineKey;
 
 /// The map laid over the new text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +110,7 @@ pub fn reanchor(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::text::line_keys;
+    use crate::text::line_keys;
 
     fn pasted(chunk: u64) -> LineState {
         LineState::new(Origin::Pasted, Some(ChunkId(chunk)))

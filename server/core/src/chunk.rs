@@ -1,7 +1,7 @@
 //! Chunks: the regions made by flagged insertions, with the user's verdict on them — their class
 //! under the Ownership Rule and their explanation under the Explanation Requirement.
 
-use crate::core::line_map::Origin;
+use crate::line_map::Origin;
 
 /// A chunk's id, unique across the workspace (a chunk can move between files) and stable across
 /// restarts (the server seeds the counter past every stored id).
@@ -126,7 +126,7 @@ pub struct Explanation {
 /// A region made by one flagged insertion. Its lines live in the file's [`LineMap`]; this is what
 /// the map does not hold.
 ///
-/// [`LineMap`]: crate::core::line_map::LineMap
+/// [`LineMap`]: crate::line_map::LineMap
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
     pub id: ChunkId,

@@ -9,19 +9,21 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::activity::{DAY_MS, DayActivity};
-use crate::core::calibration::{CalibrationSession, MIN_ACTIVE_MS_FOR_PACE};
-use crate::core::chunk::{Chunk, Class};
-use crate::core::engine::Dismissal;
-use crate::core::judged::{Detection, judged};
-use crate::core::line_map::Origin;
+use crate::activity::DayActivity;
+use crate::by_origin::ByOrigin;
+use crate::calibration::{CalibrationSession, MIN_ACTIVE_MS_FOR_PACE};
+use crate::chunk::{Chunk, Class};
+use crate::date::{DAY_MS, day_of, week_start};
+use crate::engine::Dismissal;
+use crate::judged::{Detection, judged};
+use crate::line_map::Origin;
 
 /// A file as the report sees it: where it is, its lines by origin, its chunks with their sizes.
 #[derive(Debug, Clone)]
 pub struct FileInput {
     pub workspace: String,
     pub path: String,
-    pub lines: [u64; 6],
+    pub lines: ByOrigin<u64>,
     pub chunks: Vec<(Chunk, u64)>,
 }
 
@@ -41,8 +43,8 @@ pub struct ReportInput {
 pub struct WeekOutput {
     /// Day number (since the epoch) of the week's Monday.
     pub week_start_day: u32,
-    /// Lines inserted by origin (indexed by `Origin as usize`).
-    pub lines: [u64; 6],
+    /// Lines inserted by origin.
+    pub lines: ByOrigin<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,7 +58,7 @@ pub struct ClassCounts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileOwnership {
     pub path: String,
-    pub lines: [u64; 6],
+    pub lines: ByOrigin<u64>,
     pub chunks: ClassCounts,
     pub debt_lines: f64,
 }
@@ -64,7 +66,7 @@ pub struct FileOwnership {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceOwnership {
     pub workspace: String,
-    pub lines: [u64; 6],
+    pub lines: ByOrigin<u64>,
     pub chunks: ClassCounts,
     /// Lines of flagged chunks that have an explanation, and that do not.
     pub explained_lines: u64,
@@ -179,16 +181,6 @@ pub const QUESTIONS: [&str; 4] = [
 
 const PRACTICE_STEP_NAMES: [&str; 3] = ["1 day", "1 week", "1 month"];
 
-/// The Monday that starts the week of `day`. 1970-01-01 was a Thursday; the first days of 1970
-/// saturate to day 0.
-pub fn week_start(day: u32) -> u32 {
-    day.saturating_sub((day + 3) % 7)
-}
-
-fn day_of(at_ms: u64) -> u32 {
-    u32::try_from(at_ms / DAY_MS).unwrap_or(u32::MAX)
-}
-
 pub fn compute(input: &ReportInput) -> Report {
     let since_day = day_of(input.since_ms);
     let now_day = day_of(input.now_ms);
@@ -203,17 +195,16 @@ pub fn compute(input: &ReportInput) -> Report {
     };
 
     // Output per week.
-    let mut output: BTreeMap<u32, [u64; 6]> =
-        weeks_in_period.iter().map(|&week| (week, [0; 6])).collect();
+    let mut output: BTreeMap<u32, ByOrigin<u64>> = weeks_in_period
+        .iter()
+        .map(|&week| (week, ByOrigin::default()))
+        .collect();
     for day in input
         .days
         .iter()
         .filter(|day| day.day >= since_day && day.day <= now_day)
     {
-        let totals = output.entry(week_start(day.day)).or_insert([0; 6]);
-        for (total, lines) in totals.iter_mut().zip(day.lines) {
-            *total += lines;
-        }
+        *output.entry(week_start(day.day)).or_default() += day.lines;
     }
     let weeks = output
         .into_iter()
@@ -231,7 +222,7 @@ pub fn compute(input: &ReportInput) -> Report {
                 .entry(file.workspace.clone())
                 .or_insert_with(|| WorkspaceOwnership {
                     workspace: file.workspace.clone(),
-                    lines: [0; 6],
+                    lines: ByOrigin::default(),
                     chunks: ClassCounts::default(),
                     explained_lines: 0,
                     unexplained_lines: 0,
@@ -249,9 +240,7 @@ pub fn compute(input: &ReportInput) -> Report {
                 workspace.unexplained_lines += lines;
             }
         }
-        for (total, lines) in workspace.lines.iter_mut().zip(file.lines) {
-            *total += lines;
-        }
+        workspace.lines += file.lines;
         add_counts(&mut workspace.chunks, &file_chunks);
         workspace.debt_lines += file_debt;
         workspace.files.push(FileOwnership {
@@ -440,8 +429,7 @@ fn assisted_pace(days: &[DayActivity]) -> Option<f64> {
     let mut active = 0u64;
     for day in days {
         for origin in produced {
-            lines +=
-                day.lines[origin as usize].saturating_sub(day.calibration_lines[origin as usize]);
+            lines += day.lines[origin].saturating_sub(day.calibration_lines[origin]);
         }
         active += day.active_ms.saturating_sub(day.calibration_active_ms);
     }
@@ -605,8 +593,8 @@ pub fn feel_word(feel: u8) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::calibration::EndReason;
-    use crate::core::chunk::{ChunkId, Explanation, score_explanation};
+    use crate::calibration::EndReason;
+    use crate::chunk::{ChunkId, Explanation, score_explanation};
 
     const DAY: u64 = DAY_MS;
     /// A Monday: day 20,003 (2024-10-07).
@@ -650,14 +638,6 @@ mod tests {
     }
 
     #[test]
-    fn weeks_start_on_monday() {
-        assert_eq!(week_start(20_003), 20_003);
-        assert_eq!(week_start(20_009), 20_003);
-        assert_eq!(week_start(20_010), 20_010);
-        assert_eq!(week_start(3), 0);
-    }
-
-    #[test]
     fn with_no_data_every_question_says_so() {
         let report = compute(&input(MONDAY + 3 * DAY));
         assert_eq!(report.questions.len(), 4);
@@ -682,7 +662,7 @@ mod tests {
         report_input.files.push(FileInput {
             workspace: "/w".into(),
             path: "src/a.rs".into(),
-            lines: [60, 40, 0, 0, 0, 0],
+            lines: ByOrigin::from([60, 40, 0, 0, 0, 0]),
             chunks: vec![
                 (chunk(1, MONDAY, Some(Class::Core), false), 10),
                 (chunk(2, MONDAY, Some(Class::Core), true), 10),
@@ -721,10 +701,10 @@ mod tests {
         report_input.sessions.push(session);
         report_input.days.push(DayActivity {
             day: 20_004,
-            lines: [90, 60, 0, 0, 0, 0],
+            lines: ByOrigin::from([90, 60, 0, 0, 0, 0]),
             typed_chars: 0,
             active_ms: 3 * 3_600_000,
-            calibration_lines: [30, 0, 0, 0, 0, 0],
+            calibration_lines: ByOrigin::from([30, 0, 0, 0, 0, 0]),
             calibration_active_ms: 3_600_000,
         });
         let report = compute(&report_input);

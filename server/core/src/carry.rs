@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use imara_diff::intern::InternedInput;
 use imara_diff::{Algorithm, diff};
 
-use crate::core::text::LineKey;
+use crate::text::LineKey;
 
 /// Above this many lines between the common start and end of the two versions (old and new
 /// together), lines are paired by content alone. A whole-file rewrite of a 10,000-line file is

@@ -5,22 +5,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::core::calibration::IDLE_GAP_MS;
-use crate::core::line_map::Origin;
-
-pub const DAY_MS: u64 = 86_400_000;
+use crate::by_origin::ByOrigin;
+use crate::calibration::IDLE_GAP_MS;
+use crate::date::{DAY_MS, day_of};
+use crate::line_map::Origin;
 
 /// One day of editing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayActivity {
     /// Days since 1970-01-01 (UTC).
     pub day: u32,
-    /// Lines inserted, by origin (indexed by `Origin as usize`).
-    pub lines: [u64; 6],
+    /// Lines inserted, by origin.
+    pub lines: ByOrigin<u64>,
     pub typed_chars: u64,
     pub active_ms: u64,
     /// The part of the above that happened during calibration sessions.
-    pub calibration_lines: [u64; 6],
+    pub calibration_lines: ByOrigin<u64>,
     pub calibration_active_ms: u64,
 }
 
@@ -34,18 +34,12 @@ impl DayActivity {
 
     /// Merges another record of the same day (two servers, or memory and the store).
     pub fn add(&mut self, other: &DayActivity) {
-        for index in 0..6 {
-            self.lines[index] += other.lines[index];
-            self.calibration_lines[index] += other.calibration_lines[index];
-        }
+        self.lines += other.lines;
+        self.calibration_lines += other.calibration_lines;
         self.typed_chars += other.typed_chars;
         self.active_ms += other.active_ms;
         self.calibration_active_ms += other.calibration_active_ms;
     }
-}
-
-pub fn day_of(at_ms: u64) -> u32 {
-    u32::try_from(at_ms / DAY_MS).unwrap_or(u32::MAX)
 }
 
 /// What this process recorded since it started (or since its last hand-over to the store).
@@ -74,25 +68,25 @@ impl Activity {
         }
         self.last_edit_ms = Some(self.last_edit_ms.map_or(at_ms, |last| last.max(at_ms)));
         let day = self.day_mut(day_of(at_ms));
-        day.lines[origin as usize] += lines;
+        day.lines[origin] += lines;
         if origin == Origin::Typed {
             day.typed_chars += typed_chars;
         }
         if in_calibration {
-            day.calibration_lines[origin as usize] += lines;
+            day.calibration_lines[origin] += lines;
         }
     }
 
     /// Moves lines counted as typed to another origin (a fast run turned out to be a stream).
     pub fn reattribute(&mut self, at_ms: u64, to: Origin, lines: u64, in_calibration: bool) {
         let day = self.day_mut(day_of(at_ms));
-        let moved = lines.min(day.lines[Origin::Typed as usize]);
-        day.lines[Origin::Typed as usize] -= moved;
-        day.lines[to as usize] += moved;
+        let moved = lines.min(day.lines[Origin::Typed]);
+        day.lines[Origin::Typed] -= moved;
+        day.lines[to] += moved;
         if in_calibration {
-            let moved = moved.min(day.calibration_lines[Origin::Typed as usize]);
-            day.calibration_lines[Origin::Typed as usize] -= moved;
-            day.calibration_lines[to as usize] += moved;
+            let moved = moved.min(day.calibration_lines[Origin::Typed]);
+            day.calibration_lines[Origin::Typed] -= moved;
+            day.calibration_lines[to] += moved;
         }
     }
 
@@ -151,7 +145,7 @@ mod tests {
         assert_eq!(days.len(), 2);
         assert_eq!(days[0].active_ms, 2 * MINUTE);
         assert_eq!(days[1].active_ms, 3 * MINUTE);
-        assert_eq!(days[1].lines[Origin::Pasted as usize], 40);
+        assert_eq!(days[1].lines[Origin::Pasted], 40);
         assert!(
             activity.take_changed().is_empty(),
             "each edit is handed over once"
@@ -166,7 +160,7 @@ mod tests {
         activity.reattribute(MINUTE, Origin::Generated, 2, true);
         let day = &activity.take_changed()[0];
         assert_eq!(day.calibration_active_ms, MINUTE);
-        assert_eq!(day.lines[Origin::Typed as usize], 3);
-        assert_eq!(day.calibration_lines[Origin::Generated as usize], 2);
+        assert_eq!(day.lines[Origin::Typed], 3);
+        assert_eq!(day.calibration_lines[Origin::Generated], 2);
     }
 }

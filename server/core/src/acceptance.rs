@@ -10,9 +10,9 @@
 
 use std::ops::Range;
 
-use crate::core::apply::{AppliedChange, LineShift};
-use crate::core::chunk::ChunkId;
-use crate::core::text::non_whitespace_chars;
+use crate::apply::{AppliedChange, LineShift};
+use crate::chunk::ChunkId;
+use crate::text::non_whitespace_chars;
 
 /// A one-line acceptance brings at least this many non-whitespace characters.
 pub const MIN_LINE_CHARS: usize = 20;

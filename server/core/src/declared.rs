@@ -13,9 +13,10 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::core::chunk::{Chunk, ChunkId, Rule};
-use crate::core::line_map::{LineMap, LineState, Origin};
-use crate::core::text::LineKey;
+use crate::chunk::{Chunk, ChunkId, Rule};
+use crate::chunk_ids::{ChunkIds, new_chunk};
+use crate::line_map::{LineMap, LineState, Origin};
+use crate::text::LineKey;
 
 /// A declaration older than this is dropped unapplied: its file was not opened for a week.
 pub const MAX_AGE_MS: u64 = 7 * 86_400_000;
@@ -215,7 +216,7 @@ fn find_block(
 pub(crate) fn claim(
     map: &mut LineMap,
     chunks: &mut HashMap<ChunkId, Chunk>,
-    next_chunk_id: &mut u64,
+    chunk_ids: &mut ChunkIds,
     uri: &str,
     range: Range<usize>,
     non_blank_lines: usize,
@@ -257,9 +258,7 @@ pub(crate) fn claim(
             }
             id
         }
-        None => {
-            let id = ChunkId(*next_chunk_id);
-            *next_chunk_id += 1;
+        None => new_chunk(chunk_ids, chunks, |id| {
             let mut chunk = Chunk::new(
                 id,
                 uri,
@@ -270,9 +269,8 @@ pub(crate) fn claim(
             chunk.inserted_lines = non_blank_lines;
             chunk.agent = Some(declaration.agent.clone());
             chunk.model.clone_from(&declaration.model);
-            chunks.insert(id, chunk);
-            id
-        }
+            chunk
+        }),
     };
     map.set(range, LineState::new(declaration.origin, Some(id)));
     id
@@ -349,7 +347,7 @@ pub fn is_too_old(declaration: &Declaration, now_ms: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::text::line_keys;
+    use crate::text::line_keys;
 
     fn declaration(lines: &str, start_line: usize) -> Declaration {
         Declaration {
@@ -510,8 +508,8 @@ mod tests {
 
     // ---- through the engine -------------------------------------------------------------------
 
-    use crate::core::chunk::Class;
-    use crate::core::engine::{ContentChange, Engine};
+    use crate::chunk::Class;
+    use crate::engine::{ContentChange, Engine};
 
     const URI: &str = "file:///w/src/lib.rs";
 
@@ -661,7 +659,7 @@ mod tests {
 
     /// Everything after the first line, as one insertion (a paste).
     fn edit_at_end(text: &str) -> ContentChange {
-        use crate::core::document::{Position, Range as TextRange};
+        use crate::document::{Position, Range as TextRange};
         let rest = text.split_once('\n').map_or("", |(_, rest)| rest);
         ContentChange {
             range: Some(TextRange::new(Position::new(1, 0), Position::new(1, 0))),

@@ -7,10 +7,10 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::core::carry::match_lines;
-use crate::core::chunk::{Chunk, ChunkId};
-use crate::core::line_map::LineState;
-use crate::core::text::{LineKey, line_keys};
+use crate::carry::match_lines;
+use crate::chunk::{Chunk, ChunkId};
+use crate::line_map::LineState;
+use crate::text::{LineKey, line_keys};
 
 const MAX_DELETIONS: usize = 128;
 const MAX_DELETED_CHARS: usize = 4 << 20;
@@ -186,7 +186,7 @@ impl Graveyard {
         const NEAR_LINES: usize = 3;
         const MAX_SEARCHED_CHARS: usize = 64 * 1024;
         let text = text.trim();
-        if crate::core::text::non_whitespace_chars(text) < 3 {
+        if crate::text::non_whitespace_chars(text) < 3 {
             return false;
         }
         self.deletions
@@ -250,7 +250,7 @@ impl Graveyard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::line_map::Origin;
+    use crate::line_map::Origin;
 
     fn states(count: usize) -> Vec<LineState> {
         vec![LineState::new(Origin::Pasted, Some(ChunkId(7))); count]

@@ -21,11 +21,11 @@
 
 use std::ops::Range;
 
-use crate::core::carry::match_lines;
-use crate::core::chunk::ChunkId;
-use crate::core::document::{Document, PositionEncoding, Range as TextRange, line_without_break};
-use crate::core::line_map::{BatchEdit, LineMap, LineState};
-use crate::core::text::{LineKey, common_prefix_and_suffix, non_whitespace_chars, split_lines};
+use crate::carry::match_lines;
+use crate::chunk::ChunkId;
+use crate::document::{Document, PositionEncoding, Range as TextRange, line_without_break};
+use crate::line_map::{BatchEdit, LineMap, LineState};
+use crate::text::{LineKey, common_prefix_and_suffix, non_whitespace_chars, split_lines};
 
 /// Old lines `start..old_end` became new lines `start..new_end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -427,7 +427,7 @@ impl NewLine {
     fn provisional_state(&self) -> LineState {
         match *self {
             NewLine::Kept(state) => state,
-            NewLine::New { chunk } => LineState::new(crate::core::line_map::Origin::Typed, chunk),
+            NewLine::New { chunk } => LineState::new(crate::line_map::Origin::Typed, chunk),
         }
     }
 }
@@ -540,8 +540,8 @@ fn char_slice(text: &str, skip_start: usize, skip_end: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::document::Position;
-    use crate::core::line_map::Origin;
+    use crate::document::Position;
+    use crate::line_map::Origin;
 
     /// Renders a map as one letter per line (t typed, p pasted...) with the chunk number.
     fn render(map: &LineMap) -> String {

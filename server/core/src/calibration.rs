@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::core::chunk::ChunkId;
-use crate::core::line_map::Origin;
+use crate::chunk::ChunkId;
+use crate::line_map::Origin;
 
 /// A gap between two edits longer than this is a break, not work.
 pub const IDLE_GAP_MS: u64 = 5 * 60_000;

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::chunk::{Chunk, Rule};
-use crate::core::engine::Dismissal;
-use crate::core::line_map::Origin;
+use crate::by_origin::ByOrigin;
+use crate::chunk::{Chunk, Rule};
+use crate::engine::Dismissal;
+use crate::line_map::Origin;
 
 /// How the chunks of one kind were answered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,32 +65,27 @@ pub fn judged<'a>(
     since_ms: u64,
 ) -> Detection {
     let mut all = Answers::default();
-    let mut by_origin: BTreeMap<usize, Answers> = BTreeMap::new();
+    let mut by_origin: ByOrigin<Answers> = ByOrigin::default();
     let mut by_rule: BTreeMap<Option<Rule>, Answers> = BTreeMap::new();
     for chunk in chunks {
         if chunk.created_ms < since_ms {
             continue;
         }
         all.add_chunk(chunk);
-        by_origin
-            .entry(chunk.origin as usize)
-            .or_default()
-            .add_chunk(chunk);
+        by_origin[chunk.origin].add_chunk(chunk);
         by_rule.entry(chunk.rule).or_default().add_chunk(chunk);
     }
     for dismissal in dismissals.iter().filter(|d| d.created_ms >= since_ms) {
         all.add_dismissal();
-        by_origin
-            .entry(dismissal.origin as usize)
-            .or_default()
-            .add_dismissal();
+        by_origin[dismissal.origin].add_dismissal();
         by_rule.entry(dismissal.rule).or_default().add_dismissal();
     }
     Detection {
         all,
+        // Every chunk or dismissal counts as flagged: an origin with none had nothing to answer.
         by_origin: by_origin
             .into_iter()
-            .map(|(index, answers)| (Origin::ALL[index], answers))
+            .filter(|(_, answers)| answers.flagged > 0)
             .collect(),
         by_rule: by_rule.into_iter().collect(),
     }
@@ -146,7 +142,7 @@ pub fn sentence(detection: &Detection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::chunk::{ChunkId, Class};
+    use crate::chunk::{ChunkId, Class};
 
     fn chunk(id: u64, rule: Rule, class: Option<Class>) -> Chunk {
         let mut chunk = Chunk::new(ChunkId(id), "file:///a.rs", Origin::Pasted, rule, 1_000);

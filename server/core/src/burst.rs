@@ -8,10 +8,10 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 
-use crate::core::apply::LineShift;
-use crate::core::chunk::ChunkId;
-use crate::core::config::DetectionConfig;
-use crate::core::text::non_whitespace_chars;
+use crate::apply::LineShift;
+use crate::chunk::ChunkId;
+use crate::config::DetectionConfig;
+use crate::text::non_whitespace_chars;
 
 /// Fewer distinct characters than this in a fast run is a held key (`----------`), not a stream.
 const MIN_DISTINCT_CHARACTERS: usize = 4;

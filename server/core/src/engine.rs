@@ -24,22 +24,22 @@ use std::ops::Range;
 
 use thiserror::Error;
 
-use crate::core::acceptance::{self, AcceptanceTracker};
-use crate::core::apply::{AppliedChange, apply_change};
-use crate::core::burst::BurstTracker;
-use crate::core::chunk::{
-    Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule, score_explanation,
-};
-use crate::core::config::DetectionConfig;
-use crate::core::copies::{self, Copy};
-use crate::core::declared::{self, Declaration};
-use crate::core::document::{Document, PositionEncoding, Range as TextRange};
-use crate::core::graveyard::Graveyard;
-use crate::core::line_map::{BatchEdit, LineMap, LineState, Origin};
-use crate::core::pace::{PaceMeter, TypingPace};
-use crate::core::reanchor::{Reanchored, reanchor};
-use crate::core::syntax::{Language, MAX_SOURCE_BYTES, Syntax};
-use crate::core::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_word_characters};
+use crate::acceptance::{self, AcceptanceTracker};
+use crate::apply::{AppliedChange, apply_change};
+use crate::burst::BurstTracker;
+use crate::by_origin::ByOrigin;
+use crate::chunk::{Chunk, ChunkId, Class, Explanation, ExplanationScore, Rule, score_explanation};
+use crate::chunk_ids::{ChunkIds, new_chunk};
+use crate::config::DetectionConfig;
+use crate::copies::{self, Copy};
+use crate::declared::{self, Declaration};
+use crate::document::{Document, PositionEncoding, Range as TextRange};
+use crate::graveyard::Graveyard;
+use crate::line_map::{BatchEdit, LineMap, LineState, Origin};
+use crate::pace::{PaceMeter, TypingPace};
+use crate::reanchor::{Reanchored, reanchor};
+use crate::syntax::{Language, MAX_SOURCE_BYTES, Syntax};
+use crate::text::{LineKey, non_blank_lines, non_whitespace_chars, sorted_word_characters};
 
 /// What git (or any source of truth the caller has) holds as committed for a file.
 pub trait CommittedText {
@@ -217,10 +217,8 @@ pub struct Engine {
     graveyard: Graveyard,
     syntax: Syntax,
     committed: Box<dyn CommittedText + Send>,
-    next_chunk_id: u64,
-    /// One past the last id of the block granted by [`Engine::grant_chunk_ids`]; `u64::MAX` when
-    /// none was granted (one engine alone: ids just count up past every restored one).
-    chunk_ids_end: u64,
+    /// Every new chunk's id comes from here (see [`crate::chunk_ids`]).
+    chunk_ids: ChunkIds,
     dismissals: Vec<Dismissal>,
     /// Declarations whose lines an open document does not hold yet (see [`Engine::wait_for_declared`]).
     waiting_declarations: HashMap<String, Vec<Declaration>>,
@@ -258,8 +256,7 @@ impl Engine {
             graveyard: Graveyard::default(),
             syntax: Syntax::new(),
             committed: Box::new(NoCommittedText),
-            next_chunk_id: 1,
-            chunk_ids_end: u64::MAX,
+            chunk_ids: ChunkIds::alone(),
             dismissals: Vec::new(),
             waiting_declarations: HashMap::new(),
             applied_declarations: Vec::new(),
@@ -313,26 +310,11 @@ impl Engine {
         self.committed = committed;
     }
 
-    /// Chunk ids start after this (the server passes one past the largest stored id).
-    pub fn reserve_chunk_ids_below(&mut self, first_free: u64) {
-        self.next_chunk_id = self.next_chunk_id.max(first_free);
-    }
-
-    /// New chunks take their ids from `first..first + count`, a block no other engine sharing
-    /// the store has (the store hands blocks out). Ids of restored chunks then come from other
-    /// blocks and no longer move the next id.
-    pub fn grant_chunk_ids(&mut self, first: u64, count: u64) {
-        self.next_chunk_id = first;
-        self.chunk_ids_end = first.saturating_add(count);
-    }
-
-    /// How many ids of the granted block are left (0 before any block was granted). The caller
-    /// grants a new block before it runs out; an engine that runs out anyway goes on counting.
-    pub fn chunk_ids_left(&self) -> u64 {
-        if self.chunk_ids_end == u64::MAX {
-            return 0;
-        }
-        self.chunk_ids_end.saturating_sub(self.next_chunk_id)
+    /// Where new chunks take their ids from: [`ChunkIds::shared`] when engines share a store, so
+    /// that no two hand out the same id (ids of restored chunks then come from other blocks and
+    /// no longer move the next id).
+    pub fn set_chunk_ids(&mut self, chunk_ids: ChunkIds) {
+        self.chunk_ids = chunk_ids;
     }
 
     // ---- documents ------------------------------------------------------------------------
@@ -428,9 +410,7 @@ impl Engine {
     /// next `open` of it re-anchors against it.
     pub fn restore_file(&mut self, uri: &str, snapshot: FileSnapshot, chunks: Vec<Chunk>) {
         for chunk in chunks {
-            if self.chunk_ids_end == u64::MAX {
-                self.next_chunk_id = self.next_chunk_id.max(chunk.id.0 + 1);
-            }
+            self.chunk_ids.seen(chunk.id);
             self.chunks.insert(
                 chunk.id,
                 Chunk {
@@ -675,7 +655,7 @@ impl Engine {
 
     /// Lines per origin in a file, counting lines as a person would (see
     /// [`Document::counted_lines`]); a closed file counts its map.
-    pub fn origin_counts(&self, uri: &str) -> [usize; 6] {
+    pub fn origin_counts(&self, uri: &str) -> ByOrigin<usize> {
         match self.documents.get(uri) {
             Some(open) => open.map.origin_counts(open.document.counted_lines()),
             None => self
@@ -688,7 +668,7 @@ impl Engine {
                     let lines = snapshot.line_keys.len() - usize::from(trailing_empty);
                     snapshot.map.origin_counts(lines)
                 })
-                .unwrap_or([0; 6]),
+                .unwrap_or_default(),
         }
     }
 
@@ -835,7 +815,7 @@ impl Engine {
                 }
             }
         }
-        let counted: usize = self.origin_counts(uri).iter().sum();
+        let counted = self.origin_counts(uri).total();
         if counted != document.counted_lines() {
             return Err(format!(
                 "the counts by origin add up to {counted}, the document has {} lines",
@@ -1364,7 +1344,7 @@ impl Engine {
             .iter()
             .map(|&line| LineKey::of(&open.document.line_text(line)))
             .collect();
-        let pairs = crate::core::carry::match_lines(&found.keys, &keys);
+        let pairs = crate::carry::match_lines(&found.keys, &keys);
         let mut changed = false;
         let mut revived: HashMap<ChunkId, ChunkId> = HashMap::new();
         let mut batch = BatchEdit::new(&mut open.map, lines.len());
@@ -1385,15 +1365,12 @@ impl Engine {
                                 Some(chunk) if chunk.uri == uri => id,
                                 Some(chunk) => {
                                     // Part of a chunk that still lives in another file: a copy.
-                                    let copy_id = ChunkId(self.next_chunk_id);
-                                    self.next_chunk_id += 1;
-                                    let copy = Chunk {
-                                        id: copy_id,
+                                    let source = chunk.clone();
+                                    new_chunk(&mut self.chunk_ids, &mut self.chunks, |id| Chunk {
+                                        id,
                                         uri: uri.to_string(),
-                                        ..chunk.clone()
-                                    };
-                                    self.chunks.insert(copy_id, copy);
-                                    copy_id
+                                        ..source
+                                    })
                                 }
                                 None => id,
                             }
@@ -1503,10 +1480,9 @@ impl Engine {
                     id
                 }
                 None => {
-                    let id = ChunkId(self.next_chunk_id);
-                    self.next_chunk_id += 1;
-                    self.chunks
-                        .insert(id, Chunk::new(id, uri, origin, rule, now_ms));
+                    let id = new_chunk(&mut self.chunk_ids, &mut self.chunks, |id| {
+                        Chunk::new(id, uri, origin, rule, now_ms)
+                    });
                     created.push(id);
                     id
                 }
@@ -1589,16 +1565,11 @@ impl Engine {
                     let Some(original) = self.chunks.get(&id).cloned() else {
                         break;
                     };
-                    let new_id = ChunkId(self.next_chunk_id);
-                    self.next_chunk_id += 1;
-                    self.chunks.insert(
-                        new_id,
-                        Chunk {
-                            id: new_id,
-                            syntax_stale: true,
-                            ..original
-                        },
-                    );
+                    let new_id = new_chunk(&mut self.chunk_ids, &mut self.chunks, |id| Chunk {
+                        id,
+                        syntax_stale: true,
+                        ..original
+                    });
                     for state in &mut states[split_off] {
                         if state.chunk == Some(id) {
                             *state = LineState::new(state.origin, Some(new_id));
@@ -1815,7 +1786,7 @@ impl Engine {
         let id = declared::claim(
             &mut open.map,
             &mut self.chunks,
-            &mut self.next_chunk_id,
+            &mut self.chunk_ids,
             uri,
             range,
             declaration.non_blank_lines(),

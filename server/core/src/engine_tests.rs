@@ -1,7 +1,7 @@
 //! Scenario tests for the engine: each SPEC detection case, and how chunks follow, split and merge.
 
 use super::*;
-use crate::core::document::Position;
+use crate::document::Position;
 
 const FILE: &str = "file:///w/src/lib.rs";
 const OTHER: &str = "file:///w/src/other.rs";
@@ -90,7 +90,7 @@ impl Session {
     }
 
     fn count(&self, uri: &str, origin: Origin) -> usize {
-        self.engine.origin_counts(uri)[origin as usize]
+        self.engine.origin_counts(uri)[origin]
     }
 
     fn assert_map_covers_document(&self, uri: &str) {
@@ -1247,9 +1247,9 @@ fn a_stash_and_pop_of_typed_lines_flags_nothing() {
 #[test]
 fn the_burst_rate_rises_above_a_fast_typists_learned_pace_unless_set_by_hand() {
     let mut engine = Engine::default();
-    let fast = crate::core::pace::TypingPace {
+    let fast = crate::pace::TypingPace {
         fastest_cps: 28.0,
-        measured_chars: crate::core::pace::MIN_MEASURED_CHARS,
+        measured_chars: crate::pace::MIN_MEASURED_CHARS,
     };
     engine.learn_pace(fast);
     assert_eq!(engine.config().burst_chars_per_second, 42.0);
@@ -1280,5 +1280,71 @@ fn a_whole_document_change_with_a_lone_carriage_return_keeps_the_map_whole() {
     session.open(FILE, "");
     session.insert(FILE, (0, 0), "\r\n");
     session.change(FILE, vec![whole("\r    \n")]);
+    session.assert_map_covers_document(FILE);
+}
+
+// ---- chunk ids ------------------------------------------------------------------------------------
+
+/// Grants blocks of chunk ids a block apart, as a store shared with another engine would, and
+/// remembers each.
+struct SharedBlocks {
+    granted: std::sync::Arc<std::sync::Mutex<Vec<Range<u64>>>>,
+    next: u64,
+}
+
+impl crate::chunk_ids::ChunkIdSource for SharedBlocks {
+    fn claim(&mut self, count: u64) -> u64 {
+        let first = self.next;
+        self.next += 2 * count;
+        self.granted
+            .lock()
+            .expect("granted blocks")
+            .push(first..first + count);
+        first
+    }
+}
+
+/// One rewrite used to make more chunks than the block of ids the store had granted and go on
+/// counting into ids the store hands to other processes.
+#[test]
+fn a_rewrite_making_more_chunks_than_a_block_holds_takes_ids_only_from_granted_blocks() {
+    let granted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut session = Session::new();
+    session.engine.set_chunk_ids(ChunkIds::shared(
+        Box::new(SharedBlocks {
+            granted: granted.clone(),
+            next: 500,
+        }),
+        4,
+    ));
+    let names: Vec<String> = (0..12).map(|index| format!("f{index}")).collect();
+    let original: String = names.iter().map(|name| function(name, 10)).collect();
+    session.open(FILE, &original);
+    session.wait(15_000);
+    let mut rewritten = original.clone();
+    for name in &names {
+        let anchor = format!("    let {name}_3 = compute_{name}(input, 3);\n");
+        rewritten = rewritten.replace(
+            &anchor,
+            &format!("{anchor}{}", rust_lines(&format!("agent_{name}"), 8)),
+        );
+    }
+    let outcome = session.change(FILE, vec![whole(&rewritten)]);
+    assert_eq!(outcome.new_chunks.len(), 12, "{outcome:?}");
+    let granted = granted.lock().expect("granted blocks").clone();
+    assert_eq!(granted.len(), 3, "{granted:?}");
+    let ids: Vec<u64> = session
+        .engine
+        .chunks_in(FILE)
+        .iter()
+        .map(|view| view.chunk.id.0)
+        .collect();
+    assert_eq!(ids.len(), 12);
+    for id in ids {
+        assert!(
+            granted.iter().any(|block| block.contains(&id)),
+            "chunk {id} lies outside the granted blocks {granted:?}"
+        );
+    }
     session.assert_map_covers_document(FILE);
 }

@@ -443,7 +443,7 @@ mod tests {
 
     #[test]
     fn every_query_file_compiles() {
-        let grammars = Path::new(env!("CARGO_MANIFEST_DIR")).join("../grammars");
+        let grammars = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../grammars");
         let mut compiled = Vec::new();
         for directory in std::fs::read_dir(&grammars).expect("grammars directory should exist") {
             let directory = directory

@@ -8,7 +8,8 @@
 
 use std::ops::Range;
 
-use crate::core::chunk::ChunkId;
+use crate::by_origin::ByOrigin;
+use crate::chunk::ChunkId;
 
 /// How a line's text arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -218,12 +219,12 @@ impl LineMap {
 
     /// Lines per origin, counting only the first `counted_lines` lines (a trailing empty line
     /// after the last line break is not a line a person would count).
-    pub fn origin_counts(&self, counted_lines: usize) -> [usize; 6] {
-        let mut counts = [0; 6];
+    pub fn origin_counts(&self, counted_lines: usize) -> ByOrigin<usize> {
+        let mut counts = ByOrigin::default();
         for (range, state) in self.runs() {
             let end = range.end.min(counted_lines);
             if end > range.start {
-                counts[state.origin as usize] += end - range.start;
+                counts[state.origin] += end - range.start;
             }
         }
         counts
@@ -479,7 +480,7 @@ mod tests {
     fn counts_skip_the_uncounted_last_line() {
         let map = LineMap::from_states([pasted(1), pasted(1), LineState::TYPED]);
         let counts = map.origin_counts(2);
-        assert_eq!(counts[Origin::Pasted as usize], 2);
-        assert_eq!(counts[Origin::Typed as usize], 0);
+        assert_eq!(counts[Origin::Pasted], 2);
+        assert_eq!(counts[Origin::Typed], 0);
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::core::text::LineKey;
+use crate::text::LineKey;
 
 /// At most this many source lines are read for one insertion (a bound on time and memory in a
 /// huge workspace); sources past it are not searched.
@@ -111,7 +111,7 @@ pub fn find_copy(inserted: &[LineKey], sources: &[Source<'_>], min_coverage: f64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::text::line_keys;
+    use crate::text::line_keys;
 
     fn function(name: &str) -> String {
         format!(
