@@ -231,7 +231,7 @@ pub fn apply_change(
     let multi_line_both_sides = has_line_break(&deleted) && has_line_break(&inserted);
     let (new_lines, rewrite): (Vec<NewLine>, bool) = if multi_line_both_sides {
         let old_keys: Vec<LineKey> = (first_line..=last_line)
-            .map(|line| LineKey::of(&document.line_text(line)))
+            .map(|line| document.line_key(line))
             .collect();
         let new_keys: Vec<LineKey> = new_line_texts
             .iter()

@@ -7,6 +7,8 @@
 
 use ropey::{Rope, RopeSlice};
 
+use crate::text::LineKey;
+
 /// How the columns of a [`Position`] count: LSP's negotiated `positionEncoding`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PositionEncoding {
@@ -165,6 +167,29 @@ impl Document {
             return String::new();
         }
         line_without_break(self.rope.line(line_index)).to_string()
+    }
+
+    /// The key of one line, read in place (a line past the end is blank).
+    pub fn line_key(&self, line_index: usize) -> LineKey {
+        match self.rope.get_line(line_index) {
+            Some(line) => LineKey::of_chars(line.chars()),
+            None => LineKey::of(""),
+        }
+    }
+
+    /// The key of every line, in one pass over the rope.
+    pub fn line_keys(&self) -> Vec<LineKey> {
+        self.rope
+            .lines()
+            .map(|line| LineKey::of_chars(line.chars()))
+            .collect()
+    }
+
+    /// Whether a line holds nothing but whitespace (a line past the end does).
+    pub fn line_is_blank(&self, line_index: usize) -> bool {
+        self.rope
+            .get_line(line_index)
+            .is_none_or(|line| line.chars().all(char::is_whitespace))
     }
 
     /// Lines a person would count: a trailing line break does not start another line.

@@ -931,9 +931,10 @@ impl Engine {
         if lines.is_empty() {
             return None;
         }
+        let own_keys = open.document.line_keys();
         let inserted: Vec<LineKey> = lines
             .iter()
-            .map(|&line| LineKey::of(&open.document.line_text(line)))
+            .map(|&line| own_keys.get(line).copied().unwrap_or(LineKey::of("")))
             .collect();
         let span = lines[0]..lines[lines.len() - 1] + 1;
         let mut others: Vec<&str> = self
@@ -944,7 +945,7 @@ impl Engine {
             .filter(|other| *other != uri)
             .collect();
         others.sort_unstable();
-        let mut owned: Vec<(&str, Vec<LineKey>)> = vec![(uri, document_line_keys(&open.document))];
+        let mut owned: Vec<(&str, Vec<LineKey>)> = vec![(uri, own_keys)];
         for other in &others {
             if let Some(document) = self.documents.get(*other) {
                 owned.push((other, document_line_keys(&document.document)));
@@ -1153,7 +1154,7 @@ impl Engine {
         let built: usize = merged(&group.runs)
             .into_iter()
             .flatten()
-            .filter(|&line| !open.document.line_text(line).trim().is_empty())
+            .filter(|&line| !open.document.line_is_blank(line))
             .count();
         if !self.config.passes_bar(built, group.chars) {
             return;
@@ -1342,7 +1343,7 @@ impl Engine {
         let lines: Vec<usize> = runs.iter().flat_map(|run| run.clone()).collect();
         let keys: Vec<LineKey> = lines
             .iter()
-            .map(|&line| LineKey::of(&open.document.line_text(line)))
+            .map(|&line| open.document.line_key(line))
             .collect();
         let pairs = crate::carry::match_lines(&found.keys, &keys);
         let mut changed = false;
@@ -1513,7 +1514,7 @@ impl Engine {
             {
                 chunk.inserted_lines = group
                     .clone()
-                    .filter(|&line| !open.document.line_text(line).trim().is_empty())
+                    .filter(|&line| !open.document.line_is_blank(line))
                     .count();
             }
         }
@@ -1586,7 +1587,7 @@ impl Engine {
         // a paste ending in a line break leaves, indentation typed ahead) leave it.
         let mut releases: Vec<(ChunkId, Range<usize>)> = Vec::new();
         for (id, range) in open.map.chunk_runs() {
-            let is_blank = |line: usize| open.document.line_text(line).trim().is_empty();
+            let is_blank = |line: usize| open.document.line_is_blank(line);
             let mut start = range.start;
             let mut end = range.end;
             while start < end && is_blank(start) {
@@ -1937,9 +1938,7 @@ fn merged(runs: &[Range<usize>]) -> Vec<Range<usize>> {
 }
 
 fn document_line_keys(document: &Document) -> Vec<LineKey> {
-    (0..document.len_lines())
-        .map(|line| LineKey::of(&document.line_text(line)))
-        .collect()
+    document.line_keys()
 }
 
 #[cfg(test)]

@@ -29,12 +29,18 @@ impl LineKey {
     /// The hash is FNV-1a over the UTF-8 bytes of the non-whitespace characters: written out here
     /// because stored maps compare keys across releases, and std's hasher makes no such promise.
     pub fn of(line: &str) -> LineKey {
+        LineKey::of_chars(line.chars())
+    }
+
+    /// [`LineKey::of`] of the characters, read without building the line first. Line breaks are
+    /// whitespace, so a line's key is the same with or without its break.
+    pub fn of_chars(characters: impl Iterator<Item = char>) -> LineKey {
         const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0000_0100_0000_01b3;
         let mut hash = OFFSET_BASIS;
         let mut weight = 0u32;
         let mut buffer = [0u8; 4];
-        for character in line.chars().filter(|character| !character.is_whitespace()) {
+        for character in characters.filter(|character| !character.is_whitespace()) {
             for byte in character.encode_utf8(&mut buffer).bytes() {
                 hash ^= u64::from(byte);
                 hash = hash.wrapping_mul(PRIME);
