@@ -3,6 +3,7 @@
 //! what the store's crash test writes and checks; and two small helpers of the measuring binaries
 //! in src/bin.
 
+pub mod history;
 pub mod lsp;
 pub mod store_crash;
 
