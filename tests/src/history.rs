@@ -761,12 +761,8 @@ fn make_session(
             });
         }
         let typed_chars = random.between(1, 80);
-        session.record_edit(
-            *random.pick(&session_files),
-            at_ms,
-            typed_chars,
-            typed_chars / 30,
-        );
+        let file = *random.pick(&session_files);
+        session.record_edit(file, at_ms, typed_chars, typed_chars / 30);
         last_edit_ms = at_ms;
     }
     match session.planned_end_ms() {
