@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::core::by_origin::ByOrigin;
 use crate::core::calibration::{CalibrationSession, EndReason};
-use crate::core::chunk::{ChunkId, Class};
+use crate::core::chunk::{Chunk, ChunkId, Class};
 use crate::core::date::{date_of_ms, date_time_of_ms, day_of, week_start};
 use crate::core::engine::FileSnapshot;
 use crate::core::line_map::Origin;
@@ -34,10 +34,13 @@ pub fn report_input(
     let first_day = week_start(day_of(since_ms));
     let days = past_damage("the activity ledger", || store.activity(first_day))?;
     let sessions = past_damage("the calibration sessions", || store.calibration_sessions())?;
-    let files = stored_files(store, |_| true)?
-        .into_iter()
-        .map(|(key, record)| file_input(&key, &record))
-        .collect();
+    // Each record is boiled down as it is read: a year of files holds millions of line keys,
+    // which the report never looks at.
+    let files = stored_files(
+        store,
+        |_| true,
+        |key, record| file_input_of(key, &record.snapshot, record.chunks),
+    )?;
     let dismissals = past_damage("the dismissals", || store.dismissals())?
         .into_iter()
         .map(|(_, dismissal)| dismissal)
@@ -56,29 +59,34 @@ pub fn report_input(
 /// after the last line break is not one); each chunk comes with the lines it holds now, top to
 /// bottom, and a chunk that holds no line any more is left out.
 pub fn file_input(key: &FileKey, record: &FileRecord) -> FileInput {
-    let counts = record
-        .snapshot
-        .map
-        .origin_counts(counted_lines(&record.snapshot));
+    file_input_of(key.clone(), &record.snapshot, record.chunks.clone())
+}
+
+/// [`file_input`] taking the key and chunks it keeps, rather than copying them.
+fn file_input_of(key: FileKey, snapshot: &FileSnapshot, chunks: Vec<Chunk>) -> FileInput {
+    let counts = snapshot.map.origin_counts(counted_lines(snapshot));
     let mut order: Vec<ChunkId> = Vec::new();
     let mut sizes: HashMap<ChunkId, u64> = HashMap::new();
-    for (id, range) in record.snapshot.map.chunk_runs() {
+    for (id, range) in snapshot.map.chunk_runs() {
         let size = sizes.entry(id).or_insert_with(|| {
             order.push(id);
             0
         });
         *size += range.len() as u64;
     }
+    // Ids are unique within a record (the store refuses a record naming one twice).
+    let mut by_id: HashMap<ChunkId, Chunk> =
+        chunks.into_iter().map(|chunk| (chunk.id, chunk)).collect();
     let chunks = order
         .into_iter()
         .filter_map(|id| {
-            let chunk = record.chunks.iter().find(|chunk| chunk.id == id)?;
-            Some((chunk.clone(), sizes.get(&id).copied().unwrap_or(0)))
+            let chunk = by_id.remove(&id)?;
+            Some((chunk, sizes.get(&id).copied().unwrap_or(0)))
         })
         .collect();
     FileInput {
-        workspace: key.workspace.clone(),
-        path: key.path.clone(),
+        workspace: key.workspace,
+        path: key.path,
         lines: counts.map(|_, count| count as u64),
         chunks,
     }
@@ -92,17 +100,19 @@ fn counted_lines(snapshot: &FileSnapshot) -> usize {
     lines - usize::from(trailing_empty)
 }
 
-/// Every file whose key `wanted` accepts, with its record; damaged and newer records are skipped
-/// with a warning.
-fn stored_files(
+/// Every file whose key `wanted` accepts, turned by `convert` as soon as its record is read (so
+/// that only what the caller keeps stays in memory); damaged and newer records are skipped with a
+/// warning.
+fn stored_files<T>(
     store: &dyn Store,
     wanted: impl Fn(&FileKey) -> bool,
-) -> Result<Vec<(FileKey, FileRecord)>, StoreError> {
+    mut convert: impl FnMut(FileKey, FileRecord) -> T,
+) -> Result<Vec<T>, StoreError> {
     let keys = past_damage("the list of files", || store.files())?;
     let mut files = Vec::new();
     for key in keys.into_iter().filter(|key| wanted(key)) {
         match store.load_file(&key) {
-            Ok(Some(record)) => files.push((key, record)),
+            Ok(Some(record)) => files.push(convert(key, record)),
             // Removed since it was listed.
             Ok(None) => {}
             Err(error @ (StoreError::Damaged { .. } | StoreError::NewerRecord { .. })) => {
@@ -251,14 +261,18 @@ pub fn detection(
             .as_ref()
             .is_none_or(|filter| normalize_lexically(path).starts_with(filter))
     };
-    let files = stored_files(store, |key| under(&file_path(key)))?;
+    let chunks = stored_files(
+        store,
+        |key| under(&file_path(key)),
+        |_, record| record.chunks,
+    )?;
     let dismissals: Vec<_> = past_damage("the dismissals", || store.dismissals())?
         .into_iter()
         .filter(|(key, _)| under(&file_path(key)))
         .map(|(_, dismissal)| dismissal)
         .collect();
     Ok(crate::core::judged::judged(
-        files.iter().flat_map(|(_, record)| record.chunks.iter()),
+        chunks.iter().flatten(),
         &dismissals,
         since_ms,
     ))
@@ -278,35 +292,33 @@ pub fn ownership_rows(
             .as_ref()
             .is_none_or(|filter| normalize_lexically(&file_path(key)).starts_with(filter))
     };
-    let mut rows: Vec<OwnershipRow> = stored_files(store, wanted)?
-        .into_iter()
-        .map(|(key, record)| {
-            let input = file_input(&key, &record);
-            let mut row = OwnershipRow {
-                path: file_path(&key),
-                key,
-                lines: input.lines,
-                chunks: ClassCounts::default(),
-                chunk_lines: 0,
-                explained_lines: 0,
-                debt_lines: 0.0,
-            };
-            for (chunk, lines) in &input.chunks {
-                match chunk.class {
-                    Some(Class::Transient) => row.chunks.transient += 1,
-                    Some(Class::Repeatable) => row.chunks.repeatable += 1,
-                    Some(Class::Core) => row.chunks.core += 1,
-                    None => row.chunks.unclassified += 1,
-                }
-                row.chunk_lines += lines;
-                if chunk.explanation.is_some() {
-                    row.explained_lines += lines;
-                }
-                row.debt_lines += chunk.debt_weight(now_ms) * *lines as f64;
+    let mut rows: Vec<OwnershipRow> = stored_files(store, wanted, |key, record| {
+        let path = file_path(&key);
+        let input = file_input_of(key.clone(), &record.snapshot, record.chunks);
+        let mut row = OwnershipRow {
+            path,
+            key,
+            lines: input.lines,
+            chunks: ClassCounts::default(),
+            chunk_lines: 0,
+            explained_lines: 0,
+            debt_lines: 0.0,
+        };
+        for (chunk, lines) in &input.chunks {
+            match chunk.class {
+                Some(Class::Transient) => row.chunks.transient += 1,
+                Some(Class::Repeatable) => row.chunks.repeatable += 1,
+                Some(Class::Core) => row.chunks.core += 1,
+                None => row.chunks.unclassified += 1,
             }
-            row
-        })
-        .collect();
+            row.chunk_lines += lines;
+            if chunk.explanation.is_some() {
+                row.explained_lines += lines;
+            }
+            row.debt_lines += chunk.debt_weight(now_ms) * *lines as f64;
+        }
+        row
+    })?;
     rows.sort_by(|left, right| left.path.cmp(&right.path));
     Ok(rows)
 }

@@ -20,6 +20,7 @@ pub mod capabilities;
 pub mod cli;
 pub mod document;
 pub mod frames;
+pub mod history;
 pub mod lsp;
 pub mod measure;
 pub mod params;

@@ -194,12 +194,19 @@ fn probe_version<T>(bytes: &[u8], newest: u32) -> Result<u32, Decoded<T>> {
 }
 
 /// Reads a stored file record, whatever version this build understands.
+///
+/// File records are the largest records by far (two numbers per line), so the record is parsed
+/// once, and the version probe runs only when that parse fails or finds a version this build does
+/// not read: the outcome is the same as probing first, without a second pass over every record.
 pub fn decode_file_record(bytes: &[u8]) -> Decoded<FileRecord> {
-    if let Err(decoded) = probe_version(bytes, FILE_RECORD_VERSION) {
+    // Versions 1 and 2 share one shape (2 adds optional fields to chunks).
+    let parsed = serde_json::from_slice::<FileRecordV1>(bytes);
+    let readable =
+        matches!(&parsed, Ok(record) if (1..=FILE_RECORD_VERSION).contains(&record.version));
+    if !readable && let Err(decoded) = probe_version(bytes, FILE_RECORD_VERSION) {
         return decoded;
     }
-    // Versions 1 and 2 share one shape (2 adds optional fields to chunks).
-    let record = match serde_json::from_slice::<FileRecordV1>(bytes) {
+    let record = match parsed {
         Ok(record) => record,
         Err(error) => return Decoded::Damaged(format!("unreadable file record: {error}")),
     };
@@ -1088,6 +1095,22 @@ pub(crate) mod tests {
         let bytes = encode_file_record(&record).expect("encodes");
         assert_eq!(decode_file_record(&bytes), Decoded::Current(declared));
         assert_eq!(decode_file_record(b"{\"version\": 3}"), Decoded::Newer(3));
+    }
+
+    /// The version is judged before the record is used, though it is read in the same pass:
+    /// a whole record of a newer version is newer, one of version 0 damaged.
+    #[test]
+    fn a_whole_record_of_an_unknown_version_is_not_read_as_current() {
+        let mut record = to_record(&realistic_record());
+        record.version = 3;
+        let bytes = encode_file_record(&record).expect("encodes");
+        assert_eq!(decode_file_record(&bytes), Decoded::Newer(3));
+        record.version = 0;
+        let bytes = encode_file_record(&record).expect("encodes");
+        assert_eq!(
+            decode_file_record(&bytes),
+            Decoded::Damaged("record version 0".to_string())
+        );
     }
 
     #[test]
