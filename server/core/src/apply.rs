@@ -25,7 +25,9 @@ use crate::carry::match_lines;
 use crate::chunk::ChunkId;
 use crate::document::{Document, PositionEncoding, Range as TextRange, line_without_break};
 use crate::line_map::{BatchEdit, LineMap, LineState};
-use crate::text::{LineKey, common_prefix_and_suffix, non_whitespace_chars, split_lines};
+use crate::text::{
+    LineKey, common_prefix_and_suffix, last_line, non_whitespace_chars, split_lines,
+};
 
 /// Old lines `start..old_end` became new lines `start..new_end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -467,7 +469,7 @@ fn surviving_line_states(
         (0, first_old, kept)
     } else if kept_after > 0 {
         (last, last_old, kept_after)
-    } else if last > 0 && non_whitespace_chars(split_lines(inserted).last().unwrap_or("")) == 0 {
+    } else if last > 0 && non_whitespace_chars(last_line(inserted)) == 0 {
         // Nothing of the old line is left; the inserted text ends with a line break, so the
         // line after it holds the old line's (empty) remainder: that is the old line.
         (last, last_old, 0)
@@ -481,7 +483,7 @@ fn surviving_line_states(
     let inserted_segment = if survivor == 0 {
         split_lines(inserted).next().unwrap_or("")
     } else {
-        split_lines(inserted).last().unwrap_or("")
+        last_line(inserted)
     };
     let inserted_on_survivor = non_whitespace_chars(inserted_segment);
     states[survivor] = if inserted_on_survivor <= kept || inserted.is_empty() {

@@ -192,6 +192,16 @@ impl Document {
             .is_none_or(|line| line.chars().all(char::is_whitespace))
     }
 
+    /// How many lines of `lines` hold more than whitespace, in one pass over the rope.
+    pub fn non_blank_lines_in(&self, lines: std::ops::Range<usize>) -> usize {
+        let start = lines.start.min(self.rope.len_lines());
+        self.rope
+            .lines_at(start)
+            .take(lines.end.saturating_sub(start))
+            .filter(|line| !line.chars().all(char::is_whitespace))
+            .count()
+    }
+
     /// Lines a person would count: a trailing line break does not start another line.
     pub fn counted_lines(&self) -> usize {
         counted_lines(&self.rope)

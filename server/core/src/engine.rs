@@ -1512,10 +1512,7 @@ impl Engine {
             if let Some(chunk) = self.chunks.get_mut(&id)
                 && chunk.inserted_lines == 0
             {
-                chunk.inserted_lines = group
-                    .clone()
-                    .filter(|&line| !open.document.line_is_blank(line))
-                    .count();
+                chunk.inserted_lines = open.document.non_blank_lines_in(group.clone());
             }
         }
         if let Some(all) = all_states {

@@ -71,7 +71,11 @@ pub fn split_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let current = rest?;
-        match current.find(['\n', '\r']) {
+        // Bytes, not chars: both breaks are ASCII, and this runs over every byte of a paste.
+        match current
+            .bytes()
+            .position(|byte| byte == b'\n' || byte == b'\r')
+        {
             Some(index) => {
                 let break_length = if current[index..].starts_with("\r\n") {
                     2
@@ -87,6 +91,17 @@ pub fn split_lines(text: &str) -> impl Iterator<Item = &str> {
             }
         }
     })
+}
+
+/// The last line of `text` ([`split_lines`]'s last), found from the end.
+pub fn last_line(text: &str) -> &str {
+    match text
+        .bytes()
+        .rposition(|byte| byte == b'\n' || byte == b'\r')
+    {
+        Some(index) => &text[index + 1..],
+        None => text,
+    }
 }
 
 /// How many chars two strings share at the start and, after that, at the end.
@@ -142,6 +157,28 @@ mod tests {
         );
         assert_eq!(split_lines("").collect::<Vec<_>>(), [""]);
         assert_eq!(line_keys("x\ry").len(), 2);
+        for text in [
+            "",
+            "abc",
+            "a\r\n",
+            "a\r",
+            "a\nb",
+            "a\r\nb\rc",
+            "\n\n",
+            "é\nü",
+        ] {
+            assert_eq!(Some(last_line(text)), split_lines(text).last(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_line_key_read_from_chars_is_the_key_of_the_line() {
+        for line in ["", "  fn main() {", "\tlet x = 1; // é", "a\r\n"] {
+            assert_eq!(
+                LineKey::of_chars(line.chars()),
+                LineKey::of(line.trim_end())
+            );
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl FileContent {
             FileContent::Open { rope, map } => FileSnapshot {
                 line_keys: rope
                     .lines()
-                    .map(|line| LineKey::of(&line.to_string()))
+                    .map(|line| LineKey::of_chars(line.chars()))
                     .collect(),
                 map,
             },

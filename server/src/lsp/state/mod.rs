@@ -140,8 +140,11 @@ pub async fn run(
     while let Some(event) = events.recv().await {
         state.handle(event).await;
     }
-    state.run_parked_unanswered().await;
-    state.flush_everything().await;
+    // Without a shutdown (the pipe closed), what is pending is written now.
+    if !state.persisting.shut_down {
+        state.run_parked_unanswered().await;
+        state.flush_everything().await;
+    }
 }
 
 struct State {

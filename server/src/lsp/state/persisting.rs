@@ -29,6 +29,9 @@ const COMMAND_WAITS_FOR_STORE: Duration = Duration::from_secs(3);
 /// Files longer than this are not journaled (their records are megabytes): their judgements
 /// are durable once the store flushed them, as the command's answer says.
 const JOURNAL_MAX_LINES: usize = 200_000;
+/// How long the final flush may take before the server exits anyway. Judgements are in the
+/// journal already; what a late snapshot would have added is the map since the last one.
+const FINAL_FLUSH_WITHIN: Duration = Duration::from_secs(10);
 /// Judgements that could not be saved at all are tried again this often.
 const RETRY_UNSAVED_EVERY: Duration = Duration::from_secs(5);
 
@@ -350,15 +353,15 @@ impl State {
         Some((key, content, chunks))
     }
 
+    /// Writes what changed since the last snapshots and waits for it, at most
+    /// [`FINAL_FLUSH_WITHIN`]: exit is prompt whatever is open. Files that did not change are in
+    /// the store already and are not written again (a huge one costs seconds).
     pub(super) async fn flush_everything(&mut self) {
         self.persist_calibration_and_activity();
         for uri in std::mem::take(&mut self.persisting.dirty) {
             self.queue_snapshot(&uri);
         }
-        for uri in self.open_file_uris() {
-            self.queue_snapshot(&uri);
-        }
-        match tokio::time::timeout(Duration::from_secs(10), self.writer.flush()).await {
+        match tokio::time::timeout(FINAL_FLUSH_WITHIN, self.writer.flush()).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(error))) => tracing::warn!("final flush of the store failed: {error}"),
             _ => tracing::warn!("the store writer did not finish its final flush in time"),
