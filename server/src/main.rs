@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use whetstone::core::DetectionConfig;
 use whetstone::core::date::DAY_MS;
-use whetstone::reporting;
+use whetstone::reporting::{self, DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS};
 use whetstone::store::{self, OpenFailure, SharedStore};
 use whetstone::{declare, render, replay};
 
@@ -97,8 +97,6 @@ enum ReportFormat {
     Html(PathBuf),
 }
 
-const DEFAULT_REPORT_DAYS: u32 = 28;
-const MAX_REPORT_DAYS: u32 = 3_650;
 const MAX_SESSION_MINUTES: u32 = 1_440;
 
 fn main() -> ExitCode {

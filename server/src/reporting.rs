@@ -21,6 +21,12 @@ use crate::core::report::{ClassCounts, FileInput, Report, ReportInput, feel_word
 use crate::store::calibration::{CalibrationChange, CalibrationReply};
 use crate::store::{FileKey, FileRecord, Store, StoreError, normalize_lexically};
 
+/// The report's period when none is asked for: four whole weeks.
+pub const DEFAULT_REPORT_DAYS: u32 = 28;
+/// The longest period a report covers, from the command line and from an editor alike: ten
+/// years.
+pub const MAX_REPORT_DAYS: u32 = 3_650;
+
 // ---- the report's input ------------------------------------------------------------------------
 
 /// Everything `core::report::compute` needs, read from `store`: the days from the Monday of the

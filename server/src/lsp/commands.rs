@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::core::{ChunkId, Class};
 use crate::lsp::nudges::{CHUNKS, CLASSIFY, DISMISS, EXPLAIN, PRACTICED};
+use crate::reporting::{DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS};
 
 pub const CALIBRATION_START: &str = "whetstone.calibration.start";
 pub const CALIBRATION_STOP: &str = "whetstone.calibration.stop";
@@ -182,12 +183,13 @@ pub fn parse(command: &str, arguments: &[Value]) -> Result<CommandCall, String> 
                 }
             };
             let since_days = match object.get("sinceDays").or_else(|| object.get("since_days")) {
-                None | Some(Value::Null) => 28,
+                None | Some(Value::Null) => DEFAULT_REPORT_DAYS,
                 Some(value) => match value.as_u64() {
-                    Some(days @ 1..=3660) => days as u32,
+                    Some(days) if (1..=u64::from(MAX_REPORT_DAYS)).contains(&days) => days as u32,
                     _ => {
                         return Err(format!(
-                            "{command}: sinceDays must be a whole number of days from 1 to 3660, got {value}"
+                            "{command}: sinceDays must be a whole number of days from 1 to \
+                             {MAX_REPORT_DAYS}, got {value}"
                         ));
                     }
                 },
@@ -340,6 +342,17 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_report_period_is_the_command_lines() {
+        assert_eq!(
+            parse(REPORT, &[json!({"format": "json", "sinceDays": MAX_REPORT_DAYS})]),
+            Ok(CommandCall::Report {
+                format: ReportFormat::Json,
+                since_days: MAX_REPORT_DAYS
+            })
+        );
+    }
+
+    #[test]
     fn bad_calls_say_what_was_expected() {
         let errors: Vec<String> = [
             parse(CLASSIFY, &[]),
@@ -358,6 +371,7 @@ mod tests {
             parse(CALIBRATION_STOP, &[json!({"feel": 9})]),
             parse(CALIBRATION_START, &[json!({"minutes": 0})]),
             parse(REPORT, &[json!({"format": "pdf"})]),
+            parse(REPORT, &[json!({"format": "json", "sinceDays": 3651})]),
         ]
         .into_iter()
         .map(|result| result.expect_err("bad call"))
@@ -374,6 +388,7 @@ mod tests {
                 "whetstone.calibration.stop: feel must be 1 (struggled) to 5 (smooth), got 9",
                 "whetstone.calibration.start: minutes must be a whole number from 1 to 1440, got 0",
                 "whetstone.report: format must be \"json\", \"markdown\" or \"html\", got \"pdf\"",
+                "whetstone.report: sinceDays must be a whole number of days from 1 to 3650, got 3651",
             ]
         "#]]
         .assert_debug_eq(&errors);
