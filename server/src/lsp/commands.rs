@@ -344,7 +344,10 @@ mod tests {
     #[test]
     fn the_longest_report_period_is_the_command_lines() {
         assert_eq!(
-            parse(REPORT, &[json!({"format": "json", "sinceDays": MAX_REPORT_DAYS})]),
+            parse(
+                REPORT,
+                &[json!({"format": "json", "sinceDays": MAX_REPORT_DAYS})]
+            ),
             Ok(CommandCall::Report {
                 format: ReportFormat::Json,
                 since_days: MAX_REPORT_DAYS
