@@ -14,6 +14,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use tower_lsp_server::ls_types::TextDocumentContentChangeEvent;
+
 use super::{Event, State};
 use crate::core::CommittedText;
 use crate::core::text::{non_blank_lines, non_whitespace_chars};
@@ -73,6 +75,10 @@ impl AskingGit {
 impl State {
     /// Runs `event` now, or parks it behind an answer from git.
     pub(super) async fn route(&mut self, event: Event) {
+        // Nearly every event, every keystroke among them: nothing waits and it cannot need git.
+        if self.git.parked.is_empty() && !self.may_need_git(&event) {
+            return self.dispatch(event).await;
+        }
         let Some(uri) = self.document_of(&event) else {
             return self.dispatch(event).await;
         };
@@ -154,6 +160,31 @@ impl State {
         Some(uri.to_string())
     }
 
+    /// A quick look, with no URI parsed: false when `event` surely needs no answer from git.
+    fn may_need_git(&self, event: &Event) -> bool {
+        match event {
+            Event::Opened(_) | Event::EditOrigin(_) => true,
+            Event::Changed(params) => {
+                self.git
+                    .hinted
+                    .contains_key(params.text_document.uri.as_str())
+                    || self.passes_bar(&params.content_changes)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the changes insert enough to pass the size bar: what the engine inserts is at most
+    /// what they carry.
+    fn passes_bar(&self, changes: &[TextDocumentContentChangeEvent]) -> bool {
+        let (mut lines, mut chars) = (0, 0);
+        for change in changes {
+            lines += non_blank_lines(&change.text);
+            chars += non_whitespace_chars(&change.text);
+        }
+        self.settings.detection.passes_bar(lines, chars)
+    }
+
     /// Whether applying `event` may ask the engine what git committed for `uri`.
     fn needs_committed_text(&mut self, uri: &str, event: &Event) -> bool {
         if file_path(uri).is_none() || self.explaining.is_document(uri) {
@@ -170,8 +201,8 @@ impl State {
                 self.load_from_store(uri);
                 self.engine.line_map(uri).is_some()
             }
-            // The engine asks git only about an insertion that passes the size bar (or a hinted
-            // one); what it inserts is at most what the changes carry.
+            // The engine asks git only about an insertion that passes the size bar, or a hinted
+            // one.
             Event::Changed(params) => {
                 let lifetime = Duration::from_millis(self.settings.detection.hint_lifetime_ms);
                 let hinted = self
@@ -179,13 +210,12 @@ impl State {
                     .hinted
                     .remove(uri)
                     .is_some_and(|at| at.elapsed() <= lifetime);
-                let (mut lines, mut chars) = (0, 0);
-                for change in &params.content_changes {
-                    lines += non_blank_lines(&change.text);
-                    chars += non_whitespace_chars(&change.text);
-                }
+                let inserts = params
+                    .content_changes
+                    .iter()
+                    .any(|change| non_whitespace_chars(&change.text) > 0);
                 self.engine.is_open(uri)
-                    && (self.settings.detection.passes_bar(lines, chars) || (hinted && chars > 0))
+                    && (self.passes_bar(&params.content_changes) || (hinted && inserts))
             }
             _ => false,
         }
