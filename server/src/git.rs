@@ -27,10 +27,22 @@ pub fn committed_text_of(path: &Path) -> Option<String> {
         .ok()?;
     let mut stdout = child.stdout.take()?;
     // Read on a thread so that a hung git cannot hold the server past the timeout.
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        stdout.read_to_end(&mut bytes).ok().map(|_| bytes)
-    });
+    // Never a panic: a document's events wait for this answer, so every path returns one.
+    let reader = std::thread::Builder::new()
+        .name("whetstone-git-show".to_string())
+        .spawn(move || {
+            let mut bytes = Vec::new();
+            stdout.read_to_end(&mut bytes).ok().map(|_| bytes)
+        });
+    let reader = match reader {
+        Ok(reader) => reader,
+        Err(error) => {
+            tracing::warn!("cannot read git's answer ({error}); treating it as not committed");
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+    };
     let started = Instant::now();
     loop {
         match child.try_wait() {
