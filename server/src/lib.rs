@@ -10,6 +10,7 @@
 /// its old path here.
 pub use whetstone_core as core;
 
+pub mod calibration;
 pub mod declare;
 pub mod explanation;
 pub mod git;
@@ -18,3 +19,4 @@ pub mod render;
 pub mod replay;
 pub mod reporting;
 pub mod store;
+pub mod voice;

@@ -11,7 +11,7 @@ use whetstone::core::DetectionConfig;
 use whetstone::core::date::DAY_MS;
 use whetstone::reporting::{self, DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS};
 use whetstone::store::{self, OpenFailure, SharedStore};
-use whetstone::{declare, render, replay};
+use whetstone::{calibration, declare, render, replay};
 
 const USAGE: &str = "\
 usage: whetstone <command>
@@ -623,23 +623,23 @@ fn calibrate_start_command(
     minutes: Option<u32>,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store()?;
-    let session = reporting::start_calibration(store.as_ref(), label, minutes, now_ms())?;
-    write_stdout(&reporting::started_text(&session));
+    let session = calibration::sessions::start(store.as_ref(), label, minutes, now_ms())?;
+    write_stdout(&calibration::words::started_text(&session));
     Ok(ExitCode::SUCCESS)
 }
 
 fn calibrate_stop_command(feel: Option<u8>, notes: Option<String>) -> anyhow::Result<ExitCode> {
     let store = open_store()?;
-    let outcome = reporting::stop_calibration(store.as_ref(), feel, notes, now_ms())?;
-    write_stdout(&reporting::stopped_text(&outcome));
+    let outcome = calibration::sessions::stop(store.as_ref(), feel, notes, now_ms())?;
+    write_stdout(&calibration::words::stopped_text(&outcome));
     Ok(ExitCode::SUCCESS)
 }
 
 fn calibrate_status_command() -> anyhow::Result<ExitCode> {
     let store = open_store()?;
     let now = now_ms();
-    let status = reporting::calibration_status(store.as_ref(), now)?;
-    write_stdout(&reporting::status_text(&status, now));
+    let status = calibration::sessions::status(store.as_ref(), now)?;
+    write_stdout(&calibration::words::status_text(&status, now));
     Ok(ExitCode::SUCCESS)
 }
 

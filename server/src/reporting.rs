@@ -1,8 +1,7 @@
 //! What the command line reads and writes in the store outside the language server: the input of
 //! the capability report ([`report_input`]) and its terminal summary ([`summary`]), the ownership
-//! table of `whetstone status` ([`ownership_rows`], [`ownership_table`]), and calibration sessions
-//! started, stopped and shown from the command line ([`start_calibration`],
-//! [`stop_calibration`], [`calibration_status`]).
+//! table of `whetstone status` ([`ownership_rows`], [`ownership_table`]). Calibration sessions
+//! have their own home, shared with the editors: [`crate::calibration`].
 //!
 //! The store is read as it is: a damaged record is skipped with a warning (the store has moved it
 //! aside), never failing the whole answer; a record of a newer version is skipped too. Times are
@@ -12,13 +11,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::core::by_origin::ByOrigin;
-use crate::core::calibration::{CalibrationSession, EndReason};
 use crate::core::chunk::{Chunk, ChunkId, Class};
-use crate::core::date::{date_of_ms, date_time_of_ms, day_of, week_start};
+use crate::core::date::{date_of_ms, day_of, week_start};
 use crate::core::engine::FileSnapshot;
 use crate::core::line_map::Origin;
-use crate::core::report::{ClassCounts, FileInput, Report, ReportInput, feel_word};
-use crate::store::calibration::{CalibrationChange, CalibrationReply};
+use crate::core::report::{ClassCounts, FileInput, Report, ReportInput};
 use crate::store::{FileKey, FileRecord, Store, StoreError, normalize_lexically};
 
 /// The report's period when none is asked for: four whole weeks.
@@ -443,197 +440,10 @@ fn table_cells(name: String, row: &OwnershipRow) -> Vec<String> {
     cells
 }
 
-// ---- calibration sessions from the command line ------------------------------------------------
-
-pub use crate::store::calibration::{CalibrationError, CalibrationStatus};
-
-/// What `whetstone calibrate stop` did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StopOutcome {
-    /// The running session ended now, with the feel and notes given.
-    Stopped(CalibrationSession),
-    /// None was running: the feel and notes went to the session that ended last, which had no
-    /// feel yet.
-    Rated(CalibrationSession),
-}
-
-/// Starts a session at `now_ms`, saved and flushed; refused while one runs (a session is the
-/// user's, across every editor window: at most one runs).
-pub fn start_calibration(
-    store: &dyn Store,
-    label: Option<String>,
-    minutes: Option<u32>,
-    now_ms: u64,
-) -> Result<CalibrationSession, CalibrationError> {
-    let change = CalibrationChange::Start {
-        label,
-        minutes,
-        at_ms: now_ms,
-    };
-    match store.change_calibration(&change)? {
-        CalibrationReply::Started(session) => Ok(session),
-        other => Err(unexpected(other)),
-    }
-}
-
-/// Ends the running session with `feel` and `notes`; with none running, gives them to the most
-/// recent session if it has no feel yet (a session is often stopped first and rated after).
-/// `feel` outside 1 to 5 is refused by the store.
-pub fn stop_calibration(
-    store: &dyn Store,
-    feel: Option<u8>,
-    notes: Option<String>,
-    now_ms: u64,
-) -> Result<StopOutcome, CalibrationError> {
-    let change = CalibrationChange::Stop {
-        feel,
-        notes,
-        at_ms: now_ms,
-    };
-    match store.change_calibration(&change)? {
-        CalibrationReply::Stopped(session) => Ok(StopOutcome::Stopped(session)),
-        CalibrationReply::Rated(session) => Ok(StopOutcome::Rated(session)),
-        other => Err(unexpected(other)),
-    }
-}
-
-/// Where sessions stand at `now_ms` (a session whose minutes ran out is ended first).
-pub fn calibration_status(
-    store: &dyn Store,
-    now_ms: u64,
-) -> Result<CalibrationStatus, CalibrationError> {
-    match store.change_calibration(&CalibrationChange::Look { at_ms: now_ms })? {
-        CalibrationReply::Status(status) => Ok(status),
-        other => Err(unexpected(other)),
-    }
-}
-
-/// A reply of another kind than the change asked for: only a confused store sends one.
-fn unexpected(reply: CalibrationReply) -> CalibrationError {
-    CalibrationError::Store(StoreError::Unavailable(format!(
-        "the store answered a calibration change with {reply:?}"
-    )))
-}
-
-const FEEL_HINT: &str = "How did it feel? Say it with `whetstone calibrate stop --feel N`, from 1 \
-                         (struggled) to 5 (smooth).";
-
-/// What `whetstone calibrate start` prints.
-pub fn started_text(session: &CalibrationSession) -> String {
-    let mut text = format!(
-        "calibration session started at {}",
-        date_time_of_ms(session.started_ms)
-    );
-    if let Some(label) = &session.label {
-        text.push_str(&format!(": {label}"));
-    }
-    text.push('\n');
-    if let Some(end) = session.planned_end_ms() {
-        text.push_str(&format!("it ends by itself at {}\n", date_time_of_ms(end)));
-    }
-    text.push_str(
-        "no AI until it ends: pastes and generated code count as breaches. Stop it with \
-         `whetstone calibrate stop --feel N`.\n",
-    );
-    text
-}
-
-/// What `whetstone calibrate stop` prints.
-pub fn stopped_text(outcome: &StopOutcome) -> String {
-    match outcome {
-        StopOutcome::Stopped(session) => {
-            let mut text = format!(
-                "calibration session {}ended at {}{}: {} active minutes, {} typed lines, {}\n",
-                session
-                    .label
-                    .as_ref()
-                    .map(|label| format!("\"{label}\" "))
-                    .unwrap_or_default(),
-                session.ended_ms.map(date_time_of_ms).unwrap_or_default(),
-                match session.ended_because {
-                    Some(EndReason::TimeUp) => " (its planned time was up)",
-                    _ => "",
-                },
-                session.active_minutes(),
-                session.typed_lines,
-                breaches(session.breaches.len()),
-            );
-            match session.feel {
-                Some(feel) => text.push_str(&format!("felt {feel} of 5 ({})\n", feel_word(feel))),
-                None => text.push_str(&format!("{FEEL_HINT}\n")),
-            }
-            text
-        }
-        StopOutcome::Rated(session) => {
-            let mut text = format!(
-                "recorded for the calibration session started {}",
-                date_time_of_ms(session.started_ms)
-            );
-            if let Some(reason) = session.ended_because
-                && reason == EndReason::TimeUp
-            {
-                text.push_str(" (ended when its planned time was up)");
-            }
-            match session.feel {
-                Some(feel) => text.push_str(&format!(": felt {feel} of 5 ({})", feel_word(feel))),
-                None => text.push_str(": notes"),
-            }
-            text.push('\n');
-            text
-        }
-    }
-}
-
-/// What `whetstone calibrate status` prints.
-pub fn status_text(status: &CalibrationStatus, now_ms: u64) -> String {
-    let Some(session) = &status.running else {
-        let mut text = "no calibration session running\n".to_string();
-        if let Some(last) = &status.last_ended
-            && last.feel.is_none()
-        {
-            text.push_str(&format!(
-                "the last one ended at {} without a feel. {FEEL_HINT}\n",
-                last.ended_ms.map(date_time_of_ms).unwrap_or_default()
-            ));
-        }
-        return text;
-    };
-    let mut text = match &session.label {
-        Some(label) => format!("calibration session running: {label}\n"),
-        None => "calibration session running\n".to_string(),
-    };
-    text.push_str(&format!(
-        "  started      {}\n",
-        date_time_of_ms(session.started_ms)
-    ));
-    if let Some(end) = session.planned_end_ms() {
-        let left = end.saturating_sub(now_ms).div_ceil(60_000);
-        text.push_str(&format!(
-            "  ends         {} ({left} minutes left)\n",
-            date_time_of_ms(end)
-        ));
-    }
-    text.push_str(&format!(
-        "  active       {} minutes\n",
-        session.active_minutes()
-    ));
-    text.push_str(&format!("  typed lines  {}\n", session.typed_lines));
-    text.push_str(&format!("  breaches     {}\n", session.breaches.len()));
-    text
-}
-
-fn breaches(count: usize) -> String {
-    match count {
-        0 => "no breaches".to_string(),
-        1 => "1 breach".to_string(),
-        _ => format!("{count} breaches"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::calibration::Breach;
+    use crate::core::calibration::{Breach, CalibrationSession, EndReason};
     use crate::core::chunk::{Chunk, Explanation, score_explanation};
     use crate::core::date::DAY_MS;
     use crate::core::line_map::{LineMap, LineState};
@@ -881,99 +691,6 @@ mod tests {
                 .starts_with("src/lib.rs ")
         );
         assert!(!table.contains("total"));
-    }
-
-    #[test]
-    fn calibration_from_the_command_line() {
-        let store = MemoryStore::new();
-        let start = MONDAY + 9 * 60 * MINUTE;
-        let session = start_calibration(&store, Some("parser".into()), None, start).expect("start");
-        assert_eq!(session.started_ms, start);
-        let again = start_calibration(&store, None, None, start + 5 * MINUTE);
-        assert_eq!(
-            again.map_err(|error| error.to_string()).err().as_deref(),
-            Some("a calibration session is already running since 2024-10-07 09:00 UTC")
-        );
-        let next_day = start_calibration(&store, None, None, start + DAY_MS);
-        assert_eq!(
-            next_day.map_err(|error| error.to_string()).err().as_deref(),
-            Some("a calibration session is already running since 2024-10-07 09:00 UTC")
-        );
-        let status = calibration_status(&store, start + 3 * MINUTE).expect("status");
-        assert_eq!(status.running.as_ref().map(|s| s.started_ms), Some(start));
-        assert!(status_text(&status, start).contains("calibration session running: parser"));
-
-        // Stopped without a feel, rated after.
-        let stopped = stop_calibration(&store, None, None, start + 4 * MINUTE).expect("stop");
-        let StopOutcome::Stopped(ended) = &stopped else {
-            panic!("expected stopped, got {stopped:?}");
-        };
-        assert_eq!(ended.ended_ms, Some(start + 4 * MINUTE));
-        assert_eq!(ended.active_minutes(), 4);
-        assert!(stopped_text(&stopped).contains("How did it feel?"));
-        assert!(matches!(
-            stop_calibration(&store, None, None, start + 5 * MINUTE),
-            Err(CalibrationError::NotRunning)
-        ));
-        let rated = stop_calibration(&store, Some(4), Some("slow".into()), start + 6 * MINUTE)
-            .expect("rate");
-        assert!(matches!(&rated, StopOutcome::Rated(session)
-            if session.feel == Some(4) && session.notes.as_deref() == Some("slow")));
-        let twice = stop_calibration(&store, Some(5), None, start + 7 * MINUTE);
-        assert_eq!(
-            twice.map_err(|error| error.to_string()).err().as_deref(),
-            Some(
-                "no calibration session is running, and the last one (started 2024-10-07 09:00 UTC) \
-                 already has its feel"
-            )
-        );
-        let sessions = store.calibration_sessions().expect("sessions");
-        assert_eq!(sessions.len(), 1);
-        assert_eq!(sessions[0].feel, Some(4));
-        assert!(
-            status_text(&calibration_status(&store, start).expect("status"), start)
-                .starts_with("no calibration session running\n")
-        );
-    }
-
-    #[test]
-    fn a_timed_session_ends_as_time_up_when_looked_at() {
-        let store = MemoryStore::new();
-        let start = MONDAY;
-        start_calibration(&store, None, Some(30), start).expect("start");
-        let status = calibration_status(&store, start + 45 * MINUTE).expect("status");
-        assert_eq!(status.running, None);
-        let ended = status.last_ended.expect("ended");
-        assert_eq!(ended.ended_ms, Some(start + 30 * MINUTE));
-        assert_eq!(ended.ended_because, Some(EndReason::TimeUp));
-        assert!(
-            status_text(&calibration_status(&store, start).expect("status"), start)
-                .contains("without a feel")
-        );
-        // Stop after the time was up rates the session that ended by itself.
-        let rated = stop_calibration(&store, Some(3), None, start + 50 * MINUTE).expect("rate");
-        assert!(matches!(&rated, StopOutcome::Rated(session) if session.feel == Some(3)));
-        assert!(stopped_text(&rated).contains("planned time was up"));
-        // A new one can start.
-        let second = start_calibration(&store, None, None, start + 51 * MINUTE).expect("start");
-        assert_eq!(second.started_ms, start + 51 * MINUTE);
-        assert_eq!(store.calibration_sessions().expect("sessions").len(), 2);
-    }
-
-    #[test]
-    fn a_bad_feel_is_refused_and_changes_nothing() {
-        let store = MemoryStore::new();
-        start_calibration(&store, None, None, MONDAY).expect("start");
-        assert!(matches!(
-            stop_calibration(&store, Some(6), None, MONDAY + MINUTE),
-            Err(CalibrationError::Store(StoreError::InvalidRecord { .. }))
-        ));
-        assert!(
-            calibration_status(&store, MONDAY + MINUTE)
-                .expect("status")
-                .running
-                .is_some()
-        );
     }
 
     #[test]

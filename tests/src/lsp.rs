@@ -146,6 +146,23 @@ impl LspClient {
         capabilities: Value,
         initialization_options: Value,
     ) -> Value {
+        self.initialize_as(
+            "whetstone-tests",
+            root,
+            capabilities,
+            initialization_options,
+        )
+    }
+
+    /// [`LspClient::initialize`] for a client that names itself `client_name` in its
+    /// `clientInfo` ("Neovim", "helix", "Visual Studio Code").
+    pub fn initialize_as(
+        &mut self,
+        client_name: &str,
+        root: &Path,
+        capabilities: Value,
+        initialization_options: Value,
+    ) -> Value {
         let root_uri = file_uri(root);
         let folder_name = root
             .file_name()
@@ -153,7 +170,7 @@ impl LspClient {
             .unwrap_or_else(|| "workspace".to_string());
         let params = json!({
             "processId": std::process::id(),
-            "clientInfo": {"name": "whetstone-tests", "version": "0"},
+            "clientInfo": {"name": client_name, "version": "0"},
             "locale": "en",
             "rootPath": root.to_string_lossy(),
             "rootUri": root_uri,

@@ -71,6 +71,23 @@ impl Workspace {
         client
     }
 
+    /// [`Workspace::server`] for a client that names itself `client_name` in `initialize`.
+    pub fn server_as(
+        &self,
+        client_name: &str,
+        capabilities: Value,
+        initialization_options: Value,
+    ) -> LspClient {
+        let mut client = LspClient::start(self.home());
+        client.initialize_as(
+            client_name,
+            self.root(),
+            capabilities,
+            initialization_options,
+        );
+        client
+    }
+
     /// [`Workspace::server`] for a client like VS Code, with no options.
     pub fn vscode_server(&self) -> LspClient {
         self.server(vscode_like_capabilities(), json!({}))

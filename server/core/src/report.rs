@@ -520,7 +520,7 @@ fn answers(
         (_, None, _) => Answer {
             question: QUESTIONS[1],
             answer: None,
-            detail: "Not enough data yet: hold a calibration session of at least five active minutes (whetstone.calibration.start).".to_string(),
+            detail: "Not enough data yet: hold a calibration session of at least five active minutes (start one from your editor or with `whetstone calibrate start`).".to_string(),
         },
         _ => Answer {
             question: QUESTIONS[1],

@@ -9,6 +9,7 @@ use tower_lsp_server::ls_types::{
 
 use crate::core::PositionEncoding;
 use crate::lsp::commands;
+use crate::voice::Voice;
 
 /// The client capabilities whetstone adapts to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct ClientFacts {
     pub watched_files_registration: bool,
     pub configuration_pull: bool,
     pub offers_utf8: bool,
+    /// How messages name commands for this client (from its `clientInfo`).
+    pub voice: Voice,
 }
 
 impl ClientFacts {
@@ -53,6 +56,7 @@ impl ClientFacts {
                 .as_ref()
                 .and_then(|general| general.position_encodings.as_ref())
                 .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8)),
+            voice: Voice::default(),
         }
     }
 }

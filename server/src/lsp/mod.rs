@@ -2,7 +2,6 @@
 //! request, in arrival order and before any `.await`, into the loop in `state`, which owns the
 //! engine; see ARCHITECTURE.md.
 
-pub mod calibration;
 mod capabilities;
 pub mod commands;
 pub mod framing;

@@ -253,7 +253,7 @@ fn markdown_of_an_empty_report_says_what_is_missing() {
             1. **Can you explain — in technical detail — every piece of code you shipped this week without looking at it?**  
                Not enough data yet: no pasted or generated chunks this week.
             2. **If your AI coding tools disappeared for two weeks, what percentage of your current pace could you maintain?**  
-               Not enough data yet: hold a calibration session of at least five active minutes (whetstone.calibration.start).
+               Not enough data yet: hold a calibration session of at least five active minutes (start one from your editor or with `whetstone calibrate start`).
             3. **Do you feel smarter after a hard week of work, or just busier?**  
                Not enough data yet: rate at least two calibration sessions (1 struggled … 5 smooth) to see a trend.
             4. **When you debug without AI, how does it feel?**  

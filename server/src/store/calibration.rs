@@ -41,8 +41,10 @@ pub enum CalibrationChange {
         edits: Vec<SessionEdit>,
         breaches: Vec<BreachV1>,
     },
-    /// Nothing but ending, as time-up, a session whose planned minutes ran out by `at_ms`.
-    Look { at_ms: u64 },
+    /// Ends, as time-up, each session whose planned minutes ran out by `at_ms`. Reading where
+    /// sessions stand never writes ([`status_at`]); this is the one change a window's timer makes.
+    #[serde(alias = "look")]
+    EndTimeUp { at_ms: u64 },
 }
 
 /// Edits in one file during a session, from `from_ms` to `to_ms` with no idle gap between them
@@ -97,7 +99,7 @@ pub enum CalibrationReply {
     Rated(CalibrationSession),
     /// Progress was added (or dropped: the session it was for is not stored).
     Progressed,
-    /// Where sessions stand after a [`CalibrationChange::Look`].
+    /// Where sessions stand after a [`CalibrationChange::EndTimeUp`].
     Status(CalibrationStatus),
 }
 
@@ -106,8 +108,12 @@ pub enum CalibrationReply {
 pub struct CalibrationStatus {
     pub running: Option<CalibrationSession>,
     pub last_ended: Option<CalibrationSession>,
-    /// The session this look ended because its time was up (the one who ended it asks the feel).
+    /// The session an [`CalibrationChange::EndTimeUp`] ended (the one who ended it asks the feel);
+    /// always None in a status read.
     pub ended_now: Option<CalibrationSession>,
+    /// A stored session ran past its planned end and nobody recorded its end yet: the status
+    /// shows it ended, and an [`CalibrationChange::EndTimeUp`] would record it.
+    pub waiting_to_end: bool,
 }
 
 #[derive(Debug, Error)]
@@ -132,7 +138,7 @@ impl CalibrationChange {
     pub fn is_announced(&self, reply: &CalibrationReply) -> bool {
         match (self, reply) {
             (CalibrationChange::Progress { .. }, _) => false,
-            (CalibrationChange::Look { .. }, CalibrationReply::Status(status)) => {
+            (CalibrationChange::EndTimeUp { .. }, CalibrationReply::Status(status)) => {
                 status.ended_now.is_some()
             }
             _ => true,
@@ -161,7 +167,7 @@ pub fn apply<S: Store + ?Sized>(
             edits,
             breaches,
         } => progress(store, *started_ms, edits, breaches)?,
-        CalibrationChange::Look { at_ms } => {
+        CalibrationChange::EndTimeUp { at_ms } => {
             let mut sessions = stored_sessions(store)?;
             let ended_now = end_timed_out(store, &mut sessions, *at_ms)?;
             CalibrationReply::Status(CalibrationStatus {
@@ -172,6 +178,28 @@ pub fn apply<S: Store + ?Sized>(
     };
     store.flush()?;
     Ok(reply)
+}
+
+/// Where the sessions in `store` stand at `now_ms`, read and never written: a session whose
+/// planned minutes ran out counts as ended at its planned end, as [`CalibrationChange::EndTimeUp`]
+/// would record it.
+pub fn status_at<S: Store + ?Sized>(
+    store: &S,
+    now_ms: u64,
+) -> Result<CalibrationStatus, StoreError> {
+    let mut sessions = stored_sessions(store)?;
+    let mut waiting_to_end = false;
+    for session in sessions
+        .iter_mut()
+        .filter(|session| session.time_is_up(now_ms))
+    {
+        session.end(now_ms, EndReason::TimeUp);
+        waiting_to_end = true;
+    }
+    Ok(CalibrationStatus {
+        waiting_to_end,
+        ..status_of(&sessions)
+    })
 }
 
 /// Every stored session, oldest first. A damaged session is moved aside and reported once by
@@ -225,6 +253,7 @@ fn status_of(sessions: &[CalibrationSession]) -> CalibrationStatus {
             .find(|session| !session.is_running())
             .cloned(),
         ended_now: None,
+        waiting_to_end: false,
     }
 }
 

@@ -102,10 +102,9 @@ impl Request {
             | Request::SetSetting { .. }
             | Request::Declare { .. }
             | Request::ConsumeDeclarations { .. } => true,
-            Request::ChangeCalibration { change } => !matches!(
-                change,
-                CalibrationChange::Progress { .. } | CalibrationChange::Look { .. }
-            ),
+            Request::ChangeCalibration { change } => {
+                !matches!(change, CalibrationChange::Progress { .. })
+            }
             _ => false,
         }
     }
@@ -306,6 +305,7 @@ impl WireCalibrationReply {
                 running: running.map(session).transpose()?,
                 last_ended: last_ended.map(session).transpose()?,
                 ended_now: ended_now.map(session).transpose()?,
+                waiting_to_end: false,
             }),
         })
     }

@@ -711,7 +711,7 @@ fn a_session_stopped_without_feel_asks_nothing_and_offers_the_feel_as_code_actio
             .iter()
             .any(|params| params["message"]
                 .as_str()
-                .is_some_and(|message| message.starts_with("Calibration session stopped."))),
+                .is_some_and(|message| message.starts_with("Calibration session stopped:"))),
         "the stop is announced"
     );
 

@@ -227,3 +227,45 @@ fn without_a_feel_the_client_is_asked_and_helix_gets_code_actions() {
     assert_eq!(rated["feel"], json!(2));
     helix.shutdown();
 }
+
+/// The first-run reminder names the command to run the way the user's editor runs it: the
+/// server knows its client by the name it gives in `initialize`.
+#[test]
+fn the_reminder_speaks_each_editors_language() {
+    let cases = [
+        ("Neovim", ":Whetstone calibrate start"),
+        (
+            "helix",
+            ":lsp-workspace-command whetstone.calibration.start",
+        ),
+        (
+            "Visual Studio Code",
+            "\"Whetstone: Start calibration session\"",
+        ),
+        ("Zed", "the command whetstone.calibration.start"),
+    ];
+    for (client_name, command) in cases {
+        let workspace = Workspace::new();
+        let mut client = workspace.server_as(
+            client_name,
+            no_code_lens_capabilities(),
+            json!({"whetstone": {"reminders": {"calibrationDays": 7}}}),
+        );
+        let reminder = client
+            .wait_for_notification("window/showMessage", PUSH_TIMEOUT, |params| {
+                params["message"]
+                    .as_str()
+                    .is_some_and(|message| message.starts_with("No calibration block yet."))
+            })
+            .unwrap_or_else(|| panic!("{}", client.failure("no reminder")));
+        let message = reminder["message"].as_str().unwrap_or_default();
+        assert!(
+            message.ends_with(command),
+            "{client_name}: {message:?} should end with {command:?}"
+        );
+        for other in cases.iter().filter(|(name, _)| *name != client_name) {
+            assert!(!message.contains(other.1), "{client_name}: {message:?}");
+        }
+        client.shutdown();
+    }
+}

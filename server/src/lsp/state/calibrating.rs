@@ -4,20 +4,28 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tower_lsp_server::ls_types::{CodeActionOrCommand, MessageType};
+use tower_lsp_server::ls_types::{
+    CodeActionOrCommand, Diagnostic, DiagnosticSeverity, MessageActionItem, MessageType,
+    NumberOrString, Position, Range,
+};
 
 use super::{Event, State, now_ms};
+use crate::calibration::words;
+use crate::calibration::{StopOutcome, sessions};
 use crate::core::Origin;
 use crate::core::activity::Activity;
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
 use crate::core::date::day_of;
-use crate::core::engine::ChangeOutcome;
+use crate::core::engine::{ChangeOutcome, ChunkView};
+use crate::lsp::commands;
 use crate::lsp::writer::WriteJob;
-use crate::lsp::{calibration, commands};
 use crate::store::calibration::{
-    CalibrationChange, CalibrationError, CalibrationReply, CalibrationStatus, SessionEdit,
+    CalibrationChange, CalibrationError, CalibrationStatus, SessionEdit,
 };
 use crate::store::records;
+
+/// The code of the diagnostic on a chunk pasted or generated during a calibration session.
+const PASTE_DURING_CALIBRATION: &str = "paste-during-calibration";
 
 /// How often the calibration reminder is considered (it is said at most once a day).
 pub(super) const REMINDER_CHECK_EVERY: Duration = Duration::from_secs(3_600);
@@ -53,31 +61,26 @@ pub(super) struct Calibrating {
 }
 
 impl State {
-    /// Where the sessions stand in the store (a session whose time is up is ended there), or
-    /// None when the store cannot say.
-    pub(super) fn look_at_calibration(&mut self, now: u64) -> Option<CalibrationStatus> {
-        match self
-            .store
-            .change_calibration(&CalibrationChange::Look { at_ms: now })
-        {
-            Ok(CalibrationReply::Status(status)) => Some(status),
-            Ok(other) => {
-                tracing::warn!("the store answered a look at the calibration with {other:?}");
-                None
-            }
-            Err(error) => {
-                tracing::warn!("cannot read the calibration sessions: {error}");
-                None
-            }
-        }
-    }
-
     /// Takes the running session (and the last one waiting for its feel) from the store; edits
-    /// of this window not yet handed over are counted on top.
+    /// of this window not yet handed over are counted on top. Reading writes nothing; a session
+    /// whose time ran out while no window watched is ended here, and this window asks its feel.
     pub(super) fn load_calibration(&mut self) {
         let now = now_ms();
-        let Some(status) = self.look_at_calibration(now) else {
-            return;
+        let status = match sessions::status(self.store.as_ref(), now) {
+            Ok(status) if status.waiting_to_end => {
+                match sessions::end_time_up(self.store.as_ref(), now) {
+                    Ok(ended) => ended,
+                    Err(error) => {
+                        tracing::warn!("cannot record the end of a calibration session: {error}");
+                        status
+                    }
+                }
+            }
+            Ok(status) => status,
+            Err(error) => {
+                tracing::warn!("cannot read the calibration sessions: {error}");
+                return;
+            }
         };
         self.take_calibration_status(status);
     }
@@ -122,24 +125,17 @@ impl State {
         let now = now_ms();
         match &self.calibrating.running {
             Some(session) => {
-                let until = match session.planned_end_ms() {
-                    Some(end) => format!(
-                        "for {} more minutes",
-                        end.saturating_sub(now).div_ceil(60_000)
-                    ),
-                    None => "until it is stopped".to_string(),
-                };
+                let minutes_left = session
+                    .planned_end_ms()
+                    .map(|end| end.saturating_sub(now).div_ceil(60_000));
                 self.show(
                     MessageType::INFO,
-                    format!(
-                        "Calibration session started elsewhere, {until}: no AI, no pasting in this \
-                         window either."
-                    ),
+                    words::started_elsewhere_message(minutes_left),
                 );
             }
             None => self.show(
                 MessageType::INFO,
-                "Calibration session ended elsewhere.".to_string(),
+                words::ENDED_ELSEWHERE_MESSAGE.to_string(),
             ),
         }
         self.announce_calibration(now);
@@ -155,9 +151,7 @@ impl State {
             .calibrating
             .running
             .as_ref()
-            .map_or(Value::Null, |session| {
-                calibration::session_json(session, now)
-            });
+            .map_or(Value::Null, |session| session_json(session, now));
         self.output.notify(|client| async move {
             client
                 .send_notification::<CalibrationChangedNotification>(status)
@@ -274,33 +268,19 @@ impl State {
         minutes: Option<u32>,
         now: u64,
     ) -> Result<Value, String> {
-        let change = CalibrationChange::Start {
-            label,
-            minutes,
-            at_ms: now,
-        };
-        let session = match self.store.change_calibration(&change) {
-            Ok(CalibrationReply::Started(session)) => session,
-            Ok(other) => return Err(format!("the store answered a start with {other:?}")),
+        let session = match sessions::start(self.store.as_ref(), label, minutes, now) {
+            Ok(session) => session,
             Err(CalibrationError::AlreadyRunning { since_ms }) => {
                 self.load_calibration();
-                return Err(format!(
-                    "a calibration session is already running (started {} minutes ago); stop it \
-                     first",
-                    now.saturating_sub(since_ms) / 60_000
+                return Err(words::already_running_message(
+                    now.saturating_sub(since_ms) / 60_000,
+                    self.facts.voice,
                 ));
             }
             Err(error) => return Err(error.to_string()),
         };
-        let until = match minutes {
-            Some(minutes) => format!("for {minutes} minutes"),
-            None => "until you stop it".to_string(),
-        };
-        self.show(
-            MessageType::INFO,
-            format!("Calibration session started {until}: no AI, no pasting. Whetstone measures your unassisted pace."),
-        );
-        let status = calibration::session_json(&session, now);
+        self.show(MessageType::INFO, words::started_message(minutes));
+        let status = session_json(&session, now);
         self.calibrating.edits.clear();
         self.calibrating.breaches.clear();
         self.calibrating.running = Some(session);
@@ -318,32 +298,20 @@ impl State {
         // What this window typed reaches the store first: the writer's queue is in order, and
         // progress that arrives after the stop still counts what came before it.
         self.send_calibration_progress();
-        let change = CalibrationChange::Stop {
-            feel,
-            notes,
-            at_ms: now,
-        };
-        match self.store.change_calibration(&change) {
-            Ok(CalibrationReply::Stopped(session)) => {
+        match sessions::stop(self.store.as_ref(), feel, notes, now) {
+            Ok(StopOutcome::Stopped(session)) => {
                 self.calibrating.running = None;
                 self.finish_session(session.clone());
-                Ok(calibration::session_json(&session, now))
+                Ok(session_json(&session, now))
             }
-            Ok(CalibrationReply::Rated(session)) => {
+            Ok(StopOutcome::Rated(session)) => {
                 if let Some(feel) = session.feel {
-                    self.show(
-                        MessageType::INFO,
-                        format!(
-                            "Recorded: the last calibration session felt {}.",
-                            calibration::feel_title(feel)
-                        ),
-                    );
+                    self.show(MessageType::INFO, words::rated_message(feel));
                 }
                 self.calibrating.unrated = None;
                 self.calibrating.last_finished = Some(session.clone());
-                Ok(calibration::session_json(&session, now))
+                Ok(session_json(&session, now))
             }
-            Ok(other) => Err(format!("the store answered a stop with {other:?}")),
             Err(CalibrationError::AlreadyRated { .. } | CalibrationError::NotRunning) => {
                 self.load_calibration();
                 Err("no calibration session is running".to_string())
@@ -354,12 +322,7 @@ impl State {
 
     /// Tells the user how the ended session went, and asks how it felt.
     pub(super) fn finish_session(&mut self, session: CalibrationSession) {
-        let summary = calibration::summary(&session);
-        let reason = match session.ended_because {
-            Some(EndReason::TimeUp) => "Calibration session over: its time is up.",
-            _ => "Calibration session stopped.",
-        };
-        self.show(MessageType::INFO, format!("{reason} {summary}."));
+        self.show(MessageType::INFO, words::ended_message(&session));
         let started_ms = session.started_ms;
         if session.feel.is_none() {
             if self.facts.show_message_request {
@@ -368,12 +331,12 @@ impl State {
                     let answer = client
                         .show_message_request(
                             MessageType::INFO,
-                            "How did the calibration session feel? (1 struggled … 5 smooth)",
-                            Some(calibration::feel_choices()),
+                            words::FEEL_QUESTION,
+                            Some(feel_choices()),
                         )
                         .await;
                     if let Ok(Some(choice)) = answer
-                        && let Some(feel) = calibration::feel_from_choice(&choice.title)
+                        && let Some(feel) = words::feel_from_choice(&choice.title)
                     {
                         let _ = sender.send(Event::FeelChosen { started_ms, feel });
                     }
@@ -397,12 +360,8 @@ impl State {
         {
             self.calibrating.unrated = None;
         }
-        match self
-            .store
-            .change_calibration(&CalibrationChange::Rate { started_ms, feel })
-        {
-            Ok(CalibrationReply::Rated(session)) => self.calibrating.last_finished = Some(session),
-            Ok(other) => tracing::warn!("the store answered a feel with {other:?}"),
+        match sessions::rate(self.store.as_ref(), started_ms, feel) {
+            Ok(session) => self.calibrating.last_finished = Some(session),
             Err(error) => tracing::warn!("cannot record how the session felt: {error}"),
         }
     }
@@ -417,10 +376,11 @@ impl State {
             .is_some_and(|session| session.time_is_up(now))
         {
             self.send_calibration_progress();
-            match self.look_at_calibration(now) {
-                Some(status) => self.take_calibration_status(status),
-                None => {
+            match sessions::end_time_up(self.store.as_ref(), now) {
+                Ok(status) => self.take_calibration_status(status),
+                Err(error) => {
                     // The store cannot say: the session still ends here.
+                    tracing::warn!("cannot record the end of the calibration session: {error}");
                     let mut session = self.calibrating.running.take().expect("checked just above");
                     session.end(now, EndReason::TimeUp);
                     self.finish_session(session);
@@ -462,7 +422,10 @@ impl State {
             return;
         }
         self.calibrating.reminded_day = Some(today);
-        self.show(MessageType::INFO, calibration::reminder(days_since));
+        self.show(
+            MessageType::INFO,
+            words::reminder(days_since, self.facts.voice),
+        );
         self.writer.send(WriteJob::SetSetting {
             name: LAST_REMINDER_DAY.to_string(),
             value: today.to_string(),
@@ -477,11 +440,11 @@ pub(super) fn feel_actions() -> Vec<CodeActionOrCommand> {
             CodeActionOrCommand::CodeAction(tower_lsp_server::ls_types::CodeAction {
                 title: format!(
                     "Whetstone: the calibration session felt {}",
-                    calibration::feel_title(feel)
+                    words::feel_title(feel)
                 ),
                 kind: Some(tower_lsp_server::ls_types::CodeActionKind::EMPTY),
                 command: Some(tower_lsp_server::ls_types::Command {
-                    title: calibration::feel_title(feel),
+                    title: words::feel_title(feel),
                     command: commands::CALIBRATION_STOP.to_string(),
                     arguments: Some(vec![json!({ "feel": feel })]),
                 }),
@@ -489,4 +452,111 @@ pub(super) fn feel_actions() -> Vec<CodeActionOrCommand> {
             })
         })
         .collect()
+}
+
+/// The session as the status command and the clients' status bars see it.
+pub(super) fn session_json(session: &CalibrationSession, now_ms: u64) -> Value {
+    let remaining_minutes = session
+        .planned_end_ms()
+        .filter(|_| session.is_running())
+        .map(|end| end.saturating_sub(now_ms).div_ceil(60_000));
+    json!({
+        "running": session.is_running(),
+        "label": session.label,
+        "started_ms": session.started_ms,
+        "planned_minutes": session.planned_minutes,
+        "remaining_minutes": remaining_minutes,
+        "ended_ms": session.ended_ms,
+        "ended_because": session.ended_because.map(EndReason::as_str),
+        "elapsed_minutes": session.ended_ms.unwrap_or(now_ms).saturating_sub(session.started_ms) / 60_000,
+        "active_minutes": session.active_minutes(),
+        "typed_lines": session.typed_lines,
+        "typed_chars": session.typed_chars,
+        "files": session.files.len(),
+        "pace_lines_per_hour": session.pace_lines_per_hour(),
+        "breaches": session.breaches.iter().map(|breach| json!({
+            "at_ms": breach.at_ms,
+            "uri": breach.uri,
+            "origin": breach.origin.as_str(),
+            "lines": breach.lines,
+            "chunk": breach.chunk.map(|chunk| chunk.0),
+        })).collect::<Vec<_>>(),
+        "feel": session.feel,
+        "notes": session.notes,
+    })
+}
+
+/// A warning on each chunk pasted or generated during the running session.
+pub(super) fn breach_diagnostics(
+    session: &CalibrationSession,
+    views: &[ChunkView],
+) -> Vec<Diagnostic> {
+    views
+        .iter()
+        .filter(|view| {
+            session
+                .breaches
+                .iter()
+                .any(|breach| breach.chunk == Some(view.chunk.id))
+        })
+        .map(|view| Diagnostic {
+            range: Range::new(
+                Position::new(u32::try_from(view.start_line).unwrap_or(u32::MAX), 0),
+                Position::new(u32::try_from(view.end_line).unwrap_or(u32::MAX), 0),
+            ),
+            severity: Some(DiagnosticSeverity::WARNING),
+            code: Some(NumberOrString::String(PASTE_DURING_CALIBRATION.to_string())),
+            source: Some("whetstone".to_string()),
+            message: format!(
+                "{} lines {} during a calibration session (no AI): recorded as a breach",
+                view.end_line - view.start_line,
+                view.chunk.origin.as_str()
+            ),
+            data: Some(json!({"chunk": view.chunk.id.0})),
+            ..Diagnostic::default()
+        })
+        .collect()
+}
+
+/// The buttons of the feel question, 1 to 5.
+fn feel_choices() -> Vec<MessageActionItem> {
+    (1..=5u8)
+        .map(|feel| MessageActionItem {
+            title: words::feel_title(feel),
+            properties: Default::default(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_of_an_ended_session_has_no_time_left() {
+        let mut session = CalibrationSession::start(None, Some(60), 0);
+        for minute in 1..=20u64 {
+            session.record_edit("file:///a.rs", minute * 60_000, 30, 1);
+        }
+        session.end(20 * 60_000, EndReason::Stopped);
+        let status = session_json(&session, 30 * 60_000);
+        assert_eq!(status["running"], json!(false));
+        assert_eq!(status["remaining_minutes"], Value::Null);
+        assert_eq!(status["elapsed_minutes"], json!(20));
+    }
+
+    #[test]
+    fn the_feel_choices_are_the_feels_in_order() {
+        let titles: Vec<String> = feel_choices().into_iter().map(|item| item.title).collect();
+        assert_eq!(
+            titles,
+            [
+                "1 struggled",
+                "2 hard going",
+                "3 workable",
+                "4 good",
+                "5 smooth"
+            ]
+        );
+    }
 }

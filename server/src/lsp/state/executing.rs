@@ -9,10 +9,10 @@ use tokio::sync::oneshot;
 use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::{ExecuteCommandParams, ShowDocumentParams, Uri};
 
+use super::calibrating::session_json;
 use super::persisting::{Committed, Judgement};
 use super::{State, now_ms};
 use crate::core::engine::ChunkView;
-use crate::lsp::calibration;
 use crate::lsp::commands::{self, CommandCall, ReportFormat};
 use crate::lsp::nudges;
 use crate::lsp::writer::WriteJob;
@@ -53,9 +53,7 @@ impl State {
                     .calibrating
                     .running
                     .as_ref()
-                    .map_or(Value::Null, |session| {
-                        calibration::session_json(session, now)
-                    });
+                    .map_or(Value::Null, |session| session_json(session, now));
                 let _ = reply.send(Ok(Some(status)));
                 return;
             }

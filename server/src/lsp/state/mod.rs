@@ -46,6 +46,7 @@ use crate::lsp::writer::Writer;
 use crate::store::journal::Entry as JournalEntry;
 use crate::store::protocol::Notice;
 use crate::store::{MemoryStore, Store};
+use crate::voice::Voice;
 
 use asking_git::AskingGit;
 use calibrating::{Calibrating, REMINDER_CHECK_EVERY, feel_actions};
@@ -308,12 +309,10 @@ impl State {
 
     fn initialize(&mut self, params: InitializeParams) -> InitializeResult {
         self.facts = ClientFacts::of(&params.capabilities);
+        self.facts.voice =
+            Voice::of_client(params.client_info.as_ref().map(|info| info.name.as_str()));
         // Helix 25.07 handles window/showDocument but does not announce it.
-        if params
-            .client_info
-            .as_ref()
-            .is_some_and(|info| info.name.eq_ignore_ascii_case("helix"))
-        {
+        if self.facts.voice == Voice::Helix {
             self.facts.show_document = true;
         }
         let (settings, warnings) = settings::parse(

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use tower_lsp_server::ls_types::Uri;
 
 use super::State;
-use crate::lsp::{calibration, nudges};
+use super::calibrating::breach_diagnostics;
+use crate::lsp::nudges;
 
 /// Code lens refreshes are sent at most this often (an AI stream changes a chunk per token).
 const REFRESH_EVERY: Duration = Duration::from_millis(200);
@@ -78,7 +79,7 @@ impl State {
         };
         // A breach shows whatever the nudge settings say: the session is the user's own promise.
         if let Some(session) = &self.calibrating.running {
-            diagnostics.extend(calibration::breach_diagnostics(session, &views));
+            diagnostics.extend(breach_diagnostics(session, &views));
         }
         diagnostics
     }
