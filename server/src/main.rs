@@ -8,7 +8,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use whetstone::core::DetectionConfig;
-use whetstone::core::date::DAY_MS;
 use whetstone::reporting::{self, DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS};
 use whetstone::store::{self, OpenFailure, SharedStore};
 use whetstone::{calibration, declare, render, replay};
@@ -579,7 +578,7 @@ fn status_command(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         ));
     } else {
         write_stdout(&reporting::ownership_table(&rows, Some(&base)));
-        let since = now.saturating_sub(u64::from(DEFAULT_REPORT_DAYS) * DAY_MS);
+        let since = reporting::period_start(now, DEFAULT_REPORT_DAYS);
         let detection = reporting::detection(store.as_ref(), since, Some(&base))?;
         write_stdout(&format!(
             "\nDetection as you judged it, last {DEFAULT_REPORT_DAYS} days — {}\n",
@@ -592,7 +591,7 @@ fn status_command(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 fn report_command(since_days: u32, format: &ReportFormat) -> anyhow::Result<ExitCode> {
     let store = open_store()?;
     let now = now_ms();
-    let since = now.saturating_sub(u64::from(since_days) * DAY_MS);
+    let since = reporting::period_start(now, since_days);
     let input = reporting::report_input(store.as_ref(), now, since)?;
     drop(store);
     let report = whetstone::core::report::compute(&input);

@@ -20,6 +20,12 @@ use crate::store::{FileKey, FileRecord, Store, StoreError, normalize_lexically};
 
 /// The report's period when none is asked for: four whole weeks.
 pub const DEFAULT_REPORT_DAYS: u32 = 28;
+/// The start of a report's period of `days` calendar days that ends with today (UTC): a 28-day
+/// report covers today and the 27 days before it, from midnight, and says so.
+pub fn period_start(now_ms: u64, days: u32) -> u64 {
+    u64::from(day_of(now_ms).saturating_sub(days.saturating_sub(1))) * crate::core::date::DAY_MS
+}
+
 /// The longest period a report covers, from the command line and from an editor alike: ten
 /// years.
 pub const MAX_REPORT_DAYS: u32 = 3_650;
@@ -699,13 +705,14 @@ mod tests {
         let report = crate::core::report::compute(&ReportInput {
             now_ms: now,
             dismissals: Vec::new(),
-            since_ms: now - 28 * DAY_MS,
+            since_ms: period_start(now, DEFAULT_REPORT_DAYS),
             days: Vec::new(),
             sessions: Vec::new(),
             files: Vec::new(),
         });
         let text = summary(&report);
-        assert!(text.starts_with("whetstone report, 2024-09-11 to 2024-10-09 (UTC)\n"));
+        // 28 days, today included.
+        assert!(text.starts_with("whetstone report, 2024-09-12 to 2024-10-09 (UTC)\n"));
         assert_eq!(text.matches("Not enough data yet").count(), 4);
         assert!(text.contains("Kept share of your pace without AI: not enough data yet"));
         assert!(text.contains("Capability debt: 0 lines"));

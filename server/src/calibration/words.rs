@@ -95,6 +95,56 @@ pub fn ended_message(session: &CalibrationSession) -> String {
     format!("{reason}: {}.", summary(session))
 }
 
+/// Where the feel question waits in a client that cannot ask it: the code actions.
+pub fn feel_waits(voice: Voice) -> &'static str {
+    match voice {
+        Voice::Helix => "Say how it felt: space a.",
+        _ => "Say how it felt from the code actions.",
+    }
+}
+
+/// The running session in one line, or that none runs (and whether the last one waits for
+/// its feel), as `whetstone.calibration.status` is told in a client that shows no results.
+pub fn status_line(
+    running: Option<&CalibrationSession>,
+    unrated: bool,
+    now_ms: u64,
+    voice: Voice,
+) -> String {
+    let Some(session) = running else {
+        return if unrated {
+            format!(
+                "No calibration session running; the last one has no feel yet. {}",
+                feel_waits(voice)
+            )
+        } else {
+            "No calibration session running.".to_string()
+        };
+    };
+    let label = session
+        .label
+        .as_ref()
+        .map(|label| format!(" \"{label}\""))
+        .unwrap_or_default();
+    let left = match session.planned_end_ms() {
+        Some(end) => format!(
+            ", {} left",
+            count(
+                end.saturating_sub(now_ms).div_ceil(60_000),
+                "minute",
+                "minutes"
+            )
+        ),
+        None => String::new(),
+    };
+    format!(
+        "Calibration session{label} running{left}: {} in {}, {}.",
+        count(session.typed_lines, "typed line", "typed lines"),
+        count(session.active_minutes(), "active minute", "active minutes"),
+        breaches(session.breaches.len())
+    )
+}
+
 /// The question asked when a session ended without its feel.
 pub const FEEL_QUESTION: &str = "How did the calibration session feel? (1 struggled … 5 smooth)";
 

@@ -17,7 +17,7 @@ pub fn render_report(
     now_ms: u64,
     folder: &Path,
 ) -> Result<Value, String> {
-    let since_ms = now_ms.saturating_sub(u64::from(since_days) * 86_400_000);
+    let since_ms = crate::reporting::period_start(now_ms, since_days);
     let input = crate::reporting::report_input(store, now_ms, since_ms)
         .map_err(|error| format!("cannot read the store for the report: {error}"))?;
     let report = compute(&input);

@@ -709,10 +709,12 @@ fn a_session_stopped_without_feel_asks_nothing_and_offers_the_feel_as_code_actio
             .client
             .notifications("window/showMessage")
             .iter()
-            .any(|params| params["message"]
-                .as_str()
-                .is_some_and(|message| message.starts_with("Calibration session stopped:"))),
-        "the stop is announced"
+            .any(
+                |params| params["message"].as_str().is_some_and(|message| message
+                    .starts_with("Calibration session stopped:")
+                    && message.ends_with("Say how it felt: space a."))
+            ),
+        "the stop is announced, with where its feel waits"
     );
 
     // `space a` on any line of a file whetstone serves offers the five answers.
@@ -776,6 +778,66 @@ fn the_report_page_is_written_where_the_guide_says() {
     assert_eq!(written["path"], json!(page.display().to_string()));
     let html = std::fs::read_to_string(&page).expect("the report page exists");
     assert!(html.contains("<html"), "an HTML page");
+    // Helix shows no command result: the path reaches its status line as a message.
+    let told = format!(
+        "Report written to {}: open it in a browser.",
+        page.display()
+    );
+    session
+        .client
+        .wait_for_notification("window/showMessage", PUSH_TIMEOUT, |params| {
+            params["message"] == json!(told)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{}",
+                session.client.failure("the report's path is not said")
+            )
+        });
+    session.client.shutdown();
+}
+
+/// Helix 25.07 drops what a command answers, its errors included: what a user asked for is
+/// said as a message instead.
+#[test]
+fn results_and_refusals_reach_helix_as_messages() {
+    let mut session = HelixSession::start();
+    session.type_command(":lsp-workspace-command whetstone.calibration.status");
+    session
+        .client
+        .wait_for_notification("window/showMessage", PUSH_TIMEOUT, |params| {
+            params["message"] == json!("No calibration session running.")
+        })
+        .unwrap_or_else(|| panic!("{}", session.client.failure("no status message")));
+
+    session.type_command(START_WITH_ARGUMENTS_LINE);
+    session.type_command(":lsp-workspace-command whetstone.calibration.status");
+    session
+        .client
+        .wait_for_notification("window/showMessage", PUSH_TIMEOUT, |params| {
+            params["message"].as_str().is_some_and(|message| {
+                message.starts_with("Calibration session \"parser\" running, 60 minutes left: ")
+            })
+        })
+        .unwrap_or_else(|| panic!("{}", session.client.failure("no running status message")));
+
+    let refused = session.client.request(
+        "workspace/executeCommand",
+        typed_workspace_command(":lsp-workspace-command whetstone.calibration.stop {\"feel\": 9}"),
+    );
+    assert!(refused.is_err(), "{refused:?}");
+    let error = session
+        .client
+        .wait_for_notification("window/showMessage", PUSH_TIMEOUT, |params| {
+            params["type"] == json!(1)
+        })
+        .unwrap_or_else(|| panic!("{}", session.client.failure("the refusal is not said")));
+    assert_eq!(
+        error["message"],
+        json!(
+            "Whetstone: whetstone.calibration.stop: feel must be 1 (struggled) to 5 (smooth), got 9"
+        )
+    );
     session.client.shutdown();
 }
 

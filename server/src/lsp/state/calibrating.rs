@@ -322,7 +322,11 @@ impl State {
 
     /// Tells the user how the ended session went, and asks how it felt.
     pub(super) fn finish_session(&mut self, session: CalibrationSession) {
-        self.show(MessageType::INFO, words::ended_message(&session));
+        let mut message = words::ended_message(&session);
+        if session.feel.is_none() && !self.facts.show_message_request {
+            message = format!("{message} {}", words::feel_waits(self.facts.voice));
+        }
+        self.show(MessageType::INFO, message);
         let started_ms = session.started_ms;
         if session.feel.is_none() {
             if self.facts.show_message_request {

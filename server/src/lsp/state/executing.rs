@@ -23,6 +23,7 @@ impl State {
         params: ExecuteCommandParams,
         reply: oneshot::Sender<jsonrpc::Result<Option<Value>>>,
     ) {
+        let reply = self.echoed(&params.command, reply);
         let call = match commands::parse(&params.command, &params.arguments) {
             Ok(call) => call,
             Err(message) => {

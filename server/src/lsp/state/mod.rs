@@ -17,6 +17,7 @@ mod calibrating;
 mod declarations;
 mod disk;
 mod documents;
+mod echoing;
 mod executing;
 mod explaining;
 mod persisting;
@@ -93,6 +94,11 @@ pub enum Event {
     ExecuteCommand {
         params: ExecuteCommandParams,
         reply: oneshot::Sender<jsonrpc::Result<Option<Value>>>,
+    },
+    /// A command's answer reached a client that shows none (see `echoing.rs`).
+    CommandAnswered {
+        command: String,
+        answer: echoing::Answer,
     },
     Tick,
     /// The user answered the feel question of the session that started at `started_ms`.
@@ -278,6 +284,7 @@ impl State {
                 let _ = reply.send(hover);
             }
             Event::ExecuteCommand { params, reply } => self.execute_command(params, reply),
+            Event::CommandAnswered { command, answer } => self.echo_answer(&command, answer),
             Event::Tick => self.tick(),
             Event::FeelChosen { started_ms, feel } => self.feel_chosen(started_ms, feel),
             Event::StoreNotice(Notice::CalibrationChanged) => self.calibration_changed_elsewhere(),
