@@ -2,6 +2,8 @@
 //! gets `InvalidParams` with a message saying what was expected.
 
 use serde_json::{Map, Value};
+use thiserror::Error;
+use tower_lsp_server::jsonrpc;
 
 use crate::core::{ChunkId, Class};
 use crate::lsp::nudges::{CHUNKS, CLASSIFY, DISMISS, EXPLAIN, PRACTICED};
@@ -24,6 +26,30 @@ pub const ALL: [&str; 9] = [
     REPORT,
     PRACTICED,
 ];
+
+/// Why a command was not done, which decides the error the client gets: a refusal is the
+/// caller's to fix (`InvalidParams`: a feel of 9, a stop with nothing running), a failure is the
+/// server's (`InternalError`: the store did not answer).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<CommandError> for jsonrpc::Error {
+    fn from(error: CommandError) -> jsonrpc::Error {
+        match error {
+            CommandError::Refused(message) => jsonrpc::Error::invalid_params(message),
+            CommandError::Failed(message) => jsonrpc::Error {
+                code: jsonrpc::ErrorCode::InternalError,
+                message: message.into(),
+                data: None,
+            },
+        }
+    }
+}
 
 /// Formats of `whetstone.report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,8 +17,9 @@ use crate::core::activity::Activity;
 use crate::core::calibration::{Breach, CalibrationSession, EndReason};
 use crate::core::date::day_of;
 use crate::core::engine::{ChangeOutcome, ChunkView};
-use crate::lsp::commands;
+use crate::lsp::commands::{self, CommandError};
 use crate::lsp::writer::WriteJob;
+use crate::store::StoreError;
 use crate::store::calibration::{
     CalibrationChange, CalibrationError, CalibrationStatus, SessionEdit,
 };
@@ -267,17 +268,17 @@ impl State {
         label: Option<String>,
         minutes: Option<u32>,
         now: u64,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, CommandError> {
         let session = match sessions::start(self.store.as_ref(), label, minutes, now) {
             Ok(session) => session,
             Err(CalibrationError::AlreadyRunning { since_ms }) => {
                 self.load_calibration();
-                return Err(words::already_running_message(
+                return Err(CommandError::Refused(words::already_running_message(
                     now.saturating_sub(since_ms) / 60_000,
                     self.facts.voice,
-                ));
+                )));
             }
-            Err(error) => return Err(error.to_string()),
+            Err(error) => return Err(command_error(error)),
         };
         self.show(MessageType::INFO, words::started_message(minutes));
         let status = session_json(&session, now);
@@ -294,7 +295,7 @@ impl State {
         feel: Option<u8>,
         notes: Option<String>,
         now: u64,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, CommandError> {
         // What this window typed reaches the store first: the writer's queue is in order, and
         // progress that arrives after the stop still counts what came before it.
         self.send_calibration_progress();
@@ -314,9 +315,11 @@ impl State {
             }
             Err(CalibrationError::AlreadyRated { .. } | CalibrationError::NotRunning) => {
                 self.load_calibration();
-                Err("no calibration session is running".to_string())
+                Err(CommandError::Refused(
+                    "no calibration session is running".to_string(),
+                ))
             }
-            Err(error) => Err(error.to_string()),
+            Err(error) => Err(command_error(error)),
         }
     }
 
@@ -434,6 +437,17 @@ impl State {
             name: LAST_REMINDER_DAY.to_string(),
             value: today.to_string(),
         });
+    }
+}
+
+/// A refusal the user can act on, or the store's failure.
+fn command_error(error: CalibrationError) -> CommandError {
+    match error {
+        CalibrationError::Store(StoreError::InvalidRecord { .. })
+        | CalibrationError::AlreadyRunning { .. }
+        | CalibrationError::NotRunning
+        | CalibrationError::AlreadyRated { .. } => CommandError::Refused(error.to_string()),
+        CalibrationError::Store(_) => CommandError::Failed(error.to_string()),
     }
 }
 

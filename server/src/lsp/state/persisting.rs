@@ -14,6 +14,7 @@ use super::{Event, State};
 use crate::core::chunk_ids::{CHUNK_ID_BLOCK, ChunkIds};
 use crate::core::engine::Dismissal;
 use crate::core::pace::TypingPace;
+use crate::lsp::commands::CommandError;
 use crate::lsp::writer::{FileContent, WriteJob, Writer};
 use crate::store::chunk_ids::ClaimedChunkIds;
 use crate::store::journal::Entry as JournalEntry;
@@ -268,11 +269,11 @@ impl State {
     pub(super) fn answer_after_flush(
         &mut self,
         reply: oneshot::Sender<jsonrpc::Result<Option<Value>>>,
-        result: Result<Value, String>,
+        result: Result<Value, CommandError>,
     ) {
         match result {
-            Err(message) => {
-                let _ = reply.send(Err(jsonrpc::Error::invalid_params(message)));
+            Err(error) => {
+                let _ = reply.send(Err(error.into()));
             }
             Ok(value) => {
                 let flushed = self.writer.flush();
