@@ -27,7 +27,8 @@ return {
   },
   handlers = vim.tbl_extend('force', lens.handlers(), {
     ['window/showDocument'] = documents.show_document_handler,
-    -- Through vim.notify, on one line (Neovim's own handler stops for Enter).
+    -- Through vim.notify, fitted to one line when echoed (Neovim's own handler echoes the
+    -- whole text, and a long one stops Neovim for Enter).
     ['window/showMessage'] = ui.show_message,
     -- A session started or stopped here, in another editor or on the command line (the store
     -- is shared): the statusline shows it at once instead of at the next poll.

@@ -68,7 +68,7 @@ local message_levels = {
 
 --- Handler of window/showMessage: the server's messages (the reminder, a session's start and
 --- summary, a breach, a store problem) go through vim.notify like the plugin's own. Neovim's
---- handler echoes them whole with a line break, which always ends at "Press ENTER".
+--- handler echoes the whole text, and one wider than the command line ends at "Press ENTER".
 function M.show_message(_, params)
   if type(params) == 'table' and type(params.message) == 'string' then
     M.notify(params.message, message_levels[params.type] or vim.log.levels.INFO)
