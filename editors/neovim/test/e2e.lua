@@ -126,6 +126,7 @@ vim.ui.input = refuse('vim.ui.input')
 -- Messages are kept, not echoed: headless, an error echoed by a command run from a timer waits
 -- for a key at a hit-enter prompt, which would hang the run.
 local notifications = {}
+local neovim_notify = vim.notify
 vim.notify = function(message, level)
   table.insert(notifications, { message = message, level = level or vim.log.levels.INFO })
 end
@@ -228,20 +229,27 @@ local EXPLANATION = 'checksum folds the length of data into step values because 
   .. 'and it would break if data were longer than u32 can count.'
 
 local function run()
-  step('help: :helptags on doc/ and :help whetstone work, every |link| resolves', function()
+  step('help: :help whetstone works without :helptags; doc/tags is what :helptags writes', function()
     local plugin_root = vim.g.whetstone_test_plugin_root
-    -- A copy, so the checkout gets no generated tags file.
-    local rtp = vim.fn.tempname()
-    vim.fn.mkdir(rtp .. '/doc', 'p')
-    vim.fn.writefile(vim.fn.readfile(plugin_root .. '/doc/whetstone.txt'), rtp .. '/doc/whetstone.txt')
-    vim.cmd('helptags ' .. vim.fn.fnameescape(rtp .. '/doc'))
-    vim.opt.runtimepath:append(rtp)
-    local tags = vim.fn.readfile(rtp .. '/doc/tags')
-    expect(#tags >= 10, 'only %d help tags', #tags)
+    -- The checkout is on 'runtimepath' as a user would add it, and nothing ran :helptags.
     vim.cmd('help whetstone')
     expect(vim.bo.filetype == 'help', 'no help buffer')
-    expect(api.nvim_buf_get_name(0):find('whetstone.txt$'), ':help whetstone opened %s', api.nvim_buf_get_name(0))
-    local text = table.concat(vim.fn.readfile(rtp .. '/doc/whetstone.txt'), '\n')
+    expect(api.nvim_buf_get_name(0) == vim.fs.normalize(plugin_root .. '/doc/whetstone.txt'),
+      ':help whetstone opened %s', api.nvim_buf_get_name(0))
+    vim.cmd('helpclose')
+    -- :helptags on a copy of doc/ (a plugin manager runs it in the checkout) writes the
+    -- committed doc/tags exactly, so it leaves the checkout as it was.
+    local copy = vim.fn.tempname()
+    vim.fn.mkdir(copy, 'p')
+    vim.fn.writefile(vim.fn.readfile(plugin_root .. '/doc/whetstone.txt'), copy .. '/whetstone.txt')
+    vim.cmd('helptags ' .. vim.fn.fnameescape(copy))
+    local generated = vim.fn.readfile(copy .. '/tags')
+    local committed = vim.fn.readfile(plugin_root .. '/doc/tags')
+    expect(#generated >= 10, 'only %d help tags', #generated)
+    expect(vim.deep_equal(generated, committed),
+      'doc/tags is not what :helptags writes (run :helptags editors/neovim/doc):\n%s',
+      table.concat(generated, '\n'))
+    local text = table.concat(vim.fn.readfile(plugin_root .. '/doc/whetstone.txt'), '\n')
     for link in text:gmatch('|([^|%s]+)|') do
       local ok, problem = pcall(vim.cmd.help, link)
       expect(ok, 'help link |%s| does not resolve: %s', link, tostring(problem))
@@ -266,6 +274,15 @@ local function run()
     expect(state.client.offset_encoding == 'utf-8', 'position encoding %s', state.client.offset_encoding)
     local provided = state.client.server_capabilities.executeCommandProvider.commands
     expect(vim.list_contains(provided, 'whetstone.classify'), 'executeCommandProvider lacks whetstone.classify')
+  end)
+
+  step('the server\'s first-run reminder comes through vim.notify', function()
+    -- The store is new, so the server reminds of calibration once it is initialized.
+    local reminder = wait_for('the reminder', function()
+      return notified('^whetstone: .*calibration')
+    end)
+    expect(reminder.level == vim.log.levels.INFO, 'the reminder has level %s', tostring(reminder.level))
+    state.reminder = reminder.message:gsub('^whetstone: ', '')
   end)
 
   step('typing a function by hand (20 keys a second) makes no chunk', function()
@@ -322,6 +339,33 @@ local function run()
     for index = 2, #order do
       expect(order[index - 1] < order[index], 'lenses shown out of order: %s', shown)
     end
+  end)
+
+  step('lenses that all start at column 0 are still drawn in the server\'s order', function()
+    -- As an older server sends them; Neovim 0.11 sorts a line's lenses by column, unstably.
+    local titles = { '⚑ 3 lines pasted', 'Transient', 'Repeatable', 'Core', 'Explain', 'Not AI' }
+    local sent = {}
+    for _, title in ipairs(titles) do
+      local at = { line = 1, character = 0 }
+      table.insert(sent, {
+        range = { start = at, ['end'] = vim.deepcopy(at) },
+        command = { title = title, command = 'whetstone.test', arguments = {} },
+      })
+    end
+    local scratch = api.nvim_create_buf(false, true)
+    api.nvim_buf_set_lines(scratch, 0, -1, false, { 'a', 'b', 'c' })
+    lens.on_lenses(nil, sent, { bufnr = scratch, client_id = client().id, method = 'textDocument/codeLens' })
+    local drawn = {}
+    for _, mark in ipairs(api.nvim_buf_get_extmarks(scratch, -1, 0, -1, { details = true })) do
+      for _, piece in ipairs(mark[4].virt_text or {}) do
+        if piece[1] ~= ' | ' then
+          table.insert(drawn, piece[1])
+        end
+      end
+    end
+    vim.lsp.codelens.clear(client().id, scratch)
+    api.nvim_buf_delete(scratch, { force = true })
+    expect(vim.deep_equal(drawn, titles), 'drawn as %s', table.concat(drawn, ' | '))
   end)
 
   step('the statusline shows the typed share of the file', function()
@@ -395,10 +439,62 @@ local function run()
     state.small = chunk
   end)
 
-  step('setup({}) sends its empty settings as an object, not a list', function()
+  step('setup({}): a server started with its empty settings warns of nothing', function()
     local config = require('whetstone.config')
-    local encoded = vim.json.encode(config.server_settings({ settings = {} }))
+    local test_options = vim.deepcopy(config.options)
+    -- What setup({}) registers (server_path aside, which the test needs).
+    local settings = config.server_settings(config.set({ server_path = vim.env.WHETSTONE_SERVER }))
+    config.set(test_options)
+    local encoded = vim.json.encode(settings)
     expect(encoded == '{"whetstone":{}}', 'empty settings are sent as %s', encoded)
+    -- The server's warnings go to the LSP log through window/logMessage.
+    local logged = {}
+    local log_message = vim.lsp.handlers['window/logMessage']
+    vim.lsp.handlers['window/logMessage'] = function(err, params, ctx)
+      table.insert(logged, params.message)
+      return log_message(err, params, ctx)
+    end
+    -- A second server, in another folder and attached to no buffer, with those settings.
+    local other = vim.fn.tempname()
+    vim.fn.mkdir(other, 'p')
+    local second_config = vim.tbl_extend('force', vim.lsp.config.whetstone, {
+      name = 'whetstone-empty-settings',
+      root_dir = other,
+      init_options = settings,
+      settings = settings,
+    })
+    local id = assert(vim.lsp.start(second_config, { attach = false }))
+    local ok, problem = pcall(function()
+      local second = wait_for('the second server to initialize', function()
+        local started = vim.lsp.get_client_by_id(id)
+        return started and started.initialized and started
+      end)
+      -- The server handles messages in order, and Neovim reads them in order: once this answer
+      -- is in, so is any warning about initializationOptions or didChangeConfiguration.
+      local function answered()
+        local response = second:request_sync('workspace/executeCommand', {
+          command = 'whetstone.calibration.status',
+          arguments = { vim.empty_dict() },
+        }, TIMEOUT_MS)
+        expect(response and not response.err, 'the second server did not answer')
+      end
+      answered()
+      for _, message in ipairs(logged) do
+        expect(not message:find('expected an object', 1, true), 'the server warned: %s', message)
+      end
+      -- The same wait does see a warning when there is one.
+      second:notify('workspace/didChangeConfiguration', { settings = { whetstone = { detection = 'none' } } })
+      answered()
+      expect(vim.iter(logged):any(function(message)
+        return message:find('detection: expected an object', 1, true) ~= nil
+      end), 'no warning for a bad setting; logged: %s', vim.inspect(logged))
+    end)
+    vim.lsp.handlers['window/logMessage'] = log_message
+    vim.lsp.stop_client(id)
+    wait_for('the second server to stop', function()
+      return vim.lsp.get_client_by_id(id) == nil
+    end)
+    expect(ok, '%s', tostring(problem))
   end)
 
   step('a pasted word stays yours (the default hint is for two or more lines)', function()
@@ -425,7 +521,33 @@ local function run()
     expect(#after.chunks == before, '%d chunks before, %d after typing', before, #after.chunks)
   end)
 
-  step(':Whetstone classify repeatable, then :Whetstone dismiss', function()
+  step('the Not AI lens asks first; cancelled, the chunk stays', function()
+    local not_ai = wait_for('the Not AI lens of the 2-line chunk', function()
+      for _, candidate in ipairs(lens.get(state.bufnr)) do
+        local argument = candidate.command.arguments and candidate.command.arguments[1]
+        if candidate.command.title == 'Not AI' and argument and argument.chunk == state.small.id then
+          return candidate
+        end
+      end
+    end)
+    local asked
+    vim.ui.select = function(items, opts, on_choice)
+      asked = { items = items, prompt = opts.prompt }
+      on_choice(items[2])
+    end
+    -- As vim.lsp.codelens.run runs a lens.
+    client():exec_cmd(not_ai.command, { bufnr = state.bufnr })
+    vim.ui.select = refuse('vim.ui.select')
+    expect(asked, 'the Not AI lens did not ask')
+    expect(asked.prompt == 'Mark this chunk as your own work, not AI? The chunk goes away and its lines count as typed.',
+      'asked %q', asked.prompt)
+    expect(vim.deep_equal(asked.items, { 'Not AI', 'Cancel' }), 'offered %s', vim.inspect(asked.items))
+    expect(chunk_where(function(candidate)
+      return candidate.id == state.small.id
+    end), 'the chunk went although the question was cancelled')
+  end)
+
+  step(':Whetstone classify repeatable, then :Whetstone dismiss (asked, as in VS Code)', function()
     api.nvim_win_set_cursor(0, { 1, 0 })
     vim.cmd('Whetstone classify repeatable')
     wait_for('class repeatable', function()
@@ -433,12 +555,30 @@ local function run()
         return candidate.id == state.small.id and candidate.class == 'repeatable'
       end)
     end)
+    local prompts = {}
+    local answer = 'Cancel'
+    vim.ui.select = function(items, opts, on_choice)
+      table.insert(prompts, opts.prompt)
+      on_choice(vim.list_contains(items, answer) and answer or nil)
+    end
+    vim.cmd('Whetstone dismiss')
+    wait_for('the question', function()
+      return #prompts == 1
+    end)
+    expect(prompts[1] == 'Mark lines 1–2 as your own work, not AI? The chunk goes away and its lines count as typed.',
+      'asked %q', prompts[1])
+    expect(chunk_where(function(candidate)
+      return candidate.id == state.small.id
+    end), 'the chunk went although the question was cancelled')
+    answer = 'Not AI'
     vim.cmd('Whetstone dismiss')
     wait_for('the chunk to go', function()
       return not chunk_where(function(candidate)
         return candidate.id == state.small.id
       end)
     end)
+    vim.ui.select = refuse('vim.ui.select')
+    expect(#prompts == 2, 'asked %d times', #prompts)
   end)
 
   step('a streamed paste (phases 1, 2, 3) is flagged through the hint without version', function()
@@ -585,21 +725,40 @@ local function run()
     expect(vim.deep_equal(complete('Whetstone report h'), { 'html' }), 'got %s', vim.inspect(complete('Whetstone report h')))
   end)
 
-  step(':Whetstone calibrate start 30 test: the statusline says no-AI', function()
+  step(':Whetstone calibrate start 30 test: the statusline says No-AI and the minutes in', function()
     vim.cmd('Whetstone calibrate start 30 test')
-    local text = wait_for('"no-AI" in the statusline', function()
+    local text = wait_for('"No-AI" in the statusline', function()
       local shown = whetstone.statusline()
-      return shown:match('^no%-AI %d+m$') and shown
+      return shown:match('^No%-AI %d+ min$') and shown
     end)
-    expect(text == 'no-AI 30m' or text == 'no-AI 29m', 'statusline %q', text)
+    -- Minutes since the start, as the VS Code status bar counts them (not the 30 planned).
+    expect(text == 'No-AI 0 min' or text == 'No-AI 1 min', 'statusline %q', text)
     local session = command('whetstone.calibration.status')
     expect(type(session) == 'table' and session.running and session.label == 'test', 'status %s', vim.inspect(session))
   end)
 
+  step('the statusline counts a session\'s minutes since its start and its breaches, as VS Code does', function()
+    local status = require('whetstone.status')
+    local seconds, microseconds = vim.uv.gettimeofday()
+    local now = seconds * 1000 + microseconds / 1000
+    local minute = 60000
+    local function shows(session, expected)
+      local text = status.session_text(session)
+      expect(text == expected, '%s shows %q, not %q', vim.inspect(session), tostring(text), tostring(expected))
+    end
+    local planned = { running = true, started_ms = now - 5.5 * minute, planned_minutes = 30, breaches = {} }
+    shows(planned, 'No-AI 5 min')
+    planned.breaches = { { origin = 'pasted' } }
+    shows(planned, 'No-AI 5 min · 1 breach')
+    shows({ running = true, started_ms = now - 42.5 * minute, breaches = { {}, {} } }, 'No-AI 42 min · 2 breaches')
+    -- Past its planned length: the server ends it, so the statusline shows the file again.
+    shows({ running = true, started_ms = now - 31 * minute, planned_minutes = 30, breaches = {} }, nil)
+  end)
+
   step(':Whetstone calibrate stop 4 ends it: status is null', function()
     vim.cmd('Whetstone calibrate stop 4')
-    wait_for('the statusline to leave no-AI', function()
-      return not whetstone.statusline():find('no-AI', 1, true)
+    wait_for('the statusline to leave No-AI', function()
+      return not whetstone.statusline():find('No-AI', 1, true)
     end)
     local session = command('whetstone.calibration.status')
     expect(session == vim.NIL or session == nil, 'status %s', vim.inspect(session))
@@ -608,20 +767,20 @@ local function run()
   step('a session started on the command line shows in the statusline at once', function()
     local output = vim.fn.system({ vim.env.WHETSTONE_SERVER, 'calibrate', 'start', '--label', 'shell' })
     expect(vim.v.shell_error == 0, 'whetstone calibrate start: %s', output)
-    wait_for('"no-AI" in the statusline without a poll', function()
-      return whetstone.statusline() == 'no-AI 0m'
+    wait_for('"No-AI" in the statusline without a poll', function()
+      return whetstone.statusline() == 'No-AI 0 min'
     end, 3000)
     output = vim.fn.system({ vim.env.WHETSTONE_SERVER, 'calibrate', 'stop', '--feel', '3' })
     expect(vim.v.shell_error == 0, 'whetstone calibrate stop: %s', output)
-    wait_for('the statusline to leave no-AI', function()
-      return not whetstone.statusline():find('no-AI', 1, true)
+    wait_for('the statusline to leave No-AI', function()
+      return not whetstone.statusline():find('No-AI', 1, true)
     end, 3000)
   end)
 
   step(':Whetstone calibrate stop without a feel asks for it with vim.ui.select', function()
     vim.cmd('Whetstone calibrate start')
-    wait_for('"no-AI" in the statusline', function()
-      return whetstone.statusline() == 'no-AI 0m'
+    wait_for('"No-AI" in the statusline', function()
+      return whetstone.statusline() == 'No-AI 0 min'
     end)
     local prompt
     vim.ui.select = function(items, opts, on_choice)
@@ -629,13 +788,79 @@ local function run()
       on_choice(items[3])
     end
     vim.cmd('Whetstone calibrate stop')
-    wait_for('the statusline to leave no-AI', function()
-      return not whetstone.statusline():find('no-AI', 1, true)
+    wait_for('the statusline to leave No-AI', function()
+      return not whetstone.statusline():find('No-AI', 1, true)
     end)
     vim.ui.select = refuse('vim.ui.select')
     expect(prompt and prompt:find('feel', 1, true), 'asked %s', tostring(prompt))
     local session = command('whetstone.calibration.status')
     expect(session == vim.NIL or session == nil, 'status %s', vim.inspect(session))
+  end)
+
+  step('on an 80-column screen the reminder, calibrate start and stop never stop Neovim for Enter', function()
+    expect(vim.fn.executable('python3') == 1, 'python3 (for test/screen.py) is not on PATH')
+    expect(state.reminder, 'no reminder to show again (its step failed)')
+    -- Neovim's own vim.notify, which echoes; every echo is kept to check its width.
+    local echoed = {}
+    local echo = api.nvim_echo
+    api.nvim_echo = function(chunks, history, opts)
+      local text = table.concat(vim.tbl_map(function(chunk)
+        return chunk[1]
+      end, chunks))
+      table.insert(echoed, { text = text, space = vim.v.echospace })
+      return echo(chunks, history, opts)
+    end
+    vim.notify = neovim_notify
+    -- A screen attached as a UI: without one, headless Neovim never stops for Enter.
+    local report = vim.fn.tempname()
+    vim.fn.writefile({}, report)
+    local address = vim.v.servername ~= '' and vim.v.servername or vim.fn.serverstart()
+    local screen = vim.fn.jobstart({
+      'python3', vim.g.whetstone_test_plugin_root .. '/test/screen.py', address, '80', report,
+    })
+    local ok, problem = pcall(function()
+      wait_for('the screen to attach', function()
+        return #api.nvim_list_uis() == 1
+      end)
+      local function echoed_like(pattern)
+        return function()
+          for _, item in ipairs(echoed) do
+            if item.text:find(pattern) then
+              return item
+            end
+          end
+        end
+      end
+      -- The reminder the server sent at the first start, through the client's handler again.
+      client().handlers['window/showMessage'](nil, { type = 3, message = state.reminder },
+        { client_id = client().id, method = 'window/showMessage' })
+      wait_for('the reminder echoed', echoed_like('^whetstone: .*calibration'))
+      vim.cmd('Whetstone calibrate start 30 screen')
+      wait_for('the start message', echoed_like('^whetstone: Calibration session started'))
+      vim.cmd('Whetstone calibrate stop 4')
+      wait_for('the summary', echoed_like('^whetstone: Calibration session stopped'))
+      -- A server message may be long and on several lines.
+      client().handlers['window/showMessage'](nil, { type = 1, message = ('a long line\n'):rep(40) },
+        { client_id = client().id, method = 'window/showMessage' })
+      wait_for('the long message echoed', echoed_like('^whetstone: a long line'))
+      vim.cmd('Whetstone calibrate status')
+      wait_for('the status message', echoed_like('^whetstone: no session running'))
+    end)
+    vim.fn.jobstop(screen)
+    vim.notify = function(message, level)
+      table.insert(notifications, { message = message, level = level or vim.log.levels.INFO })
+    end
+    api.nvim_echo = echo
+    wait_for('the screen to detach', function()
+      return #api.nvim_list_uis() == 0
+    end)
+    expect(ok, '%s', tostring(problem))
+    local prompts = vim.fn.readfile(report)
+    expect(#prompts == 0, 'Neovim stopped for Enter:\n%s', table.concat(prompts, '\n'))
+    for _, item in ipairs(echoed) do
+      expect(not item.text:find('\n') and vim.fn.strdisplaywidth(item.text) <= item.space,
+        'echoed wider than the %d cells of the command line: %q', item.space, item.text)
+    end
   end)
 
   step('bad arguments say what is expected', function()

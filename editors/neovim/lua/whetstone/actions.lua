@@ -30,6 +30,13 @@ local function is_class(name)
   return false
 end
 
+--- "lines 12–41", or "line 12" for a chunk of one line.
+local function line_span(chunk)
+  local first = chunk.start_line + 1
+  local last = math.max(chunk.end_line, first)
+  return first == last and ('line %d'):format(first) or ('lines %d–%d'):format(first, last)
+end
+
 --- "4", "good" or "4 good" -> 4
 function M.parse_feel(text)
   if not text or text == '' then
@@ -115,12 +122,12 @@ function M.classify(class)
     local function send(name)
       local argument = { uri = vim.uri_from_bufnr(bufnr), chunk = chunk.id, class = name }
       chunk_command(client, bufnr, 'whetstone.classify', argument, function()
-        local next_step = ''
         if name == 'core' and not server.present(chunk.explanation) then
-          next_step = ' — now explain it from memory: :Whetstone explain'
+          local next_step = 'chunk %d is core: explain it from memory (:Whetstone explain)'
+          ui.info(next_step:format(chunk.id))
+        else
+          ui.info(('chunk %d (%s) is %s'):format(chunk.id, line_span(chunk), name))
         end
-        local where = ('lines %d–%d'):format(chunk.start_line + 1, chunk.end_line)
-        ui.info(('chunk %d (%s) is %s%s'):format(chunk.id, where, name, next_step))
       end)
     end
     if class then
@@ -153,13 +160,14 @@ function M.explain(text)
       chunk_command(client, bufnr, 'whetstone.explain', argument, function(result)
         if not argument.text then
           -- Neovim has opened the document; saving it records the answers.
-          ui.info('answer the three prompts from memory, then :write the document')
+          ui.info('answer the prompts from memory, then :write')
           return
         end
-        local verdict = result.shallow
-            and 'it reads as shallow: say why, and name what the code uses'
-          or 'recorded'
-        ui.info(('explanation of chunk %d %s (%d/100)'):format(chunk.id, verdict, result.score))
+        if result.shallow then
+          ui.info(('shallow (%d/100): say why, and name what the code uses'):format(result.score))
+        else
+          ui.info(('explanation of chunk %d recorded (%d/100)'):format(chunk.id, result.score))
+        end
       end)
     end
     if text then
@@ -177,12 +185,57 @@ function M.explain(text)
   end)
 end
 
---- :Whetstone dismiss — "Not AI": the chunk is the user's own.
+M.dismiss_choices = { 'Not AI', 'Cancel' }
+
+--- Asks before a chunk is dismissed, in the VS Code extension's words: the editor cannot undo
+--- it, and the "Not AI" lens sits next to the others. `chunk` is nil for a lens (whose lines
+--- are not known here). Calls `on_answer(true)` for "Not AI", `on_answer(false)` otherwise.
+function M.confirm_dismiss(chunk, on_answer)
+  local what = chunk and line_span(chunk) or 'this chunk'
+  vim.ui.select(M.dismiss_choices, {
+    prompt = ('Mark %s as your own work, not AI? The chunk goes away and its lines count as typed.')
+      :format(what),
+    kind = 'whetstone.dismiss',
+  }, function(choice)
+    on_answer(choice == M.dismiss_choices[1])
+  end)
+end
+
+--- :Whetstone dismiss — "Not AI": the chunk is the user's own (after asking).
 function M.dismiss()
   with_chunk(function(client, bufnr, chunk)
-    local argument = { uri = vim.uri_from_bufnr(bufnr), chunk = chunk.id }
+    M.confirm_dismiss(chunk, function(confirmed)
+      if not confirmed then
+        return
+      end
+      local argument = { uri = vim.uri_from_bufnr(bufnr), chunk = chunk.id }
+      chunk_command(client, bufnr, 'whetstone.dismiss', argument, function()
+        ui.info(('chunk %d dismissed: its lines count as yours'):format(chunk.id))
+      end)
+    end)
+  end)
+end
+
+--- The "Not AI" lens: Neovim runs a lens's command through the client's `commands` first, so
+--- the lens asks too before it sends whetstone.dismiss.
+---@param command lsp.Command
+---@param context lsp.HandlerContext
+function M.dismiss_lens(command, context)
+  local client = vim.lsp.get_client_by_id(context.client_id)
+  local bufnr = context.bufnr
+  local argument = command.arguments and command.arguments[1]
+  if not client or type(argument) ~= 'table' then
+    ui.error('the Not AI lens has no chunk to dismiss')
+    return
+  end
+  M.confirm_dismiss(nil, function(confirmed)
+    if not confirmed then
+      -- Running a lens hides the lenses of its line: show them again.
+      lens.refresh(bufnr)
+      return
+    end
     chunk_command(client, bufnr, 'whetstone.dismiss', argument, function()
-      ui.info(('chunk %d dismissed: its lines count as yours'):format(chunk.id))
+      ui.info(('chunk %s dismissed: its lines count as yours'):format(tostring(argument.chunk)))
     end)
   end)
 end
@@ -190,26 +243,28 @@ end
 local function with_any_client(callback)
   local client = server.any_client()
   if not client then
-    ui.error('no whetstone server is running: open a file first (see :checkhealth whetstone)')
+    ui.error('no server is running: open a file first')
     return
   end
   callback(client)
 end
 
+--- One line about a running session: `No-AI “parser”: 23 min in (37 left), 20 active, 41 typed
+--- lines, 1 breach`.
 local function describe_session(session)
-  local parts = {}
   local label = server.present(session.label) and (' “' .. session.label .. '”') or ''
+  local minutes = ('%d min in'):format(session.elapsed_minutes or 0)
   if server.present(session.remaining_minutes) then
-    table.insert(parts, ('%d of %d minutes left'):format(
-      session.remaining_minutes, session.planned_minutes))
-  else
-    table.insert(parts, ('%d minutes in'):format(session.elapsed_minutes))
+    minutes = ('%s (%d left)'):format(minutes, session.remaining_minutes)
   end
-  table.insert(parts, ('%d active minutes'):format(session.active_minutes))
-  table.insert(parts, ('%d typed lines'):format(session.typed_lines))
   local breaches = #(session.breaches or {})
-  table.insert(parts, breaches == 1 and '1 breach' or ('%d breaches'):format(breaches))
-  return ('no-AI calibration session%s: %s'):format(label, table.concat(parts, ', '))
+  return ('No-AI%s: %s, %d active, %d typed lines, %s'):format(
+    label,
+    minutes,
+    session.active_minutes or 0,
+    session.typed_lines or 0,
+    breaches == 1 and '1 breach' or ('%d breaches'):format(breaches)
+  )
 end
 
 --- :Whetstone calibrate start [minutes] [label...]
@@ -284,7 +339,7 @@ function M.calibrate_status()
       if server.present(session) then
         ui.info(describe_session(session))
       else
-        ui.info('no calibration session is running — start one with :Whetstone calibrate start 60')
+        ui.info('no session running (:Whetstone calibrate start 60)')
       end
     end)
   end)

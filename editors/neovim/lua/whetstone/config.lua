@@ -38,13 +38,14 @@ end
 M.install_hint = 'install it with `cargo install --path server` from the whetstone repository, '
   .. 'or give its path: require("whetstone").setup({ server_path = "/path/to/whetstone" })'
 
---- The command that starts the server, or nil and a sentence saying what is missing.
+--- The command that starts the server, or nil and a short sentence saying what is missing
+--- (M.install_hint says what to do about it).
 ---@return string[]|nil, string|nil
 function M.server_cmd(options)
   options = options or M.options
   if options.cmd then
     if type(options.cmd) ~= 'table' or #options.cmd == 0 then
-      return nil, 'whetstone: `cmd` must be a list such as { "whetstone", "lsp" }'
+      return nil, '`cmd` must be a list such as { "whetstone", "lsp" }'
     end
     return options.cmd
   end
@@ -53,14 +54,13 @@ function M.server_cmd(options)
     if vim.fn.executable(path) == 1 then
       return { path, 'lsp' }
     end
-    local problem = 'whetstone: server_path %s is not an executable file; %s'
-    return nil, problem:format(path, M.install_hint)
+    return nil, ('server_path %s is not an executable file'):format(path)
   end
   local found = vim.fn.exepath('whetstone')
   if found ~= '' then
     return { found, 'lsp' }
   end
-  return nil, 'whetstone: the `whetstone` language server is not on PATH; ' .. M.install_hint
+  return nil, '`whetstone` is not on PATH'
 end
 
 --- initializationOptions and settings share one shape: { whetstone = section }.

@@ -17,7 +17,7 @@ function M.check()
   if cmd then
     health.ok('server command: ' .. table.concat(cmd, ' '))
   else
-    health.error(problem)
+    health.error(problem, { config.install_hint })
   end
   if not require('whetstone')._is_set_up() then
     health.warn('require("whetstone").setup() has not run: '

@@ -10,6 +10,7 @@ local config = require('whetstone.config')
 local lens = require('whetstone.lens')
 local server = require('whetstone.server')
 local status = require('whetstone.status')
+local ui = require('whetstone.ui')
 
 local M = {}
 
@@ -44,7 +45,7 @@ end
 ---@return boolean
 function M.setup(options)
   if vim.fn.has('nvim-0.11') == 0 then
-    vim.notify('whetstone: Neovim 0.11 or newer is needed (vim.lsp.config)', vim.log.levels.ERROR)
+    ui.error('Neovim 0.11 or newer is needed (vim.lsp.config)')
     return false
   end
   options = config.set(options)
@@ -53,7 +54,8 @@ function M.setup(options)
 
   local cmd, problem = config.server_cmd(options)
   if not cmd then
-    vim.notify(problem, vim.log.levels.ERROR)
+    -- One short line; :checkhealth says how to install the server.
+    ui.error(problem .. ' (see :checkhealth whetstone)')
     return false
   end
   vim.lsp.config(server.name, {
@@ -76,12 +78,7 @@ function M.setup(options)
     paste.install(hint)
   else
     if hint ~= false and hint ~= 'off' then
-      vim.notify(
-        ('whetstone: paste_hint must be "lines", "all" or "off", not %s; no paste hint'):format(
-          vim.inspect(hint)
-        ),
-        vim.log.levels.WARN
-      )
+      ui.warn(('paste_hint must be "lines", "all" or "off", not %s'):format(vim.inspect(hint)))
     end
     paste.uninstall()
   end
@@ -94,7 +91,7 @@ function M._is_set_up()
   return set_up
 end
 
---- For 'statusline' or a statusline plugin: "no-AI 23m" while a calibration session runs, else
+--- For 'statusline' or a statusline plugin: "No-AI 23 min" while a calibration session runs, else
 --- the current buffer's typed share ("82% yours"), else "".
 ---   vim.o.statusline = "%f %m%=%{v:lua.require'whetstone'.statusline()} %l:%c"
 ---@param bufnr? integer (default: the buffer of the window being drawn)

@@ -24,6 +24,48 @@ function M.client_capabilities()
   return { workspace = { codeLens = { refreshSupport = true } } }
 end
 
+--- Gives each lens of a line a start column past the one before it, so that they keep the
+--- order the server listed them in. Neovim 0.11 draws a line's lenses sorted by start column,
+--- and its sort is not stable: lenses sharing a column (every lens at column 0, as an older
+--- server sends them) come out scrambled. The column is read for that sort alone: a lens acts
+--- through its command, whose arguments name the chunk.
+---@param lenses lsp.CodeLens[]
+---@return lsp.CodeLens[]
+function M.in_server_order(lenses)
+  -- line -> start column of the line's previous lens
+  local previous_column = {}
+  for _, item in ipairs(lenses) do
+    local range = type(item) == 'table' and item.range
+    local start = type(range) == 'table' and range.start
+    local finish = type(range) == 'table' and range['end']
+    if
+      type(start) == 'table'
+      and type(start.line) == 'number'
+      and type(start.character) == 'number'
+    then
+      local previous = previous_column[start.line]
+      if previous and start.character <= previous then
+        start.character = previous + 1
+        -- A range never ends before it starts.
+        if type(finish) == 'table' and finish.line == start.line then
+          finish.character = math.max(finish.character or 0, start.character)
+        end
+      end
+      previous_column[start.line] = start.character
+    end
+  end
+  return lenses
+end
+
+--- Handler of the whetstone client's textDocument/codeLens answers (0.11): Neovim's own,
+--- with the lenses put in the server's order first.
+function M.on_lenses(err, result, ctx)
+  if not err and type(result) == 'table' then
+    M.in_server_order(result)
+  end
+  return codelens.on_codelens(err, result, ctx)
+end
+
 --- Asks the whetstone client alone for the lenses of `bufnr`. Unlike vim.lsp.codelens.refresh()
 --- this is never skipped while another request is in flight (the newest state must win) and
 --- does not ask the buffer's other servers again.
@@ -32,7 +74,7 @@ local function request(client, bufnr)
     return
   end
   local params = { textDocument = vim.lsp.util.make_text_document_params(bufnr) }
-  client:request('textDocument/codeLens', params, codelens.on_codelens, bufnr)
+  client:request('textDocument/codeLens', params, M.on_lenses, bufnr)
 end
 
 --- Fetches the lenses of every watched buffer of the client again.

@@ -1,6 +1,8 @@
 -- Talking to the running whetstone server: finding its client, calling its commands, and reading
 -- a file's ownership map (`whetstone.chunks`).
 
+local ui = require('whetstone.ui')
+
 local M = {}
 
 M.name = 'whetstone'
@@ -28,7 +30,7 @@ function M.not_running_message(bufnr)
   if name == '' then
     return 'this buffer has no file, so whetstone does not follow it'
   end
-  return 'the server is not attached to this buffer (see :checkhealth whetstone)'
+  return 'not attached to this buffer (see :checkhealth whetstone)'
 end
 
 --- Sends `workspace/executeCommand`; `callback(err, result)` runs in the main loop.
@@ -47,7 +49,7 @@ function M.execute(client, command, argument, bufnr, callback)
     if callback then
       callback(err, result)
     elseif err then
-      vim.notify('whetstone: ' .. err.message, vim.log.levels.ERROR)
+      ui.error(err.message)
     end
   end, bufnr)
 end

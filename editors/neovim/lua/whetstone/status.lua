@@ -50,25 +50,40 @@ function M.calibration()
   return session
 end
 
---- Minutes left in a planned session, else minutes since it started; nil once a planned session
---- is over (the server ends it by itself, and the next poll says so).
-local function session_minutes(value)
+--- Whole minutes since the session started; nil once a planned session is over (the server
+--- ends it by itself, and the next poll or its calibrationChanged says so).
+local function elapsed_minutes(value)
+  if type(value.started_ms) ~= 'number' then
+    return tonumber(value.elapsed_minutes)
+  end
   local now = now_ms()
-  if server.present(value.planned_minutes) then
-    local ends = value.started_ms + value.planned_minutes * 60000
-    if now >= ends then
-      return nil
-    end
-    return math.ceil((ends - now) / 60000)
+  local planned = tonumber(value.planned_minutes)
+  if planned and now >= value.started_ms + planned * 60000 then
+    return nil
   end
   return math.max(0, math.floor((now - value.started_ms) / 60000))
 end
 
---- The statusline text for `bufnr`: "no-AI 23m", "82% yours" or "".
+--- What a running session shows, as in the VS Code status bar: the minutes since it started
+--- (the server's elapsed_minutes, counted here between polls) and its breaches.
+function M.session_text(value)
+  local minutes = elapsed_minutes(value)
+  if not minutes then
+    return nil
+  end
+  local text = ('No-AI %d min'):format(minutes)
+  local breaches = type(value.breaches) == 'table' and #value.breaches or 0
+  if breaches > 0 then
+    text = text .. (' · %d %s'):format(breaches, breaches == 1 and 'breach' or 'breaches')
+  end
+  return text
+end
+
+--- The statusline text for `bufnr`: "No-AI 23 min", "82% yours" or "".
 function M.text(bufnr)
-  local minutes = session and session_minutes(session)
-  if minutes then
-    return ('no-AI %dm'):format(minutes)
+  local shown = session and M.session_text(session)
+  if shown then
+    return shown
   end
   local own = ownership[bufnr]
   if own and own.total > 0 then
