@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tests the VS Code extension on a fresh machine: installs its node packages from the lock file,
-# compiles it, packages the .vsix (proof that packaging works), builds the whetstone server, and
-# runs node's test runner: the unit tests against the stand-in `vscode` module, the protocol
-# test against the real server binary, and the tests in a real VS Code (test/real: the packaged
-# extension in code-server, driven in Debian's headless Chromium).
+# compiles and bundles it, builds the whetstone server, packages both .vsix files (the universal
+# one, and the platform one carrying the server, as package.sh makes it), and runs node's test
+# runner: the unit tests against the stand-in `vscode` module, the protocol test against the real
+# server binary, and the tests in a real VS Code (test/real: the platform package in code-server,
+# with no whetstone on PATH, driven in Debian's headless Chromium).
 # Ends with one line, `vscode: N passed, N failed`; exits non-zero if anything failed.
 # Usage: editors/vscode/test.sh          (WHETSTONE_BIN=/path/to/whetstone to test another binary)
 set -uo pipefail
@@ -22,17 +23,8 @@ step "node packages (npm ci)"
 node --version
 npm ci --no-audit --no-fund --loglevel=error || give_up "npm ci"
 
-step "compile (tsc)"
-npm run --silent build || give_up "tsc"
-
-step "package (.vsix)"
-rm -f ./*.vsix
-# `npm run package` is vsce with --allow-missing-repository --skip-license: the extension lives
-# in the whetstone repository and carries its licence in package.json, not in files of its own;
-# and --no-rewrite-relative-links: with no repository address to point them at, the README's
-# screenshot stays a relative link, which VS Code resolves inside the installed extension.
-npm run --silent package || give_up "vsce package"
-ls -l ./*.vsix
+step "compile (tsc) and bundle (esbuild)"
+npm run --silent build || give_up "build"
 
 step "server binary"
 # Cargo's target folder: CARGO_TARGET_DIR when set (relative to the repository), else target/.
@@ -44,6 +36,23 @@ if command -v cargo >/dev/null 2>&1 && [ "$WHETSTONE_BIN" = "$target_dir/debug/w
   (cd "$repo" && cargo build -p whetstone) || give_up "cargo build -p whetstone"
 fi
 [ -x "$WHETSTONE_BIN" ] || give_up "no server binary at $WHETSTONE_BIN"
+
+step "package (.vsix): universal, and for this platform with the server inside"
+rm -f ./*.vsix
+npm run --silent package || give_up "vsce package"
+# package.sh builds a release binary, which would add minutes here; the platform package under
+# test carries the debug binary built above instead, without its debug info (136 MB with it, and
+# the tests never need it).
+packaged_bin=$(mktemp)
+trap 'rm -f "$packaged_bin"' EXIT
+if command -v strip >/dev/null 2>&1; then
+  strip --strip-debug -o "$packaged_bin" "$WHETSTONE_BIN" || give_up "strip $WHETSTONE_BIN"
+else
+  cp "$WHETSTONE_BIN" "$packaged_bin"
+fi
+chmod 755 "$packaged_bin"
+WHETSTONE_BIN="$packaged_bin" bash package.sh || give_up "package.sh"
+ls -l ./*.vsix
 
 step "real VS Code: code-server $(sed -n 's/.*"code-server": "\(.*\)".*/\1/p' test/real/package.json) and Chromium"
 # What code-server's install needs from Debian: Kerberos headers for its native module, ripgrep
@@ -103,13 +112,14 @@ fi
 real_tests=()
 if [ "$real_ok" -eq 1 ]; then
   real_tests=(test/real/*.test.mjs)
+  # The platform package (whetstone-<platform>-<version>.vsix): the one the real VS Code installs and runs with no whetstone on PATH.
   export WHETSTONE_VSIX
-  WHETSTONE_VSIX="$(pwd)/$(ls ./*.vsix | head -1)"
+  WHETSTONE_VSIX="$(pwd)/$(ls ./whetstone-*-*.vsix | head -1)"
 fi
 
 step "tests (node --test)"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$packaged_bin"' EXIT
 status=0
 node --test --test-reporter=tap test/*.test.mjs "${real_tests[@]}" 2>&1 | tee "$log" || status=$?
 

@@ -54,7 +54,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const refresh = () => tracker.refreshSoon();
 
   const start = async () => {
-    client = await startClient(output, { hints, toProtocolUri, refresh, sessionChanged: () => void tracker.pollSession(), log });
+    client = await startClient(output, context.extensionPath, { hints, toProtocolUri, refresh, sessionChanged: () => void tracker.pollSession(), log });
     refresh();
     await tracker.pollSession();
   };
@@ -98,11 +98,13 @@ export async function deactivate(): Promise<void> {
 
 async function startClient(
   output: vscode.LogOutputChannel,
+  extensionPath: string,
   hooks: MiddlewareDeps,
 ): Promise<LanguageClient | undefined> {
   const log = hooks.log;
   const resolved = resolveServerPath({
     setting: config().get<string>('serverPath'),
+    extensionPath,
     env: process.env,
     platform: process.platform,
     isExecutable,

@@ -1,6 +1,6 @@
 // Runs a real VS Code for the tests: code-server (VS Code's own workbench, served on loopback) with
-// the packaged extension installed in a fresh extensions folder, opened in Debian's headless
-// Chromium through playwright-core. Everything the run writes (user data, extensions, the
+// the packaged extension installed in a fresh extensions folder and no whetstone on PATH, opened
+// in Debian's headless Chromium through playwright-core. Everything the run writes (user data, extensions, the
 // workspace, whetstone's store, HOME) lives in one temporary folder, removed at the end.
 //
 // The helpers act the way a person does (the command palette, clicks on lenses, the clipboard,
@@ -108,6 +108,8 @@ export class VsCode {
     // file all point into the run's folder.
     this.env = {
       ...process.env,
+      // The extension must run the server it carries: no whetstone on PATH to fall back on.
+      PATH: withoutWhetstone(process.env.PATH ?? ''),
       HOME: this.home,
       XDG_CONFIG_HOME: path.join(this.home, '.config'),
       XDG_DATA_HOME: path.join(this.home, '.local', 'share'),
@@ -283,6 +285,26 @@ export class VsCode {
     await this.waitFor('the input box answered', async () =>
       !(await input.isVisible()) || (await input.getAttribute('aria-label')) !== asked,
     );
+  }
+
+  /**
+   * The executables of the whetstone language servers this run's VS Code has running: processes
+   * `<binary> lsp` whose environment names this run's store (read from /proc, Linux only).
+   */
+  serverExecutables() {
+    const found = [];
+    for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        if (argv[1] === 'lsp' && environ.includes(`WHETSTONE_HOME=${this.store}`)) {
+          found.push(fs.readlinkSync(`/proc/${pid}/exe`));
+        }
+      } catch {
+        // Gone meanwhile, or another user's.
+      }
+    }
+    return found;
   }
 
   /** Whether the run's time budget is spent (later steps then fail at once). */
@@ -553,6 +575,14 @@ export class VsCode {
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `PATH` without the folders that hold a `whetstone`. */
+export function withoutWhetstone(pathVariable) {
+  return pathVariable
+    .split(path.delimiter)
+    .filter((folder) => folder !== '' && !fs.existsSync(path.join(folder, 'whetstone')))
+    .join(path.delimiter);
 }
 
 function writeJson(file, value) {

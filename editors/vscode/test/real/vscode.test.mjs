@@ -1,20 +1,23 @@
-// The extension inside a real VS Code (code-server 4.100, VS Code 1.100) in headless Chromium,
-// against the whetstone binary the build made: what a person does and sees, step by step, in one
-// window. The steps share that window and run in order; each is one test.
+// The extension inside a real VS Code (code-server 4.100, VS Code 1.100) in headless Chromium: what
+// a person does and sees, step by step, in one window. The platform package is installed as a
+// person installs it, with no whetstone on PATH and no setting, so the first steps run the server
+// it carries; later ones name the binary the build made in whetstone.serverPath. The steps share
+// that window and run in order; each is one test.
 //
-// Needs: `npm ci` in this folder (test.sh does it), the packaged .vsix (WHETSTONE_VSIX, else the
+// Needs: `npm ci` in this folder (test.sh does it), the platform .vsix (WHETSTONE_VSIX, else the
 // one test.sh wrote), the server binary (WHETSTONE_BIN), Debian's /usr/bin/chromium.
 
 import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { VsCode, extensionRoot, repoRoot } from './harness.mjs';
+import { VsCode, extensionRoot, repoRoot, withoutWhetstone } from './harness.mjs';
 
 const BINARY = process.env.WHETSTONE_BIN ?? path.join(repoRoot, 'target', 'debug', 'whetstone');
+/** A platform package, `whetstone-<platform>-<version>.vsix`: it carries the server. */
 const VSIX =
   process.env.WHETSTONE_VSIX ??
-  path.join(extensionRoot, fs.readdirSync(extensionRoot).find((name) => name.endsWith('.vsix')) ?? 'missing.vsix');
+  path.join(extensionRoot, fs.readdirSync(extensionRoot).find((name) => /^whetstone-.+-.+\.vsix$/.test(name)) ?? 'missing.vsix');
 
 const MAIN_RS = ['//! A small program.', '', 'fn main() {', '    println!("{}", answer());', '}', ''].join('\n');
 
@@ -43,7 +46,6 @@ before(async () => {
   vscode = await VsCode.start({
     vsix: VSIX,
     files: { 'src/main.rs': MAIN_RS, 'Cargo.toml': '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n' },
-    userSettings: { 'whetstone.serverPath': BINARY },
   });
 });
 
@@ -63,15 +65,20 @@ after(async () => {
   await vscode?.close();
 });
 
-const FIRST_STEP = 'the extension activates on a Rust file: the status bar shows the share of typed lines';
+const FIRST_STEP = 'with no whetstone on PATH, the extension activates on a Rust file and runs the server it carries';
 
 test(FIRST_STEP, async () => {
+  assert.equal(withoutWhetstone(vscode.env.PATH), vscode.env.PATH, 'VS Code runs with no whetstone on PATH');
   await vscode.openFile('src/main.rs');
   const status = await vscode.waitFor('the whetstone status bar item', async () => {
     const text = await vscode.statusText();
     return /100% yours/.test(text) && text;
   });
   assert.match(status, /100% yours/);
+  // The share comes from the server; the one running is bin/whetstone of the installed package.
+  const installed = fs.readdirSync(vscode.extensions).find((name) => name.startsWith('whetstone.whetstone-'));
+  assert.ok(installed, `the extension is installed in ${vscode.extensions}`);
+  assert.deepEqual(vscode.serverExecutables(), [path.join(vscode.extensions, installed, 'bin', 'whetstone')]);
   await vscode.screenshot('activated');
   activated = true;
 });
@@ -257,7 +264,7 @@ test('a setting change takes effect without a restart: whetstone.pasteHint off',
   await vscode.waitFor('the lens of the small paste', async () => (await vscode.lenses()).some((lens) => small.test(lens)));
   await vscode.clickLens('Transient', small);
   await vscode.waitFor('its lens gone', async () => !(await vscode.lenses()).some((lens) => small.test(lens)));
-  await vscode.editUserSettings({ 'whetstone.serverPath': BINARY, 'whetstone.pasteHint': 'off' });
+  await vscode.editUserSettings({ 'whetstone.pasteHint': 'off' });
   await vscode.openFile('src/main.rs');
   // The status bar shows main.rs again (settings.json, a file too, had it meanwhile).
   const before = await vscode.settledTypedLines();
@@ -270,7 +277,7 @@ test('a setting change takes effect without a restart: whetstone.pasteHint off',
   assert.ok(!(await vscode.lenses()).some((lens) => small.test(lens)));
 });
 
-test('whetstone.serverPath in the user\'s settings is read: a change asks to restart, and a wrong path says so', async () => {
+test('whetstone.serverPath in the user\'s settings is read: a change asks to restart, a wrong path says so, a right one wins over the bundled server', async () => {
   const wrong = '/nonexistent/whetstone';
   await vscode.clearNotifications();
   await vscode.editUserSettings({ 'whetstone.serverPath': wrong, 'whetstone.pasteHint': 'off' });
@@ -283,6 +290,11 @@ test('whetstone.serverPath in the user\'s settings is read: a change asks to res
   await vscode.clickNotificationButton(/restart the language server to use the new setting\?/, 'Restart');
   await vscode.openFile('src/main.rs');
   await vscode.waitFor('the server back: the status bar share', () => vscode.typedLines());
+  const named = fs.realpathSync(BINARY);
+  await vscode.waitFor('the named binary running instead of the bundled one', () => {
+    const running = vscode.serverExecutables();
+    return running.length === 1 && running[0] === named;
+  });
 });
 
 test('after a window reload (server path now in the machine settings), chunks come back with class and explanation', async () => {
