@@ -224,9 +224,9 @@ impl Chunk {
         }
         match self.class {
             Some(Class::Core) => {
-                let explained = self.passing_explanation().is_some_and(|explanation| {
-                    explanation.recorded_ms <= at_ms
-                });
+                let explained = self
+                    .passing_explanation()
+                    .is_some_and(|explanation| explanation.recorded_ms <= at_ms);
                 if explained { 0.0 } else { 1.0 }
             }
             Some(Class::Repeatable) => {
@@ -263,7 +263,9 @@ impl Chunk {
 
     /// The explanation, when it passes the bar: the one that counts as explaining the chunk.
     pub fn passing_explanation(&self) -> Option<&Explanation> {
-        self.explanation.as_ref().filter(|explanation| explanation.passes())
+        self.explanation
+            .as_ref()
+            .filter(|explanation| explanation.passes())
     }
 
     /// Whether the chunk is explained: it holds an explanation that passes the bar.
@@ -429,7 +431,13 @@ mod tests {
     /// "it merges typed events" (12/100) ended the Core nudge and the debt: any explanation did.
     #[test]
     fn only_a_passing_explanation_explains_a_core_chunk() {
-        let mut chunk = Chunk::new(ChunkId(1), "file:///a.rs", Origin::Pasted, Rule::Insertion, 0);
+        let mut chunk = Chunk::new(
+            ChunkId(1),
+            "file:///a.rs",
+            Origin::Pasted,
+            Rule::Insertion,
+            0,
+        );
         chunk.class = Some(Class::Core);
         chunk.classified_ms = Some(0);
         let explain = |text: &str| Explanation {
@@ -451,7 +459,11 @@ mod tests {
         assert!(chunk.is_explained() && !chunk.is_explained_shallowly());
         assert!(!chunk.needs_attention());
         assert_eq!(chunk.debt_weight(20), 0.0);
-        assert_eq!(chunk.debt_weight(5), 1.0, "not explained before it was recorded");
+        assert_eq!(
+            chunk.debt_weight(5),
+            1.0,
+            "not explained before it was recorded"
+        );
     }
 
     #[test]

@@ -751,7 +751,10 @@ mod tests {
             ],
         });
         let report = compute(&report_input);
-        assert_eq!(report.debt_lines, 10.0, "only the shallow core chunk is debt");
+        assert_eq!(
+            report.debt_lines, 10.0,
+            "only the shallow core chunk is debt"
+        );
         let workspace = &report.workspaces[0];
         assert_eq!(
             (
@@ -763,7 +766,11 @@ mod tests {
         );
         let week = report.explained_trend.last().unwrap();
         assert_eq!(
-            (week.explained_lines, week.unexplained_lines, week.shallow_lines),
+            (
+                week.explained_lines,
+                week.unexplained_lines,
+                week.shallow_lines
+            ),
             (10, 20, 20)
         );
         assert_eq!(
@@ -774,7 +781,9 @@ mod tests {
             )
         );
         assert!(
-            report.questions[0].detail.contains("deepen the shallow ones"),
+            report.questions[0]
+                .detail
+                .contains("deepen the shallow ones"),
             "{}",
             report.questions[0].detail
         );

@@ -20,6 +20,9 @@ pub struct ClientFacts {
     pub watched_files_registration: bool,
     pub configuration_pull: bool,
     pub offers_utf8: bool,
+    /// The client's own extension tells the user an explanation's score once it is saved, so the
+    /// server only logs it (see [`shows_explanation_scores`]).
+    pub shows_explanation_scores: bool,
 }
 
 impl ClientFacts {
@@ -53,8 +56,22 @@ impl ClientFacts {
                 .as_ref()
                 .and_then(|general| general.position_encodings.as_ref())
                 .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8)),
+            shows_explanation_scores: false,
         }
     }
+}
+
+/// Whether the client named in `initialize`'s `clientInfo` shows an explanation's score itself.
+///
+/// The VS Code extension does (it waits for the saved document's explanation and says its
+/// score), and vscode-languageclient names the client by the application: "Visual Studio Code"
+/// (and its Insiders build), "code-server", "VSCodium". The server owns this list rather than
+/// the extension giving up its message: the extension's is there with or without this server
+/// version. A VS Code build named otherwise shows the score twice, which loses nothing.
+pub fn shows_explanation_scores(client_name: &str) -> bool {
+    client_name.starts_with("Visual Studio Code")
+        || client_name == "code-server"
+        || client_name == "VSCodium"
 }
 
 /// The `initialize` answer.

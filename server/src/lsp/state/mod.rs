@@ -316,6 +316,10 @@ impl State {
         {
             self.facts.show_document = true;
         }
+        self.facts.shows_explanation_scores = params
+            .client_info
+            .as_ref()
+            .is_some_and(|info| crate::lsp::capabilities::shows_explanation_scores(&info.name));
         let (settings, warnings) = settings::parse(
             params
                 .initialization_options
