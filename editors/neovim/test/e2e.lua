@@ -370,7 +370,7 @@ local function run()
     expect(chunk.class == 'core', 'class %s', tostring(chunk.class))
     expect(chunk.explanation.text == EXPLANATION, 'explanation text %q', tostring(chunk.explanation.text))
     expect(chunk.needs_attention == false, 'the chunk still needs attention')
-    expect(notified('^whetstone: explanation of chunk %d+ recorded %(%d+/100%)$'),
+    expect(notified('^whetstone: explanation saved for lines %d+–%d+: %d+/100, passes%.$'),
       'no "explanation recorded" message')
     wait_for('the lenses of the explained chunk to go', function()
       return #lens_titles() == 0

@@ -126,3 +126,25 @@ pub fn server_capabilities(encoding: PositionEncoding) -> InitializeResult {
         ..InitializeResult::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shows_explanation_scores;
+
+    /// vscode-languageclient names the client by `vscode.env.appName`; the extension there says
+    /// an explanation's score itself, so the server's message would say it twice.
+    #[test]
+    fn only_vs_code_builds_show_explanation_scores_themselves() {
+        for name in [
+            "Visual Studio Code",
+            "Visual Studio Code - Insiders",
+            "code-server",
+            "VSCodium",
+        ] {
+            assert!(shows_explanation_scores(name), "{name}");
+        }
+        for name in ["helix", "Neovim", "whetstone-tests", ""] {
+            assert!(!shows_explanation_scores(name), "{name}");
+        }
+    }
+}

@@ -119,7 +119,7 @@ function M.classify(class)
         if name == 'core' and not server.present(chunk.explanation) then
           next_step = ' — now explain it from memory: :Whetstone explain'
         end
-        local where = ('lines %d–%d'):format(chunk.start_line + 1, chunk.end_line)
+        local where = server.line_range(chunk)
         ui.info(('chunk %d (%s) is %s%s'):format(chunk.id, where, name, next_step))
       end)
     end
@@ -156,10 +156,9 @@ function M.explain(text)
           ui.info('answer the three prompts from memory, then :write the document')
           return
         end
-        local verdict = result.shallow
-            and 'it reads as shallow: say why, and name what the code uses'
-          or 'recorded'
-        ui.info(('explanation of chunk %d %s (%d/100)'):format(chunk.id, verdict, result.score))
+        -- The server's wording when a saved document is recorded (explaining::saved_message).
+        local verdict = result.shallow and 'shallow — say why, name what it uses' or 'passes'
+        ui.info(('explanation saved for %s: %d/100, %s.'):format(server.line_range(chunk), result.score, verdict))
       end)
     end
     if text then
