@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::core::ChunkId;
+use crate::core::text::line_range;
 
 /// The first line ties a document to its chunk; the user is asked to keep it.
 const MARKER: &str = "<!-- whetstone explanation · chunk ";
@@ -30,27 +31,22 @@ pub struct ChunkPlace {
 
 /// The document's text.
 pub fn render(place: &ChunkPlace) -> String {
+    let lines = line_range(place.start_line, place.end_line);
     let what = if place.items.is_empty() {
-        format!(
-            "lines {}–{} of {}",
-            place.start_line + 1,
-            place.end_line,
-            place.display_path
-        )
+        format!("{lines} of {}", place.display_path)
     } else {
         format!("`{}`", place.items.join("`, `"))
     };
+    let count = place.end_line.saturating_sub(place.start_line);
     let mut text = format!(
         "{MARKER}{} · {} · keep this line: it ties your answers to the chunk -->\n\
          # Explain {what}\n\n\
-         `{}`, lines {}–{} ({} lines {}). Answer from memory: without looking at the code or \
+         `{}`, {lines} ({count} {} {}). Answer from memory: without looking at the code or \
          asking an AI. Then save this file; whetstone records your answers as the explanation.\n",
         place.chunk.0,
         place.uri,
         place.display_path,
-        place.start_line + 1,
-        place.end_line,
-        place.end_line - place.start_line,
+        if count == 1 { "line" } else { "lines" },
         place.origin,
     );
     for prompt in PROMPTS {
@@ -104,18 +100,56 @@ pub fn is_file_name(name: &str) -> bool {
         })
 }
 
-/// Writes the document into `folder` (created owner-only) unless one with answers exists: the
-/// user's earlier words are never overwritten. Returns its path.
-pub fn write(folder: &Path, place: &ChunkPlace) -> std::io::Result<PathBuf> {
+/// What [`prepare`] found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prepared {
+    /// There was no document: a fresh one was written.
+    Written,
+    /// The document was there (or open in the editor) and is left exactly as it is.
+    Reused,
+    /// The document is there, but its first line no longer ties it to this chunk: saving it
+    /// records nothing until the user deletes it (then Explain writes a fresh one).
+    ReusedUntied,
+}
+
+/// The chunk's document in `folder` (created owner-only), written only when there is none.
+///
+/// A document that exists is never written again, answered or not: the user may have it open,
+/// and an editor that does not reload a file changed under it (Helix) then refuses to save over
+/// it; and it may hold the user's words. Nor is one written while the editor has it open
+/// (`open_in_editor`), even if the file was deleted: the editor's text is the user's. Only a
+/// document that is neither on disk nor open is written, from the chunk as it is now; a reused
+/// one keeps the lines its heading named when it was written (its first line ties it to the
+/// chunk by id, which edits do not change).
+pub fn prepare(
+    folder: &Path,
+    place: &ChunkPlace,
+    open_in_editor: bool,
+) -> std::io::Result<(PathBuf, Prepared)> {
     create_private_folder(folder)?;
     let path = folder.join(file_name(place.chunk));
-    if let Ok(existing) = std::fs::read_to_string(&path)
-        && parse(&existing).is_some_and(|(_, _, answers)| !answers.is_empty())
-    {
-        return Ok(path);
+    if open_in_editor {
+        return Ok((path, Prepared::Reused));
     }
-    std::fs::write(&path, render(place))?;
-    Ok(path)
+    match std::fs::symlink_metadata(&path) {
+        Ok(_) => {
+            let tied = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|existing| parse(&existing))
+                .is_some_and(|(_, chunk, _)| chunk == place.chunk);
+            let prepared = if tied {
+                Prepared::Reused
+            } else {
+                Prepared::ReusedUntied
+            };
+            Ok((path, prepared))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(&path, render(place))?;
+            Ok((path, Prepared::Written))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 fn create_private_folder(folder: &Path) -> std::io::Result<()> {
@@ -211,12 +245,86 @@ mod tests {
     #[test]
     fn written_answers_are_never_overwritten() {
         let folder = tempfile::tempdir().unwrap();
-        let path = write(folder.path(), &place()).unwrap();
+        let (path, prepared) = prepare(folder.path(), &place(), false).unwrap();
+        assert_eq!(prepared, Prepared::Written);
         let answered = std::fs::read_to_string(&path)
             .unwrap()
             .replace("## What does it do?\n\n", "## What does it do?\n\nMine.\n");
         std::fs::write(&path, &answered).unwrap();
-        write(folder.path(), &place()).unwrap();
+        assert_eq!(
+            prepare(folder.path(), &place(), false).unwrap(),
+            (path.clone(), Prepared::Reused)
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), answered);
+    }
+
+    /// Choosing Explain twice rewrote the unanswered document; Helix, which had it open, then
+    /// refused `:w` ("file modified by an external process").
+    #[test]
+    fn an_unanswered_document_is_not_written_again() {
+        let folder = tempfile::tempdir().unwrap();
+        let (path, _) = prepare(folder.path(), &place(), false).unwrap();
+        let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let mut moved = place();
+        moved.start_line = 50;
+        moved.end_line = 90;
+        assert_eq!(
+            prepare(folder.path(), &moved, false).unwrap(),
+            (path.clone(), Prepared::Reused)
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), render(&place()));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            before
+        );
+    }
+
+    #[test]
+    fn a_deleted_document_is_written_anew_unless_the_editor_has_it_open() {
+        let folder = tempfile::tempdir().unwrap();
+        let (path, _) = prepare(folder.path(), &place(), false).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            prepare(folder.path(), &place(), true).unwrap(),
+            (path.clone(), Prepared::Reused)
+        );
+        assert!(!path.exists(), "the editor's unsaved text is the user's");
+        assert_eq!(
+            prepare(folder.path(), &place(), false).unwrap(),
+            (path.clone(), Prepared::Written)
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), render(&place()));
+    }
+
+    #[test]
+    fn a_document_that_lost_its_first_line_is_kept_and_said_so() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join(file_name(ChunkId(12)));
+        std::fs::write(&path, "## What does it do?\n\nMy words.\n").unwrap();
+        assert_eq!(
+            prepare(folder.path(), &place(), false).unwrap(),
+            (path.clone(), Prepared::ReusedUntied)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "## What does it do?\n\nMy words.\n"
+        );
+    }
+
+    #[test]
+    fn a_one_line_chunk_reads_as_one_line() {
+        let mut one = place();
+        one.items.clear();
+        one.start_line = 190;
+        one.end_line = 191;
+        let text = render(&one);
+        assert!(
+            text.contains("# Explain line 191 of src/http.rs\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`src/http.rs`, line 191 (1 line pasted)."),
+            "{text}"
+        );
     }
 }

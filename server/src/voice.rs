@@ -114,6 +114,7 @@ mod tests {
             (Some("Neovim"), Voice::Neovim),
             (Some("helix"), Voice::Helix),
             (Some("Visual Studio Code"), Voice::VsCode),
+            (Some("Visual Studio Code - Insiders"), Voice::VsCode),
             (Some("code-server"), Voice::VsCode),
             (Some("VSCodium"), Voice::VsCode),
             (Some("Zed"), Voice::Editor),

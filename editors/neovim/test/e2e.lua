@@ -282,6 +282,9 @@ local function run()
       return notified('^whetstone: .*calibration')
     end)
     expect(reminder.level == vim.log.levels.INFO, 'the reminder has level %s', tostring(reminder.level))
+    -- The server knows Neovim by its clientInfo and names the command as it is typed here.
+    expect(reminder.message:find(':Whetstone calibrate start', 1, true),
+      'the reminder does not name :Whetstone calibrate start: %s', reminder.message)
     state.reminder = reminder.message:gsub('^whetstone: ', '')
   end)
 
@@ -414,7 +417,7 @@ local function run()
     expect(chunk.class == 'core', 'class %s', tostring(chunk.class))
     expect(chunk.explanation.text == EXPLANATION, 'explanation text %q', tostring(chunk.explanation.text))
     expect(chunk.needs_attention == false, 'the chunk still needs attention')
-    expect(notified('^whetstone: explanation of chunk %d+ recorded %(%d+/100%)$'),
+    expect(notified('^whetstone: explanation saved for lines %d+–%d+: %d+/100, passes%.$'),
       'no "explanation recorded" message')
     wait_for('the lenses of the explained chunk to go', function()
       return #lens_titles() == 0

@@ -101,6 +101,12 @@ impl Rule {
     }
 }
 
+/// The bar an explanation must pass (README, "Explanations"): a score of at least this, at least
+/// [`PASSING_WORDS`] words, and a reason or trade-off. Under it, the explanation is shallow.
+pub const PASSING_SCORE: u8 = 60;
+/// The fewest words a passing explanation has.
+pub const PASSING_WORDS: usize = 20;
+
 /// How deep an explanation goes. `shallow` is what the editor shows; the parts say why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExplanationScore {
@@ -121,6 +127,14 @@ pub struct Explanation {
     pub text: String,
     pub recorded_ms: u64,
     pub score: ExplanationScore,
+}
+
+impl Explanation {
+    /// Whether it passes the bar. A shallow explanation is kept and shown, but the chunk counts as
+    /// unexplained (in the nudges, the report and the debt) until one passes.
+    pub fn passes(&self) -> bool {
+        !self.score.shallow
+    }
 }
 
 /// A region made by one flagged insertion. Its lines live in the file's [`LineMap`]; this is what
@@ -211,8 +225,7 @@ impl Chunk {
         match self.class {
             Some(Class::Core) => {
                 let explained = self
-                    .explanation
-                    .as_ref()
+                    .passing_explanation()
                     .is_some_and(|explanation| explanation.recorded_ms <= at_ms);
                 if explained { 0.0 } else { 1.0 }
             }
@@ -238,13 +251,33 @@ impl Chunk {
         }
     }
 
-    /// Whether the editor should still nudge: unclassified, or core without an explanation.
+    /// Whether the editor should still nudge: unclassified, or core without an explanation that
+    /// passes the bar.
     pub fn needs_attention(&self) -> bool {
         match self.class {
             None => true,
-            Some(Class::Core) => self.explanation.is_none(),
+            Some(Class::Core) => !self.is_explained(),
             Some(_) => false,
         }
+    }
+
+    /// The explanation, when it passes the bar: the one that counts as explaining the chunk.
+    pub fn passing_explanation(&self) -> Option<&Explanation> {
+        self.explanation
+            .as_ref()
+            .filter(|explanation| explanation.passes())
+    }
+
+    /// Whether the chunk is explained: it holds an explanation that passes the bar.
+    pub fn is_explained(&self) -> bool {
+        self.passing_explanation().is_some()
+    }
+
+    /// Whether the chunk holds only a shallow explanation: recorded, but not counted.
+    pub fn is_explained_shallowly(&self) -> bool {
+        self.explanation
+            .as_ref()
+            .is_some_and(|explanation| !explanation.passes())
     }
 }
 
@@ -295,7 +328,7 @@ pub fn score_explanation(text: &str, identifiers: &[String]) -> ExplanationScore
     };
     let why_points = if says_why { 30 } else { 0 };
     let score = length_points + identifier_points + why_points;
-    let shallow = score < 60 || words < 20 || !says_why;
+    let shallow = score < PASSING_SCORE || words < PASSING_WORDS || !says_why;
     ExplanationScore {
         words,
         identifiers_named,
@@ -393,6 +426,54 @@ mod tests {
             }
         "#]]
         .assert_debug_eq(&score);
+    }
+
+    /// "it merges typed events" (12/100) ended the Core nudge and the debt: any explanation did.
+    #[test]
+    fn only_a_passing_explanation_explains_a_core_chunk() {
+        let mut chunk = Chunk::new(
+            ChunkId(1),
+            "file:///a.rs",
+            Origin::Pasted,
+            Rule::Insertion,
+            0,
+        );
+        chunk.class = Some(Class::Core);
+        chunk.classified_ms = Some(0);
+        let explain = |text: &str| Explanation {
+            text: text.to_string(),
+            recorded_ms: 10,
+            score: score_explanation(text, &identifiers(&["merge_events"])),
+        };
+        chunk.explanation = Some(explain("it merges typed events"));
+        assert!(chunk.is_explained_shallowly() && !chunk.is_explained());
+        assert!(chunk.needs_attention());
+        assert_eq!(chunk.debt_weight(20), 1.0);
+
+        chunk.explanation = Some(explain(
+            "merge_events folds the typed events into one edit because the editor sends one per \
+             keystroke, and judging each alone would flag nothing while costing a pass per key. \
+             The trade-off is a short delay before a burst is judged, which nobody sees, and a \
+             little memory held for the events waiting to be merged.",
+        ));
+        assert!(chunk.is_explained() && !chunk.is_explained_shallowly());
+        assert!(!chunk.needs_attention());
+        assert_eq!(chunk.debt_weight(20), 0.0);
+        assert_eq!(
+            chunk.debt_weight(5),
+            1.0,
+            "not explained before it was recorded"
+        );
+    }
+
+    #[test]
+    fn the_bar_is_the_score_the_words_and_a_reason() {
+        // 20 words with a reason but naming nothing: 13 + 0 + 30 = 43, under the bar.
+        let text = "it works this way because the other way was slower when I tried it on the \
+                    large input files we have";
+        let score = score_explanation(text, &identifiers(&["merge_events"]));
+        assert!(score.says_why && score.words >= PASSING_WORDS);
+        assert!(score.score < PASSING_SCORE && score.shallow);
     }
 
     #[test]

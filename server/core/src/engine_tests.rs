@@ -691,6 +691,21 @@ fn classify_explain_and_dismiss() {
         )
         .unwrap();
     assert_eq!(score.identifiers_named, 2, "{score:?}");
+    // Eleven words: recorded, but shallow, so the core chunk still asks for an explanation.
+    assert!(score.shallow, "{score:?}");
+    assert!(session.engine.chunks_in(FILE)[0].chunk.needs_attention());
+    let score = session
+        .engine
+        .explain(
+            FILE,
+            id,
+            "parse_header walks the input line by line because the format is line based, and \
+             it stops at the first blank line rather than reading the body, which would make \
+             every request pay for bytes that the handler may never look at.",
+            6,
+        )
+        .unwrap();
+    assert!(!score.shallow, "{score:?}");
     assert!(!session.engine.chunks_in(FILE)[0].chunk.needs_attention());
     assert_eq!(
         session.engine.classify(FILE, ChunkId(999), Class::Core, 0),

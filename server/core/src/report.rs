@@ -68,9 +68,12 @@ pub struct WorkspaceOwnership {
     pub workspace: String,
     pub lines: ByOrigin<u64>,
     pub chunks: ClassCounts,
-    /// Lines of flagged chunks that have an explanation, and that do not.
+    /// Lines of flagged chunks whose explanation passes the bar, and that do not (a shallow
+    /// explanation counts as none).
     pub explained_lines: u64,
     pub unexplained_lines: u64,
+    /// The part of `unexplained_lines` in chunks explained shallowly.
+    pub shallow_lines: u64,
     pub debt_lines: f64,
     pub files: Vec<FileOwnership>,
 }
@@ -85,9 +88,11 @@ pub struct DebtPoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainedPoint {
     pub week_start_day: u32,
-    /// Lines of the chunks made that week: explained by now, and not.
+    /// Lines of the chunks made that week: explained by now (passing the bar), and not.
     pub explained_lines: u64,
     pub unexplained_lines: u64,
+    /// The part of `unexplained_lines` in chunks explained shallowly.
+    pub shallow_lines: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +154,7 @@ pub struct AgentLines {
     pub model: Option<String>,
     pub chunks: u64,
     pub lines: u64,
-    /// Lines of those chunks that the user explained.
+    /// Lines of those chunks that the user explained (passing the bar).
     pub explained_lines: u64,
 }
 
@@ -226,6 +231,7 @@ pub fn compute(input: &ReportInput) -> Report {
                     chunks: ClassCounts::default(),
                     explained_lines: 0,
                     unexplained_lines: 0,
+                    shallow_lines: 0,
                     debt_lines: 0.0,
                     files: Vec::new(),
                 });
@@ -234,10 +240,13 @@ pub fn compute(input: &ReportInput) -> Report {
         for (chunk, lines) in &file.chunks {
             count_class(&mut file_chunks, chunk.class);
             file_debt += chunk.debt_weight(input.now_ms) * *lines as f64;
-            if chunk.explanation.is_some() {
+            if chunk.is_explained() {
                 workspace.explained_lines += lines;
             } else {
                 workspace.unexplained_lines += lines;
+                if chunk.is_explained_shallowly() {
+                    workspace.shallow_lines += lines;
+                }
             }
         }
         workspace.lines += file.lines;
@@ -280,13 +289,16 @@ pub fn compute(input: &ReportInput) -> Report {
     let explained_trend = weeks_in_period
         .iter()
         .map(|&week| {
-            let (mut explained, mut unexplained) = (0, 0);
+            let (mut explained, mut unexplained, mut shallow) = (0, 0, 0);
             for (chunk, lines) in &all_chunks {
                 if week_start(day_of(chunk.created_ms)) == week {
-                    if chunk.explanation.is_some() {
+                    if chunk.is_explained() {
                         explained += lines;
                     } else {
                         unexplained += lines;
+                        if chunk.is_explained_shallowly() {
+                            shallow += lines;
+                        }
                     }
                 }
             }
@@ -294,6 +306,7 @@ pub fn compute(input: &ReportInput) -> Report {
                 week_start_day: week,
                 explained_lines: explained,
                 unexplained_lines: unexplained,
+                shallow_lines: shallow,
             }
         })
         .collect();
@@ -392,7 +405,7 @@ fn agent_lines(chunks: &[&(Chunk, u64)]) -> Vec<AgentLines> {
             });
         entry.chunks += 1;
         entry.lines += lines;
-        if chunk.explanation.is_some() {
+        if chunk.is_explained() {
             entry.explained_lines += lines;
         }
     }
@@ -491,7 +504,11 @@ fn answers(
         .collect();
     let explained = week_chunks
         .iter()
-        .filter(|chunk| chunk.explanation.is_some())
+        .filter(|chunk| chunk.is_explained())
+        .count();
+    let shallow = week_chunks
+        .iter()
+        .filter(|chunk| chunk.is_explained_shallowly())
         .count();
     let first = if week_chunks.is_empty() {
         Answer {
@@ -501,13 +518,31 @@ fn answers(
         }
     } else {
         let share = explained * 100 / week_chunks.len();
+        let total = week_chunks.len();
+        let noun = if total == 1 { "chunk" } else { "chunks" };
+        let mut answer =
+            format!("You explained {explained} of this week's {total} {noun} ({share}%).");
+        if shallow > 0 {
+            let (count, verb) = if shallow == 1 {
+                ("1 more".to_string(), "has")
+            } else {
+                (format!("{shallow} more"), "have")
+            };
+            answer.push_str(&format!(
+                " {count} {verb} only a shallow explanation, which does not count."
+            ));
+        }
+        let detail = if explained == week_chunks.len() {
+            "All of them: the Explanation Requirement is met this week."
+        } else if shallow > 0 {
+            "Explain the rest from memory, and deepen the shallow ones: say why, name what the code uses."
+        } else {
+            "Explain the rest from memory: the Explanation Requirement."
+        };
         Answer {
             question: QUESTIONS[0],
-            answer: Some(format!(
-                "You explained {explained} of this week's {} chunks ({share}%).",
-                week_chunks.len()
-            )),
-            detail: "Explain the rest from memory: the Explanation Requirement.".to_string(),
+            answer: Some(answer),
+            detail: detail.to_string(),
         }
     };
 
@@ -610,9 +645,9 @@ mod tests {
             class,
             classified_ms: class.map(|_| created_ms),
             explanation: explained.then(|| Explanation {
-                text: "because".into(),
+                text: PASSING.into(),
                 recorded_ms: created_ms,
-                score: score_explanation("because", &[]),
+                score: score_explanation(PASSING, &[]),
             }),
             practiced_ms: Vec::new(),
             items: vec!["fn x".into()],
@@ -624,6 +659,22 @@ mod tests {
             agent: None,
             model: None,
         }
+    }
+
+    /// Passes the bar: over 20 words, with a reason.
+    const PASSING: &str = "It keeps the parsed header in a small map because the lookups happen on \
+                           every request, and a linear scan over the raw bytes would be slower \
+                           once a client sends more than a handful of fields.";
+
+    /// A chunk whose only explanation is under the bar.
+    fn explained_shallowly(id: u64, created_ms: u64, class: Class) -> Chunk {
+        let mut chunk = chunk(id, created_ms, Some(class), false);
+        chunk.explanation = Some(Explanation {
+            text: "it merges typed events".into(),
+            recorded_ms: created_ms,
+            score: score_explanation("it merges typed events", &[]),
+        });
+        chunk
     }
 
     fn input(now_ms: u64) -> ReportInput {
@@ -680,6 +731,83 @@ mod tests {
         assert_eq!(
             report.questions[0].answer.as_deref(),
             Some("You explained 1 of this week's 4 chunks (25%).")
+        );
+    }
+
+    /// A shallow explanation ("it merges typed events", 12/100) counted as explained: the report
+    /// said 100% and the debt dropped, while the chunk's meaning was never written down.
+    #[test]
+    fn a_shallow_explanation_counts_as_unexplained() {
+        let now = MONDAY + 2 * DAY;
+        let mut report_input = input(now);
+        report_input.files.push(FileInput {
+            workspace: "/w".into(),
+            path: "src/a.rs".into(),
+            lines: ByOrigin::from([60, 30, 0, 0, 0, 0]),
+            chunks: vec![
+                (explained_shallowly(1, MONDAY, Class::Core), 10),
+                (explained_shallowly(2, MONDAY, Class::Transient), 10),
+                (chunk(3, MONDAY, Some(Class::Core), true), 10),
+            ],
+        });
+        let report = compute(&report_input);
+        assert_eq!(
+            report.debt_lines, 10.0,
+            "only the shallow core chunk is debt"
+        );
+        let workspace = &report.workspaces[0];
+        assert_eq!(
+            (
+                workspace.explained_lines,
+                workspace.unexplained_lines,
+                workspace.shallow_lines
+            ),
+            (10, 20, 20)
+        );
+        let week = report.explained_trend.last().unwrap();
+        assert_eq!(
+            (
+                week.explained_lines,
+                week.unexplained_lines,
+                week.shallow_lines
+            ),
+            (10, 20, 20)
+        );
+        assert_eq!(
+            report.questions[0].answer.as_deref(),
+            Some(
+                "You explained 1 of this week's 3 chunks (33%). 2 more have only a shallow \
+                 explanation, which does not count."
+            )
+        );
+        assert!(
+            report.questions[0]
+                .detail
+                .contains("deepen the shallow ones"),
+            "{}",
+            report.questions[0].detail
+        );
+    }
+
+    #[test]
+    fn every_chunk_explained_asks_for_no_more() {
+        let now = MONDAY + 2 * DAY;
+        let mut report_input = input(now);
+        report_input.files.push(FileInput {
+            workspace: "/w".into(),
+            path: "src/a.rs".into(),
+            lines: ByOrigin::from([60, 10, 0, 0, 0, 0]),
+            chunks: vec![(chunk(1, MONDAY, Some(Class::Core), true), 10)],
+        });
+        let report = compute(&report_input);
+        assert_eq!(
+            report.questions[0].answer.as_deref(),
+            Some("You explained 1 of this week's 1 chunk (100%).")
+        );
+        assert!(
+            !report.questions[0].detail.contains("the rest"),
+            "{}",
+            report.questions[0].detail
         );
     }
 

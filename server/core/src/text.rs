@@ -1,5 +1,18 @@
 //! Small measures of text that detection and line matching share: non-whitespace counts and the
-//! whitespace-blind key that identifies a line across re-indentation and formatting.
+//! whitespace-blind key that identifies a line across re-indentation and formatting; and line
+//! ranges as every layer words them for people.
+
+/// Zero-based lines `start_line..end_line` (end exclusive) as a person reads them, one-based:
+/// "line 12" for one line, "lines 12–40" for more. An empty range reads as its first line.
+pub fn line_range(start_line: usize, end_line: usize) -> String {
+    let first = start_line + 1;
+    let last = end_line.max(first);
+    if last == first {
+        format!("line {first}")
+    } else {
+        format!("lines {first}–{last}")
+    }
+}
 
 /// Characters that are not whitespace: the size measure every threshold uses, so that indentation,
 /// blank lines and formatter spacing never count as written code.
@@ -139,6 +152,15 @@ pub fn sorted_word_characters(text: &str) -> Vec<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_line_range_reads_as_one_line() {
+        assert_eq!(line_range(190, 191), "line 191");
+        assert_eq!(line_range(11, 40), "lines 12–40");
+        // Empty or reversed ranges (a chunk that lost its lines) still name a line.
+        assert_eq!(line_range(4, 4), "line 5");
+        assert_eq!(line_range(4, 2), "line 5");
+    }
 
     #[test]
     fn keys_ignore_whitespace() {

@@ -11,6 +11,7 @@ use tower_lsp_server::ls_types::{
 
 use crate::core::engine::ChunkView;
 use crate::core::syntax;
+use crate::core::text::line_range;
 use crate::core::{Class, Origin};
 use crate::lsp::settings::Severity;
 
@@ -39,11 +40,8 @@ pub fn title(view: &ChunkView) -> String {
     // The stored list is capped; its last entry may count the rest (`+3 more`).
     let item_count = syntax::item_count(items);
     if items.is_empty() {
-        title.push_str(&format!(
-            " · lines {}–{}",
-            view.start_line + 1,
-            view.end_line
-        ));
+        title.push_str(" · ");
+        title.push_str(&line_range(view.start_line, view.end_line));
     } else {
         let shown: Vec<&str> = syntax::named_items(items)
             .iter()
@@ -56,14 +54,21 @@ pub fn title(view: &ChunkView) -> String {
             title.push_str(&format!(" +{}", item_count - shown.len()));
         }
     }
-    match view.chunk.class {
-        Some(Class::Core) if view.chunk.explanation.is_none() => {
-            title.push_str(" · core, not yet explained")
-        }
-        Some(class) => title.push_str(&format!(" · {}", class.as_str())),
-        None => {}
+    match (view.chunk.class, &view.chunk.explanation) {
+        (Some(Class::Core), None) => title.push_str(" · core, not yet explained"),
+        (Some(Class::Core), Some(explanation)) if !explanation.passes() => title.push_str(
+            &format!(" · core, {}", shallow_nudge(explanation.score.score)),
+        ),
+        (Some(class), _) => title.push_str(&format!(" · {}", class.as_str())),
+        (None, _) => {}
     }
     title
+}
+
+/// "explained shallowly (12/100) — say why, name what it uses": what a core chunk whose only
+/// explanation is under the bar still asks for.
+pub fn shallow_nudge(score: u8) -> String {
+    format!("explained shallowly ({score}/100) — say why, name what it uses")
 }
 
 /// Lenses for every chunk that needs attention: a title, then one per action.
@@ -107,6 +112,11 @@ pub fn actions(uri: &str, view: &ChunkView) -> Vec<(&'static str, &'static str, 
         )
     };
     let explain = ("Explain", EXPLAIN, json!({"uri": uri, "chunk": chunk}));
+    let explain_again = (
+        "Explain again",
+        EXPLAIN,
+        json!({"uri": uri, "chunk": chunk}),
+    );
     let dismiss = ("Not AI", DISMISS, json!({"uri": uri, "chunk": chunk}));
     match view.chunk.class {
         None => vec![
@@ -117,6 +127,7 @@ pub fn actions(uri: &str, view: &ChunkView) -> Vec<(&'static str, &'static str, 
             dismiss,
         ],
         Some(Class::Core) if view.chunk.explanation.is_none() => vec![explain],
+        Some(Class::Core) if !view.chunk.is_explained() => vec![explain_again],
         Some(_) => Vec::new(),
     }
 }
@@ -132,6 +143,15 @@ pub fn diagnostics(views: &[ChunkView], severity: Severity) -> Vec<Diagnostic> {
                     UNCLASSIFIED,
                     format!(
                         "{} — decide how much of it you must own: transient, repeatable or core (code actions)",
+                        title(view).trim_start_matches("⚑ ")
+                    ),
+                )
+            } else if view.chunk.is_explained_shallowly() {
+                // The title already says what is missing; the code stays: it is still unexplained.
+                (
+                    UNEXPLAINED_CORE,
+                    format!(
+                        "{} (Explain again in the code actions; a shallow explanation does not count)",
                         title(view).trim_start_matches("⚑ ")
                     ),
                 )
@@ -260,10 +280,9 @@ pub fn hover(views: &[ChunkView], line: usize, now_ms: u64) -> Option<Hover> {
     if let Some(source) = chunk.copied_from {
         match views.iter().find(|other| other.chunk.id == source) {
             Some(other) => text.push_str(&format!(
-                "\n\nA copy of the chunk at lines {}–{} of this file: it has that chunk's origin, \
-                 not its class or explanation.",
-                other.start_line + 1,
-                other.end_line
+                "\n\nA copy of the chunk at {} of this file: it has that chunk's origin, not its \
+                 class or explanation.",
+                line_range(other.start_line, other.end_line)
             )),
             None => text.push_str(&format!(
                 "\n\nA copy of chunk {} (no longer in this file): it has that chunk's origin, not \
@@ -292,6 +311,12 @@ pub fn hover(views: &[ChunkView], line: usize, now_ms: u64) -> Option<Hover> {
                 "\n\nExplanation ({depth}, {}/100): “{summary}”",
                 explanation.score.score
             ));
+            if !explanation.passes() && chunk.class == Some(Class::Core) {
+                text.push_str(
+                    "\n\nIt counts as unexplained until an explanation passes: say why this \
+                     way, and name what the code uses.",
+                );
+            }
         }
         None if chunk.class == Some(Class::Core) => {
             text.push_str("\n\nNot explained yet: core code you must be able to explain.")
@@ -357,16 +382,14 @@ mod tests {
     use super::*;
     use crate::core::chunk::{Chunk, ChunkId, Explanation, score_explanation};
 
+    /// Passes the bar: long enough, names the function, says why.
+    const PASSING: &str = "parse_header splits the request line because the parser wants \
+                           tokens, not bytes; doing it once here is cheaper than letting every \
+                           handler split the line again, at the cost of holding the pieces for \
+                           the whole request, which is small next to the body.";
+
     fn view(class: Option<Class>, explained: bool) -> ChunkView {
-        let explanation = explained.then(|| Explanation {
-            text: "parse_header splits the request line because the parser wants tokens"
-                .to_string(),
-            recorded_ms: 0,
-            score: score_explanation(
-                "parse_header splits the request line because",
-                &["parse_header".to_string()],
-            ),
-        });
+        let explanation = explained.then(|| explanation(PASSING));
         ChunkView {
             chunk: Chunk {
                 id: ChunkId(7),
@@ -390,6 +413,20 @@ mod tests {
             start_line: 10,
             end_line: 52,
         }
+    }
+
+    fn explanation(text: &str) -> Explanation {
+        Explanation {
+            text: text.to_string(),
+            recorded_ms: 0,
+            score: score_explanation(text, &["parse_header".to_string()]),
+        }
+    }
+
+    fn explained_shallowly(class: Class) -> ChunkView {
+        let mut view = view(Some(class), false);
+        view.chunk.explanation = Some(explanation("it merges typed events"));
+        view
     }
 
     fn titles(lenses: &[CodeLens]) -> Vec<String> {
@@ -462,6 +499,51 @@ mod tests {
         );
         assert!(code_lenses("u", &[view(Some(Class::Core), true)]).is_empty());
         assert!(code_lenses("u", &[view(Some(Class::Transient), false)]).is_empty());
+    }
+
+    /// "it merges typed events" (12/100) removed the lens and the diagnostic: any explanation
+    /// ended the nudge, however shallow.
+    #[test]
+    fn a_shallow_explanation_keeps_the_core_nudge_and_says_what_is_missing() {
+        let shallow = explained_shallowly(Class::Core);
+        let lenses = code_lenses("u", std::slice::from_ref(&shallow));
+        expect_test::expect![[r#"
+            [
+                "⚑ 42 lines pasted · fn parse_header · core, explained shallowly (2/100) — say why, name what it uses",
+                "Explain again",
+            ]
+        "#]]
+        .assert_debug_eq(&titles(&lenses));
+        assert_eq!(lenses[1].command.as_ref().unwrap().command, EXPLAIN);
+        let found = diagnostics(std::slice::from_ref(&shallow), Severity::Information);
+        assert_eq!(
+            found[0].code,
+            Some(NumberOrString::String(UNEXPLAINED_CORE.to_string()))
+        );
+        expect_test::expect![[r#"42 lines pasted · fn parse_header · core, explained shallowly (2/100) — say why, name what it uses (Explain again in the code actions; a shallow explanation does not count)"#]]
+        .assert_eq(&found[0].message);
+        let actions = code_actions("u", std::slice::from_ref(&shallow), 10, 10, &found);
+        let labels: Vec<String> = actions
+            .iter()
+            .map(|action| match action {
+                CodeActionOrCommand::CodeAction(action) => action.title.clone(),
+                CodeActionOrCommand::Command(command) => command.title.clone(),
+            })
+            .collect();
+        assert_eq!(labels, ["Whetstone: Explain again", "Whetstone: Not AI"]);
+        // A transient chunk needs no explanation: a shallow one there asks for nothing.
+        let transient = [explained_shallowly(Class::Transient)];
+        assert!(code_lenses("u", &transient).is_empty());
+        assert!(diagnostics(&transient, Severity::Information).is_empty());
+    }
+
+    #[test]
+    fn a_one_line_chunk_without_items_names_its_line() {
+        let mut one = view(None, false);
+        one.chunk.items.clear();
+        one.start_line = 190;
+        one.end_line = 191;
+        assert_eq!(title(&one), "⚑ 1 line pasted · line 191");
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub fn json(report: &Report) -> Value {
             "chunks": class_counts(&workspace.chunks),
             "explained_lines": workspace.explained_lines,
             "unexplained_lines": workspace.unexplained_lines,
+            "shallow_lines": workspace.shallow_lines,
             "debt_lines": workspace.debt_lines,
             "files": workspace.files.iter().map(|file| json!({
                 "path": file.path,
@@ -100,6 +101,7 @@ pub fn json(report: &Report) -> Value {
             "week_start": date(point.week_start_day),
             "explained_lines": point.explained_lines,
             "unexplained_lines": point.unexplained_lines,
+            "shallow_lines": point.shallow_lines,
         })).collect::<Vec<Value>>(),
         "calibration": {
             "sessions": calibration.sessions.iter().map(|session| json!({
@@ -376,13 +378,26 @@ pub(crate) fn explained_summary(report: &Report) -> String {
             "{NOT_ENOUGH_DATA}: no pasted or generated chunks were made in this period."
         );
     }
-    format!(
-        "Of {} lines in chunks made in this period, {} ({}) are explained and {} are not.",
+    let shallow: u64 = report
+        .explained_trend
+        .iter()
+        .map(|point| point.shallow_lines)
+        .sum();
+    let mut summary = format!(
+        "Of {} lines in chunks made in this period, {} ({}) are explained and {} are not",
         count(total),
         count(explained),
         percent(explained as f64, total as f64),
         count(unexplained)
-    )
+    );
+    if shallow > 0 {
+        summary.push_str(&format!(
+            " ({} of them explained only shallowly, which does not count)",
+            count(shallow)
+        ));
+    }
+    summary.push('.');
+    summary
 }
 
 /// One line summing up the pace chart, one clause per line on it.
@@ -452,7 +467,7 @@ pub(crate) fn debt_summary(report: &Report) -> String {
 }
 
 /// What capability debt is, for readers of either format.
-pub(crate) const DEBT_MEANING: &str = "Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).";
+pub(crate) const DEBT_MEANING: &str = "Capability debt counts the lines of core chunks you have not explained (a shallow explanation counts as none), plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).";
 
 /// "3 days ago", "today": how late a practice item is at the time of the report.
 pub(crate) fn overdue(due_ms: u64, now_ms: u64) -> String {

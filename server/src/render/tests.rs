@@ -17,6 +17,11 @@ const MINUTE: u64 = 60_000;
 /// A Monday: day 20,003 (2024-10-07).
 const MONDAY: u64 = 20_003 * DAY_MS;
 
+/// An explanation that passes the bar: over 20 words, with a reason (no identifiers to name).
+const PASSING: &str = "It copies the header into a small map because every handler looks \
+                       fields up by name, and scanning the raw bytes each time would be slower \
+                       than the one copy once a request carries more than a few fields.";
+
 fn chunk(id: u64, created_ms: u64, class: Option<Class>, explained: bool) -> Chunk {
     Chunk {
         id: ChunkId(id),
@@ -27,9 +32,9 @@ fn chunk(id: u64, created_ms: u64, class: Option<Class>, explained: bool) -> Chu
         class,
         classified_ms: class.map(|_| created_ms),
         explanation: explained.then(|| Explanation {
-            text: "because it avoids a copy".into(),
+            text: PASSING.into(),
             recorded_ms: created_ms,
-            score: score_explanation("because it avoids a copy", &[]),
+            score: score_explanation(PASSING, &[]),
         }),
         practiced_ms: Vec::new(),
         items: vec![format!("impl<T> Parse for Wrapper{id}<T>")],
@@ -200,7 +205,7 @@ fn markdown_of_a_small_report() {
 
             Capability debt is 25 lines, unchanged since the week of 2024-10-07.
 
-            Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).
+            Capability debt counts the lines of core chunks you have not explained (a shallow explanation counts as none), plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).
 
             | workspace | debt (lines) | share |
             |---|---:|---:|
@@ -279,7 +284,7 @@ fn markdown_of_an_empty_report_says_what_is_missing() {
 
             No capability debt.
 
-            Capability debt counts the lines of core chunks you have not explained, plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).
+            Capability debt counts the lines of core chunks you have not explained (a shallow explanation counts as none), plus half the lines of repeatable chunks you have not yet reproduced from memory (or whose next reproduction is overdue).
 
             ## Ownership
 
@@ -369,12 +374,14 @@ fn json_shape() {
               "explained_trend": [
                 {
                   "explained_lines": 0,
+                  "shallow_lines": 0,
                   "unexplained_lines": 30,
                   "week_start": "2024-10-07",
                   "week_start_day": 20003
                 },
                 {
                   "explained_lines": 30,
+                  "shallow_lines": 0,
                   "unexplained_lines": 12,
                   "week_start": "2024-10-14",
                   "week_start_day": 20010
@@ -501,6 +508,7 @@ fn json_shape() {
                     "restored": 2,
                     "typed": 300
                   },
+                  "shallow_lines": 0,
                   "unexplained_lines": 42,
                   "workspace": "/home/ada/parser"
                 }

@@ -873,3 +873,192 @@ fn the_guide_shows_the_command_lines_the_tests_run_and_valid_toml() {
         "the guide shows its configuration as toml blocks"
     );
 }
+
+/// Choosing Explain twice rewrote the unanswered document under Helix, which then refused `:w`
+/// ("file modified by an external process"); a shallow answer ended the nudge; and the score of
+/// a saved answer went to the log, which Helix does not show.
+#[test]
+fn explaining_twice_reuses_the_document_and_only_a_passing_answer_ends_the_nudge() {
+    let mut session = HelixSession::start();
+    let uri = session.open_rust_file("lib.rs", SOURCE);
+    let nudge = paste_and_wait_for_nudge(&mut session, &uri);
+    let actions = session.code_actions_at(&uri, PASTE_LINE, &[nudge]);
+    let core = actions
+        .iter()
+        .find(|action| action["title"] == json!("Whetstone: Core"))
+        .expect("a Core action");
+    session.pick(core);
+    let unexplained = session.wait_for_diagnostic(&uri, "unexplained-core", u64::from(PASTE_LINE));
+    let actions = session.code_actions_at(&uri, PASTE_LINE, &[unexplained]);
+    let explain = actions
+        .iter()
+        .find(|action| action["title"] == json!("Whetstone: Explain"))
+        .expect("an Explain action")
+        .clone();
+    let first = session.pick(&explain);
+    assert_eq!(first["written"], json!(true), "{first}");
+    let path = PathBuf::from(first["path"].as_str().expect("the document's path"));
+    let document_uri = first["document"].as_str().expect("its uri").to_string();
+    let text = std::fs::read_to_string(&path).expect("the explanation document was written");
+    assert!(
+        text.contains("`lib.rs`, lines 4–43 (40 lines pasted)"),
+        "{text}"
+    );
+    // A time long past, so that any write at all shows, however fast the second Explain comes.
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_modified(long_ago))
+        .expect("the document's time can be set");
+    session.client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {
+            "uri": document_uri, "languageId": "markdown", "version": 0, "text": text,
+        }}),
+    );
+
+    let second = session.pick(&explain);
+    assert_eq!(second["document"], json!(document_uri));
+    assert_eq!(second["written"], json!(false), "{second}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        long_ago,
+        "the document Helix has open was written again"
+    );
+    for time in ["first", "second"] {
+        let shown =
+            session
+                .client
+                .wait_for_server_request("window/showDocument", PUSH_TIMEOUT, |params| {
+                    params["uri"] == json!(document_uri)
+                });
+        assert!(
+            shown.is_some(),
+            "{}",
+            session
+                .client
+                .failure(&format!("the {time} Explain did not show the document"))
+        );
+    }
+
+    // A shallow answer, saved as Helix saves (the file on disk, then didSave with the text): it
+    // is recorded and said, and the chunk still asks to be explained.
+    let save = |session: &mut HelixSession, version: i32, answered: &str| {
+        std::fs::write(&path, answered).expect("Helix writes the file");
+        let end_line = u32::try_from(text.matches('\n').count()).expect("a short document");
+        session.client.notify(
+            "textDocument/didChange",
+            did_change(
+                &document_uri,
+                version,
+                vec![change((0, 0), (end_line + 40, 0), answered)],
+            ),
+        );
+        session.client.notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": document_uri}, "text": answered}),
+        );
+    };
+    let shallow = text.replace(
+        "## What does it do?\n\n",
+        "## What does it do?\n\nit merges typed events\n",
+    );
+    save(&mut session, 1, &shallow);
+    let said = |session: &mut HelixSession, ending: &str| {
+        let message = session
+            .client
+            .wait_for_notification("window/showMessage", PUSH_TIMEOUT, |params| {
+                params["message"]
+                    .as_str()
+                    .is_some_and(|message| message.starts_with("Explanation saved"))
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}",
+                    session.client.failure("the saved explanation was not said")
+                )
+            });
+        assert_eq!(message["type"], json!(3), "an Info message: {message}");
+        let text = message["message"].as_str().unwrap_or_default().to_string();
+        assert!(
+            text.starts_with("Explanation saved for lines 4–43: ") && text.ends_with(ending),
+            "{text}"
+        );
+        assert!(!text.contains('\n'), "one line: {text}");
+    };
+    said(&mut session, ", shallow — say why, name what it uses.");
+    let still = session
+        .client
+        .wait_for_notification("textDocument/publishDiagnostics", PUSH_TIMEOUT, |params| {
+            params["uri"] == json!(uri)
+                && params["diagnostics"].as_array().is_some_and(|all| {
+                    all.iter().any(|diagnostic| {
+                        diagnostic["code"] == json!("unexplained-core")
+                            && diagnostic["message"]
+                                .as_str()
+                                .is_some_and(|message| message.contains("explained shallowly"))
+                    })
+                })
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{}",
+                session
+                    .client
+                    .failure("a shallow explanation ended the unexplained-core nudge")
+            )
+        });
+    let diagnostic = still["diagnostics"][0].clone();
+    let labels: Vec<String> = session
+        .code_actions_at(&uri, PASTE_LINE, &[diagnostic])
+        .iter()
+        .map(|action| action["title"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        labels.contains(&"Whetstone: Explain again".to_string()),
+        "{labels:?}"
+    );
+    let report = session.execute(json!({
+        "command": "whetstone.report",
+        "arguments": [{"format": "json"}],
+    }));
+    let report = &report["report"];
+    assert_eq!(
+        report["questions"][0]["answer"],
+        json!(
+            "You explained 0 of this week's 1 chunk (0%). 1 more has only a shallow \
+             explanation, which does not count."
+        ),
+        "{report}"
+    );
+    assert_eq!(report["workspaces"][0]["shallow_lines"], json!(40));
+    assert_eq!(report["workspaces"][0]["explained_lines"], json!(0));
+    assert_eq!(report["debt_lines"], json!(40.0));
+
+    // A passing answer, written under the shallow one: said, and the nudge goes.
+    let passing = shallow.replace(
+        "it merges typed events\n",
+        "parse_header splits a header line on colons, trims each field and keeps the first 37 \
+         fields, filling missing ones with empty strings. Because the callers index fields by \
+         position, returning defaults instead of errors keeps them simple, at the cost of \
+         hiding malformed lines from whoever reads the fields later.\n",
+    );
+    save(&mut session, 2, &passing);
+    said(&mut session, ", passes.");
+    session.wait_for_no_diagnostics(&uri, "a passing explanation did not clear the nudge");
+    let report = session.execute(json!({
+        "command": "whetstone.report",
+        "arguments": [{"format": "json"}],
+    }));
+    let report = &report["report"];
+    assert_eq!(
+        report["questions"][0]["answer"],
+        json!("You explained 1 of this week's 1 chunk (100%)."),
+        "{report}"
+    );
+    assert_eq!(report["workspaces"][0]["shallow_lines"], json!(0));
+    assert_eq!(report["debt_lines"], json!(0.0));
+    session.client.shutdown();
+}

@@ -30,13 +30,6 @@ local function is_class(name)
   return false
 end
 
---- "lines 12–41", or "line 12" for a chunk of one line.
-local function line_span(chunk)
-  local first = chunk.start_line + 1
-  local last = math.max(chunk.end_line, first)
-  return first == last and ('line %d'):format(first) or ('lines %d–%d'):format(first, last)
-end
-
 --- "4", "good" or "4 good" -> 4
 function M.parse_feel(text)
   if not text or text == '' then
@@ -122,11 +115,11 @@ function M.classify(class)
     local function send(name)
       local argument = { uri = vim.uri_from_bufnr(bufnr), chunk = chunk.id, class = name }
       chunk_command(client, bufnr, 'whetstone.classify', argument, function()
+        local where = server.line_range(chunk)
         if name == 'core' and not server.present(chunk.explanation) then
-          local next_step = 'chunk %d is core: explain it from memory (:Whetstone explain)'
-          ui.info(next_step:format(chunk.id))
+          ui.info(('%s: core, explain it from memory (:Whetstone explain)'):format(where))
         else
-          ui.info(('chunk %d (%s) is %s'):format(chunk.id, line_span(chunk), name))
+          ui.info(('%s: %s'):format(where, name))
         end
       end)
     end
@@ -163,11 +156,9 @@ function M.explain(text)
           ui.info('answer the prompts from memory, then :write')
           return
         end
-        if result.shallow then
-          ui.info(('shallow (%d/100): say why, and name what the code uses'):format(result.score))
-        else
-          ui.info(('explanation of chunk %d recorded (%d/100)'):format(chunk.id, result.score))
-        end
+        -- The server's wording when a saved document is recorded (explaining::saved_message).
+        local verdict = result.shallow and 'shallow — say why, name what it uses' or 'passes'
+        ui.info(('explanation saved for %s: %d/100, %s.'):format(server.line_range(chunk), result.score, verdict))
       end)
     end
     if text then
@@ -191,7 +182,7 @@ M.dismiss_choices = { 'Not AI', 'Cancel' }
 --- it, and the "Not AI" lens sits next to the others. `chunk` is nil for a lens (whose lines
 --- are not known here). Calls `on_answer(true)` for "Not AI", `on_answer(false)` otherwise.
 function M.confirm_dismiss(chunk, on_answer)
-  local what = chunk and line_span(chunk) or 'this chunk'
+  local what = chunk and server.line_range(chunk) or 'this chunk'
   vim.ui.select(M.dismiss_choices, {
     prompt = ('Mark %s as your own work, not AI? The chunk goes away and its lines count as typed.')
       :format(what),

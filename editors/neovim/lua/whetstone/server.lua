@@ -95,10 +95,20 @@ function M.ownership(map)
   return { typed = counts.typed or 0, total = total, counts = counts }
 end
 
+--- "line 12" or "lines 12–41": a chunk's lines as the server words them (core::text::line_range).
+function M.line_range(chunk)
+  local first = chunk.start_line + 1
+  local last = math.max(chunk.end_line, first)
+  if last == first then
+    return ('line %d'):format(first)
+  end
+  return ('lines %d–%d'):format(first, last)
+end
+
 --- "lines 12–41 · 30 lines pasted · fn checksum · core, explained"
 function M.describe_chunk(chunk)
   local parts = {
-    ('lines %d–%d'):format(chunk.start_line + 1, chunk.end_line),
+    M.line_range(chunk),
     ('%d %s %s'):format(chunk.lines, chunk.lines == 1 and 'line' or 'lines', chunk.origin),
   }
   if chunk.items and #chunk.items > 0 then

@@ -24,6 +24,7 @@ impl State {
     pub(super) fn opened(&mut self, params: DidOpenTextDocumentParams) {
         let uri = params.text_document.uri.as_str().to_string();
         if self.explaining.is_document(&uri) {
+            self.explaining.open.insert(uri);
             return;
         }
         if let Some(reason) = unusable_file_uri(&uri) {
@@ -100,6 +101,7 @@ impl State {
     pub(super) fn closed(&mut self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri.as_str().to_string();
         if self.explaining.is_document(&uri) {
+            self.explaining.open.remove(&uri);
             return;
         }
         self.queue_snapshot(&uri);
