@@ -201,7 +201,7 @@ function M.dismiss()
       end
       local argument = { uri = vim.uri_from_bufnr(bufnr), chunk = chunk.id }
       chunk_command(client, bufnr, 'whetstone.dismiss', argument, function()
-        ui.info(('chunk %d dismissed: its lines count as yours'):format(chunk.id))
+        ui.info(('%s dismissed: they count as yours'):format(server.line_range(chunk)))
       end)
     end)
   end)
@@ -226,7 +226,7 @@ function M.dismiss_lens(command, context)
       return
     end
     chunk_command(client, bufnr, 'whetstone.dismiss', argument, function()
-      ui.info(('chunk %s dismissed: its lines count as yours'):format(tostring(argument.chunk)))
+      ui.info('dismissed: its lines count as yours')
     end)
   end)
 end
