@@ -281,7 +281,13 @@ impl StoredFile {
 /// Reads a value of the `files` tree, whatever version this build understands. A head is parsed
 /// first (every value a current store holds is one); the version is probed only when that fails.
 pub fn decode_stored_file(bytes: &[u8]) -> Decoded<StoredFile> {
-    let parsed = serde_json::from_slice::<FileHeadV3>(bytes);
+    // Checked as UTF-8 once, as a whole: from bytes, serde_json checks each string apart, which
+    // costs the report a tenth of its reading. Bytes that are not UTF-8 fail below as they would
+    // have.
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<FileHeadV3>(text),
+        Err(_) => serde_json::from_slice::<FileHeadV3>(bytes),
+    };
     if let Ok(head) = &parsed
         && head.version == STORED_FILE_VERSION
     {
