@@ -176,11 +176,18 @@ pub struct FileSummary {
     /// Whether the last line's key is blank: a trailing empty line after the last line break is
     /// not counted as a line.
     pub last_line_blank: bool,
+    /// The chunks, without their identifiers in a summary the store lists
+    /// ([`records::Unread`]): only scoring an explanation needs them.
     pub chunks: Vec<Chunk>,
 }
 
 impl FileSummary {
+    /// The summary of a record as the store lists it: no line keys, no chunk identifiers.
     pub fn of(record: FileRecord) -> FileSummary {
+        let mut chunks = record.chunks;
+        for chunk in &mut chunks {
+            chunk.identifiers = Vec::new();
+        }
         FileSummary {
             last_line_blank: record
                 .snapshot
@@ -188,7 +195,7 @@ impl FileSummary {
                 .last()
                 .is_some_and(|key| key.is_blank()),
             map: record.snapshot.map,
-            chunks: record.chunks,
+            chunks,
         }
     }
 }
@@ -413,8 +420,9 @@ pub trait Store: Send + Sync {
     /// Every file with a record, sorted.
     fn files(&self) -> Result<Vec<FileKey>, StoreError>;
     /// Every file at or under `folder` ([`FileKey::is_under`]; every file without one) with its
-    /// record less its line keys, sorted by key: what the report and `whetstone status` read,
-    /// without the keys that only re-anchoring needs. Damaged and newer records as for sessions.
+    /// record less its line keys and its chunks' identifiers ([`FileSummary::of`]), sorted by
+    /// key: what the report and `whetstone status` read, without what only re-anchoring and
+    /// scoring an explanation need. Damaged and newer records as for sessions.
     fn file_summaries(
         &self,
         folder: Option<&Path>,

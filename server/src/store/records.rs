@@ -60,16 +60,34 @@ pub struct FileRecordV1 {
 }
 
 /// A file's record without its line keys, version 3: what the `files` tree holds, and what the
-/// store's socket carries for a summary.
+/// store's socket carries for a summary. Read with `Identifiers` = [`Unread`] for a summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileHeadV3 {
+pub struct FileHeadV3<Identifiers = Vec<String>> {
     pub version: u32,
     /// The number of lines, which the line keys kept apart must have, and the runs cover.
     pub lines: u64,
     /// Whether the last line's key is blank: a trailing empty line is not counted as a line.
     pub last_line_blank: bool,
     pub runs: Vec<RunV1>,
-    pub chunks: Vec<ChunkV1>,
+    pub chunks: Vec<ChunkV1<Identifiers>>,
+}
+
+/// A chunk's identifiers passed over without being kept: a summary's chunks have none. Only
+/// scoring an explanation uses them, and that is done on an open document, whose record is
+/// loaded whole; for the report, they are most of the strings a year of chunks holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unread;
+
+impl<'de> Deserialize<'de> for Unread {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Unread, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Unread)
+    }
+}
+
+impl From<Unread> for Vec<String> {
+    fn from(_: Unread) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A file's line keys, kept apart from its head (in the `line_keys` tree, keyed like `files`):
@@ -90,7 +108,7 @@ pub struct RunV1 {
 
 /// A chunk without its uri: the record's key says which file it is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkV1 {
+pub struct ChunkV1<Identifiers = Vec<String>> {
     pub id: u64,
     pub origin: String,
     pub created_ms: u64,
@@ -103,7 +121,7 @@ pub struct ChunkV1 {
     #[serde(default)]
     pub practiced_ms: Vec<u64>,
     pub items: Vec<String>,
-    pub identifiers: Vec<String>,
+    pub identifiers: Identifiers,
     pub reworked_chars: u64,
     /// The rule that flagged the chunk; added after the first release of version 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -262,7 +280,9 @@ pub enum StoredFile {
 }
 
 impl StoredFile {
-    /// The record without its line keys, whatever the form it was stored in.
+    /// The record without its line keys, whatever the form it was stored in (a head read with
+    /// [`Unread`] identifiers has none; a whole record's are dropped, as [`FileSummary::of`]
+    /// drops them).
     pub fn into_summary(self) -> FileSummary {
         match self {
             StoredFile::Whole(record) => FileSummary::of(record),
@@ -281,12 +301,29 @@ impl StoredFile {
 /// Reads a value of the `files` tree, whatever version this build understands. A head is parsed
 /// first (every value a current store holds is one); the version is probed only when that fails.
 pub fn decode_stored_file(bytes: &[u8]) -> Decoded<StoredFile> {
+    decode_stored_file_as::<Vec<String>>(bytes)
+}
+
+/// [`decode_stored_file`] for a summary: the chunks' identifiers are not read ([`Unread`]), in
+/// a head or in a whole record.
+pub fn decode_stored_summary(bytes: &[u8]) -> Decoded<FileSummary> {
+    match decode_stored_file_as::<Unread>(bytes) {
+        Decoded::Current(stored) => Decoded::Current(stored.into_summary()),
+        Decoded::Newer(found) => Decoded::Newer(found),
+        Decoded::Damaged(reason) => Decoded::Damaged(reason),
+    }
+}
+
+fn decode_stored_file_as<Identifiers>(bytes: &[u8]) -> Decoded<StoredFile>
+where
+    Identifiers: for<'de> Deserialize<'de> + Into<Vec<String>>,
+{
     // Checked as UTF-8 once, as a whole: from bytes, serde_json checks each string apart, which
     // costs the report a tenth of its reading. Bytes that are not UTF-8 fail below as they would
     // have.
     let parsed = match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str::<FileHeadV3>(text),
-        Err(_) => serde_json::from_slice::<FileHeadV3>(bytes),
+        Ok(text) => serde_json::from_str::<FileHeadV3<Identifiers>>(text),
+        Err(_) => serde_json::from_slice::<FileHeadV3<Identifiers>>(bytes),
     };
     if let Ok(head) = &parsed
         && head.version == STORED_FILE_VERSION
@@ -515,7 +552,9 @@ pub fn summary_to_head(summary: &FileSummary) -> FileHeadV3 {
 }
 
 /// The core form of a head, checked as a whole record is.
-pub fn head_from_record(head: FileHeadV3) -> Result<FileSummary, String> {
+pub fn head_from_record<Identifiers: Into<Vec<String>>>(
+    head: FileHeadV3<Identifiers>,
+) -> Result<FileSummary, String> {
     if head.version != STORED_FILE_VERSION {
         return Err(format!(
             "a file head says it is version {} (heads are version {STORED_FILE_VERSION})",
@@ -605,7 +644,11 @@ pub fn check_record(record: &FileRecordV1) -> Result<(), String> {
 }
 
 /// What a record's runs and chunks must be for a file of `lines` lines.
-fn check_runs_and_chunks(runs: &[RunV1], chunks: &[ChunkV1], lines: usize) -> Result<(), String> {
+fn check_runs_and_chunks<Identifiers>(
+    runs: &[RunV1],
+    chunks: &[ChunkV1<Identifiers>],
+    lines: usize,
+) -> Result<(), String> {
     if lines == 0 {
         return Err("the record has no lines (a file has at least one)".to_string());
     }
@@ -688,7 +731,9 @@ pub fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
     }
 }
 
-fn chunk_from_record(chunk: ChunkV1) -> Result<Chunk, String> {
+fn chunk_from_record<Identifiers: Into<Vec<String>>>(
+    chunk: ChunkV1<Identifiers>,
+) -> Result<Chunk, String> {
     let id = chunk.id;
     let in_chunk = |reason: String| format!("chunk {id}: {reason}");
     let explanation = match chunk.explanation {
@@ -730,7 +775,7 @@ fn chunk_from_record(chunk: ChunkV1) -> Result<Chunk, String> {
         explanation,
         practiced_ms: chunk.practiced_ms,
         items: chunk.items,
-        identifiers: chunk.identifiers,
+        identifiers: chunk.identifiers.into(),
         reworked_chars: to_usize(chunk.reworked_chars, "reworked characters").map_err(in_chunk)?,
         syntax_stale: false,
         // A rule this release does not know (a newer one's) reads as unknown, not as damage.
@@ -1335,10 +1380,22 @@ pub(crate) mod tests {
         let Decoded::Current(StoredFile::Head(summary)) = decode_stored_file(&head) else {
             panic!("not a head: {}", String::from_utf8_lossy(&head));
         };
-        assert_eq!(summary, FileSummary::of(record.clone()));
+        assert_eq!(summary.chunks, record.chunks);
+        // Listed, a head comes without its chunks' identifiers, and crosses the socket so.
+        let listed = FileSummary::of(record.clone());
+        assert!(
+            listed
+                .chunks
+                .iter()
+                .all(|chunk| chunk.identifiers.is_empty())
+        );
         assert_eq!(
-            head_from_record(summary_to_head(&summary)),
-            Ok(summary.clone())
+            decode_stored_summary(&head),
+            Decoded::Current(listed.clone())
+        );
+        assert_eq!(
+            head_from_record(summary_to_head(&listed)),
+            Ok(listed.clone())
         );
         let Decoded::Current(line_keys) = decode_line_keys(&keys) else {
             panic!("unreadable keys");
@@ -1355,6 +1412,7 @@ pub(crate) mod tests {
             decode_stored_file(&old),
             Decoded::Current(StoredFile::Whole(record))
         );
+        assert_eq!(decode_stored_summary(&old), Decoded::Current(listed));
     }
 
     #[test]
@@ -1384,7 +1442,7 @@ pub(crate) mod tests {
             assert!(head_from_record(head.clone()).is_err(), "{head:?}");
         }
         // A head of a huge file costs its runs, not its lines.
-        let huge = FileHeadV3 {
+        let huge: FileHeadV3 = FileHeadV3 {
             version: STORED_FILE_VERSION,
             lines: 1 << 40,
             last_line_blank: false,

@@ -691,10 +691,8 @@ impl Store for SledStore {
                 match parse_file_key(raw_key) {
                     Some(key) => (
                         format!("file {key}"),
-                        match records::decode_stored_file(bytes) {
-                            Decoded::Current(stored) => {
-                                Decoded::Current((key, stored.into_summary()))
-                            }
+                        match records::decode_stored_summary(bytes) {
+                            Decoded::Current(summary) => Decoded::Current((key, summary)),
                             Decoded::Newer(found) => Decoded::Newer(found),
                             Decoded::Damaged(reason) => Decoded::Damaged(reason),
                         },
