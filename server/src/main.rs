@@ -560,16 +560,18 @@ fn status_command(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     };
     let store = open_store()?;
     let now = now_ms();
-    let mut rows = reporting::ownership_rows(store.as_ref(), now, Some(&target))?;
+    // Read once, for the table and for the detection sentence.
+    let mut files = reporting::stored_files(store.as_ref(), Some(&target))?;
     let mut base = target.clone();
     // The editor may name the folder through a symbolic link, or not: try the resolved path too.
-    if rows.is_empty()
+    if files.is_empty()
         && let Ok(resolved) = target.canonicalize()
         && resolved != target
     {
-        rows = reporting::ownership_rows(store.as_ref(), now, Some(&resolved))?;
+        files = reporting::stored_files(store.as_ref(), Some(&resolved))?;
         base = resolved;
     }
+    let rows = reporting::ownership_rows_of(&files, now);
     if rows.is_empty() {
         write_stdout(&format!(
             "no tracked files in {} (whetstone tracks the files an editor opens with its \
@@ -579,7 +581,7 @@ fn status_command(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     } else {
         write_stdout(&reporting::ownership_table(&rows, Some(&base)));
         let since = reporting::period_start(now, DEFAULT_REPORT_DAYS);
-        let detection = reporting::detection(store.as_ref(), since, Some(&base))?;
+        let detection = reporting::detection_of(store.as_ref(), &files, since, Some(&base))?;
         write_stdout(&format!(
             "\nDetection as you judged it, last {DEFAULT_REPORT_DAYS} days — {}\n",
             whetstone::core::judged::sentence(&detection)

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use crate::core::by_origin::ByOrigin;
 use crate::core::chunk::{Chunk, ChunkId, Class};
 use crate::core::date::{date_of_ms, day_of, week_start};
-use crate::core::engine::FileSnapshot;
+use crate::core::line_map::LineMap;
 use crate::core::line_map::Origin;
 use crate::core::report::{ClassCounts, FileInput, Report, ReportInput};
-use crate::store::{FileKey, FileRecord, Store, StoreError, normalize_lexically};
+use crate::store::{FileKey, FileRecord, FileSummary, Store, StoreError, normalize_lexically};
 
 /// The report's period when none is asked for: four whole weeks.
 pub const DEFAULT_REPORT_DAYS: u32 = 28;
@@ -43,13 +43,12 @@ pub fn report_input(
     let first_day = week_start(day_of(since_ms));
     let days = past_damage("the activity ledger", || store.activity(first_day))?;
     let sessions = past_damage("the calibration sessions", || store.calibration_sessions())?;
-    // Each record is boiled down as it is read: a year of files holds millions of line keys,
-    // which the report never looks at.
-    let files = stored_files(
-        store,
-        |_| true,
-        |key, record| file_input_of(key, &record.snapshot, record.chunks),
-    )?;
+    // The records without their line keys: a year of files holds millions, which the report
+    // never looks at.
+    let files = stored_files(store, None)?
+        .into_iter()
+        .map(|(key, summary)| file_input_of(key, summary))
+        .collect();
     let dismissals = past_damage("the dismissals", || store.dismissals())?
         .into_iter()
         .map(|(_, dismissal)| dismissal)
@@ -68,24 +67,20 @@ pub fn report_input(
 /// after the last line break is not one); each chunk comes with the lines it holds now, top to
 /// bottom, and a chunk that holds no line any more is left out.
 pub fn file_input(key: &FileKey, record: &FileRecord) -> FileInput {
-    file_input_of(key.clone(), &record.snapshot, record.chunks.clone())
+    file_input_of(key.clone(), FileSummary::of(record.clone()))
 }
 
-/// [`file_input`] taking the key and chunks it keeps, rather than copying them.
-fn file_input_of(key: FileKey, snapshot: &FileSnapshot, chunks: Vec<Chunk>) -> FileInput {
-    let counts = snapshot.map.origin_counts(counted_lines(snapshot));
-    let mut order: Vec<ChunkId> = Vec::new();
-    let mut sizes: HashMap<ChunkId, u64> = HashMap::new();
-    for (id, range) in snapshot.map.chunk_runs() {
-        let size = sizes.entry(id).or_insert_with(|| {
-            order.push(id);
-            0
-        });
-        *size += range.len() as u64;
-    }
+/// [`file_input`] of a record without its line keys, taking the key and chunks it keeps rather
+/// than copying them.
+fn file_input_of(key: FileKey, summary: FileSummary) -> FileInput {
+    let counts = summary.map.origin_counts(counted_lines(&summary));
+    let (order, sizes) = chunk_sizes(&summary.map);
     // Ids are unique within a record (the store refuses a record naming one twice).
-    let mut by_id: HashMap<ChunkId, Chunk> =
-        chunks.into_iter().map(|chunk| (chunk.id, chunk)).collect();
+    let mut by_id: HashMap<ChunkId, Chunk> = summary
+        .chunks
+        .into_iter()
+        .map(|chunk| (chunk.id, chunk))
+        .collect();
     let chunks = order
         .into_iter()
         .filter_map(|id| {
@@ -101,36 +96,36 @@ fn file_input_of(key: FileKey, snapshot: &FileSnapshot, chunks: Vec<Chunk>) -> F
     }
 }
 
-/// The snapshot's lines without a trailing empty one (its last line key is blank and it is not
-/// the only line), as `Document::counted_lines` counts an open document.
-fn counted_lines(snapshot: &FileSnapshot) -> usize {
-    let lines = snapshot.line_keys.len();
-    let trailing_empty = lines > 1 && snapshot.line_keys.last().is_some_and(|key| key.is_blank());
+/// The chunks holding lines in `map`, top to bottom, and the lines each holds.
+fn chunk_sizes(map: &LineMap) -> (Vec<ChunkId>, HashMap<ChunkId, u64>) {
+    let mut order: Vec<ChunkId> = Vec::new();
+    let mut sizes: HashMap<ChunkId, u64> = HashMap::new();
+    for (id, range) in map.chunk_runs() {
+        let size = sizes.entry(id).or_insert_with(|| {
+            order.push(id);
+            0
+        });
+        *size += range.len() as u64;
+    }
+    (order, sizes)
+}
+
+/// The file's lines without a trailing empty one (its last line key is blank and it is not the
+/// only line), as `Document::counted_lines` counts an open document.
+fn counted_lines(summary: &FileSummary) -> usize {
+    let lines = summary.map.len();
+    let trailing_empty = lines > 1 && summary.last_line_blank;
     lines - usize::from(trailing_empty)
 }
 
-/// Every file whose key `wanted` accepts, turned by `convert` as soon as its record is read (so
-/// that only what the caller keeps stays in memory); damaged and newer records are skipped with a
-/// warning.
-fn stored_files<T>(
+/// Every stored file at or under `folder` (all without one) without its line keys, sorted by
+/// key; damaged and newer records are left out with a warning (by the store, which moves a
+/// damaged one aside).
+pub fn stored_files(
     store: &dyn Store,
-    wanted: impl Fn(&FileKey) -> bool,
-    mut convert: impl FnMut(FileKey, FileRecord) -> T,
-) -> Result<Vec<T>, StoreError> {
-    let keys = past_damage("the list of files", || store.files())?;
-    let mut files = Vec::new();
-    for key in keys.into_iter().filter(|key| wanted(key)) {
-        match store.load_file(&key) {
-            Ok(Some(record)) => files.push(convert(key, record)),
-            // Removed since it was listed.
-            Ok(None) => {}
-            Err(error @ (StoreError::Damaged { .. } | StoreError::NewerRecord { .. })) => {
-                tracing::warn!("leaving out file {key}: {error}");
-            }
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(files)
+    folder: Option<&Path>,
+) -> Result<Vec<(FileKey, FileSummary)>, StoreError> {
+    past_damage("the files", || store.file_summaries(folder))
 }
 
 /// `read`'s list despite damaged records: the store moves every damaged record it meets aside,
@@ -251,11 +246,7 @@ impl OwnershipRow {
 /// Where a stored file is on disk: its workspace joined with its path (a file outside every
 /// workspace is keyed by its absolute path).
 pub fn file_path(key: &FileKey) -> PathBuf {
-    if key.workspace.is_empty() {
-        PathBuf::from(&key.path)
-    } else {
-        Path::new(&key.workspace).join(&key.path)
-    }
+    key.full_path()
 }
 
 /// Detection as the user judged it for the stored files at or under `path_filter` (all without
@@ -265,24 +256,26 @@ pub fn detection(
     since_ms: u64,
     path_filter: Option<&Path>,
 ) -> Result<crate::core::judged::Detection, StoreError> {
+    let files = stored_files(store, path_filter)?;
+    detection_of(store, &files, since_ms, path_filter)
+}
+
+/// [`detection`] for `files`, read already (those at or under `path_filter`): only the
+/// dismissals are read from `store`.
+pub fn detection_of(
+    store: &dyn Store,
+    files: &[(FileKey, FileSummary)],
+    since_ms: u64,
+    path_filter: Option<&Path>,
+) -> Result<crate::core::judged::Detection, StoreError> {
     let filter = path_filter.map(normalize_lexically);
-    let under = |path: &Path| {
-        filter
-            .as_ref()
-            .is_none_or(|filter| normalize_lexically(path).starts_with(filter))
-    };
-    let chunks = stored_files(
-        store,
-        |key| under(&file_path(key)),
-        |_, record| record.chunks,
-    )?;
     let dismissals: Vec<_> = past_damage("the dismissals", || store.dismissals())?
         .into_iter()
-        .filter(|(key, _)| under(&file_path(key)))
+        .filter(|(key, _)| filter.as_ref().is_none_or(|filter| key.is_under(filter)))
         .map(|(_, dismissal)| dismissal)
         .collect();
     Ok(crate::core::judged::judged(
-        chunks.iter().flatten(),
+        files.iter().flat_map(|(_, summary)| &summary.chunks),
         &dismissals,
         since_ms,
     ))
@@ -296,41 +289,55 @@ pub fn ownership_rows(
     now_ms: u64,
     path_filter: Option<&Path>,
 ) -> Result<Vec<OwnershipRow>, StoreError> {
-    let filter = path_filter.map(normalize_lexically);
-    let wanted = |key: &FileKey| {
-        filter
-            .as_ref()
-            .is_none_or(|filter| normalize_lexically(&file_path(key)).starts_with(filter))
-    };
-    let mut rows: Vec<OwnershipRow> = stored_files(store, wanted, |key, record| {
-        let path = file_path(&key);
-        let input = file_input_of(key.clone(), &record.snapshot, record.chunks);
-        let mut row = OwnershipRow {
-            path,
-            key,
-            lines: input.lines,
-            chunks: ClassCounts::default(),
-            chunk_lines: 0,
-            explained_lines: 0,
-            debt_lines: 0.0,
-        };
-        for (chunk, lines) in &input.chunks {
-            match chunk.class {
-                Some(Class::Transient) => row.chunks.transient += 1,
-                Some(Class::Repeatable) => row.chunks.repeatable += 1,
-                Some(Class::Core) => row.chunks.core += 1,
-                None => row.chunks.unclassified += 1,
+    Ok(ownership_rows_of(
+        &stored_files(store, path_filter)?,
+        now_ms,
+    ))
+}
+
+/// [`ownership_rows`] of `files`, read already.
+pub fn ownership_rows_of(files: &[(FileKey, FileSummary)], now_ms: u64) -> Vec<OwnershipRow> {
+    let mut rows: Vec<OwnershipRow> = files
+        .iter()
+        .map(|(key, summary)| {
+            let counts = summary.map.origin_counts(counted_lines(summary));
+            let mut row = OwnershipRow {
+                path: file_path(key),
+                key: key.clone(),
+                lines: counts.map(|_, count| count as u64),
+                chunks: ClassCounts::default(),
+                chunk_lines: 0,
+                explained_lines: 0,
+                debt_lines: 0.0,
+            };
+            let (order, sizes) = chunk_sizes(&summary.map);
+            let by_id: HashMap<ChunkId, &Chunk> = summary
+                .chunks
+                .iter()
+                .map(|chunk| (chunk.id, chunk))
+                .collect();
+            // Top to bottom; a chunk that holds no line any more is left out, as in the report.
+            for id in order {
+                let (Some(chunk), Some(&lines)) = (by_id.get(&id), sizes.get(&id)) else {
+                    continue;
+                };
+                match chunk.class {
+                    Some(Class::Transient) => row.chunks.transient += 1,
+                    Some(Class::Repeatable) => row.chunks.repeatable += 1,
+                    Some(Class::Core) => row.chunks.core += 1,
+                    None => row.chunks.unclassified += 1,
+                }
+                row.chunk_lines += lines;
+                if chunk.is_explained() {
+                    row.explained_lines += lines;
+                }
+                row.debt_lines += chunk.debt_weight(now_ms) * lines as f64;
             }
-            row.chunk_lines += lines;
-            if chunk.is_explained() {
-                row.explained_lines += lines;
-            }
-            row.debt_lines += chunk.debt_weight(now_ms) * *lines as f64;
-        }
-        row
-    })?;
+            row
+        })
+        .collect();
     rows.sort_by(|left, right| left.path.cmp(&right.path));
-    Ok(rows)
+    rows
 }
 
 const TABLE_HEADER: [&str; 13] = [
@@ -453,7 +460,8 @@ mod tests {
     use crate::core::calibration::{Breach, CalibrationSession, EndReason};
     use crate::core::chunk::{Chunk, Explanation, score_explanation};
     use crate::core::date::DAY_MS;
-    use crate::core::line_map::{LineMap, LineState};
+    use crate::core::engine::FileSnapshot;
+    use crate::core::line_map::LineState;
     use crate::core::text::LineKey;
     use crate::store::MemoryStore;
     use crate::store::tests::key;

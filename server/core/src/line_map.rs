@@ -116,6 +116,24 @@ impl LineMap {
         map
     }
 
+    /// The map of these runs (state, lines) in order; empty runs are dropped, equal neighbours
+    /// merged. The cost follows the number of runs, not of lines.
+    pub fn from_runs(runs: impl IntoIterator<Item = (LineState, usize)>) -> LineMap {
+        let mut map = LineMap { runs: Vec::new() };
+        for (state, len) in runs {
+            if len > 0 {
+                map.push(state, len);
+            }
+        }
+        if map.runs.is_empty() {
+            map.runs.push(Run {
+                state: LineState::TYPED,
+                len: 1,
+            });
+        }
+        map
+    }
+
     pub fn len(&self) -> usize {
         self.runs.iter().map(|run| run.len).sum()
     }
@@ -464,6 +482,16 @@ mod tests {
         }
         assert_eq!(results[0], "p3 p3 p1 t m m2");
         assert_eq!(results[0], results[1]);
+    }
+
+    #[test]
+    fn a_map_from_runs_is_the_map_from_their_lines() {
+        let t = LineState::TYPED;
+        let p = pasted(1);
+        let from_runs = LineMap::from_runs([(t, 2), (p, 0), (t, 1), (p, 3), (p, 1)]);
+        assert_eq!(from_runs, LineMap::from_states([t, t, t, p, p, p, p]));
+        assert_eq!(render(&from_runs), "t t t p1 p1 p1 p1");
+        assert_eq!(LineMap::from_runs([(p, 0)]), LineMap::from_states([]));
     }
 
     #[test]

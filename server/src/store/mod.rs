@@ -34,6 +34,7 @@ use crate::core::calibration::CalibrationSession;
 use crate::core::date::civil_date;
 use crate::core::declared::{Declaration, DeclaredLog};
 use crate::core::engine::{Dismissal, FileSnapshot};
+use crate::core::line_map::LineMap;
 
 pub use shared::SharedStore;
 pub use sled_store::SledStore;
@@ -88,6 +89,24 @@ impl FileKey {
     pub fn why_not_storable(&self) -> Option<String> {
         (self.workspace.contains('\0') || self.path.contains('\0'))
             .then(|| "its workspace or path holds a NUL character".to_string())
+    }
+}
+
+impl FileKey {
+    /// Where the file is on disk: its workspace joined with its path (a file outside every
+    /// workspace is keyed by its absolute path).
+    pub fn full_path(&self) -> PathBuf {
+        if self.workspace.is_empty() {
+            PathBuf::from(&self.path)
+        } else {
+            Path::new(&self.workspace).join(&self.path)
+        }
+    }
+
+    /// Whether the file is `folder` or is under it (`folder` lexically normalised; the file's
+    /// path is normalised here).
+    pub fn is_under(&self, folder: &Path) -> bool {
+        normalize_lexically(&self.full_path()).starts_with(folder)
     }
 }
 
@@ -147,6 +166,38 @@ fn slash_string(path: &Path) -> String {
 pub struct FileRecord {
     pub snapshot: FileSnapshot,
     pub chunks: Vec<Chunk>,
+}
+
+/// A file's record without its line keys: what the report and `whetstone status` read of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSummary {
+    /// The ownership map; its length is the file's number of lines.
+    pub map: LineMap,
+    /// Whether the last line's key is blank: a trailing empty line after the last line break is
+    /// not counted as a line.
+    pub last_line_blank: bool,
+    /// The chunks, without their identifiers in a summary the store lists
+    /// ([`records::Unread`]): only scoring an explanation needs them.
+    pub chunks: Vec<Chunk>,
+}
+
+impl FileSummary {
+    /// The summary of a record as the store lists it: no line keys, no chunk identifiers.
+    pub fn of(record: FileRecord) -> FileSummary {
+        let mut chunks = record.chunks;
+        for chunk in &mut chunks {
+            chunk.identifiers = Vec::new();
+        }
+        FileSummary {
+            last_line_blank: record
+                .snapshot
+                .line_keys
+                .last()
+                .is_some_and(|key| key.is_blank()),
+            map: record.snapshot.map,
+            chunks,
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -368,6 +419,14 @@ pub trait Store: Send + Sync {
     fn remove_file(&self, key: &FileKey) -> Result<(), StoreError>;
     /// Every file with a record, sorted.
     fn files(&self) -> Result<Vec<FileKey>, StoreError>;
+    /// Every file at or under `folder` ([`FileKey::is_under`]; every file without one) with its
+    /// record less its line keys and its chunks' identifiers ([`FileSummary::of`]), sorted by
+    /// key: what the report and `whetstone status` read, without what only re-anchoring and
+    /// scoring an explanation need. Damaged and newer records as for sessions.
+    fn file_summaries(
+        &self,
+        folder: Option<&Path>,
+    ) -> Result<Vec<(FileKey, FileSummary)>, StoreError>;
     fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError>;
     /// Every dismissal, grouped by file (sorted), in the order recorded within a file.
     fn dismissals(&self) -> Result<Vec<(FileKey, Dismissal)>, StoreError>;
@@ -533,6 +592,20 @@ impl Store for MemoryStore {
 
     fn files(&self) -> Result<Vec<FileKey>, StoreError> {
         Ok(self.state().files.keys().cloned().collect())
+    }
+
+    fn file_summaries(
+        &self,
+        folder: Option<&Path>,
+    ) -> Result<Vec<(FileKey, FileSummary)>, StoreError> {
+        let folder = folder.map(normalize_lexically);
+        Ok(self
+            .state()
+            .files
+            .iter()
+            .filter(|(key, _)| folder.as_ref().is_none_or(|folder| key.is_under(folder)))
+            .map(|(key, record)| (key.clone(), FileSummary::of(record.clone())))
+            .collect())
     }
 
     fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError> {
@@ -1127,6 +1200,34 @@ pub(crate) mod tests {
             vec![outside.clone(), lib.clone(), main.clone()]
         );
         assert_eq!(store.next_chunk_id().expect("next id"), 8);
+        // The summaries are the records less their line keys, under a folder or all of them.
+        let summary = |record| FileSummary::of(record);
+        assert_eq!(
+            store.file_summaries(None).expect("summaries"),
+            vec![
+                (outside.clone(), summary(record_with_chunk(3, 2))),
+                (lib.clone(), summary(record_with_chunk(5, 3))),
+                (main.clone(), summary(record_with_chunk(10, 7))),
+            ]
+        );
+        assert_eq!(
+            store
+                .file_summaries(Some(Path::new("/home/me/project/src/../src/lib.rs")))
+                .expect("summaries"),
+            vec![(lib.clone(), summary(record_with_chunk(5, 3)))]
+        );
+        assert_eq!(
+            store
+                .file_summaries(Some(Path::new("/etc")))
+                .expect("summaries"),
+            vec![(outside.clone(), summary(record_with_chunk(3, 2)))]
+        );
+        assert_eq!(
+            store
+                .file_summaries(Some(Path::new("/home/me/proj")))
+                .expect("summaries"),
+            Vec::new()
+        );
 
         // Overwriting with smaller ids or removing never lowers the next id: ids are never reused.
         store

@@ -16,12 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::calibration::{CalibrationChange, CalibrationError, CalibrationReply};
 use crate::store::records::{
-    self, CalibrationSessionV1, DayActivityV1, DeclarationV1, DismissalV1, FileRecordV1,
+    self, CalibrationSessionV1, DayActivityV1, DeclarationV1, DismissalV1, FileHeadV3, FileRecordV1,
 };
 use crate::store::{FileKey, StoreError};
 
 /// The version of this protocol; a process speaking another is refused at [`Request::Hello`].
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2 added [`Request::FileSummaries`].
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest frame either side reads: a file record of a few hundred thousand lines fits many
 /// times over.
@@ -47,6 +48,10 @@ pub enum Request {
         key: WireKey,
     },
     Files,
+    /// Files at or under `folder` (every file without one), without their line keys.
+    FileSummaries {
+        folder: Option<String>,
+    },
     RecordDismissal {
         key: WireKey,
         dismissal: DismissalV1,
@@ -172,6 +177,9 @@ pub enum Reply {
     },
     Files {
         keys: Vec<WireKey>,
+    },
+    FileSummaries {
+        files: Vec<(WireKey, FileHeadV3)>,
     },
     Dismissals {
         dismissals: Vec<(WireKey, DismissalV1)>,

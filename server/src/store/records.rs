@@ -19,7 +19,7 @@ use crate::core::declared::{Declaration, DeclaredLog};
 use crate::core::engine::{Dismissal, FileSnapshot};
 use crate::core::line_map::{LineMap, LineState, Origin};
 use crate::core::text::LineKey;
-use crate::store::FileRecord;
+use crate::store::{FileRecord, FileSummary};
 
 /// The newest file record version this build reads and writes. Version 2 is version 1 with a
 /// chunk's `agent` and `model` (lines an agent declared): a record is written as version 2 only
@@ -28,6 +28,16 @@ use crate::store::FileRecord;
 pub const FILE_RECORD_VERSION: u32 = 2;
 /// The version of a record whose chunks name no agent.
 const FILE_RECORD_VERSION_WITHOUT_AGENTS: u32 = 1;
+/// The newest version of a value in the store's `files` tree this build reads, and the only one
+/// it writes there. Version 3 is a record of version 1 or 2 without its line keys (the head,
+/// [`FileHeadV3`]); the keys are kept apart, in the `line_keys` tree ([`LineKeysV1`]). The report
+/// and `whetstone status` read every head of the store or of a workspace and never need the keys,
+/// two numbers a line and most of a record's bytes. Values of versions 1 and 2 (keys inline) are
+/// read as they are, and written as version 3 when their file is next saved. Versions 1 and 2
+/// stay the form of a whole record on the store's socket and in its journal.
+pub const STORED_FILE_VERSION: u32 = 3;
+/// The line keys record version this build writes and the newest it reads.
+pub const LINE_KEYS_RECORD_VERSION: u32 = 1;
 /// The declarations record version this build writes and the newest it reads.
 pub const DECLARATIONS_RECORD_VERSION: u32 = 1;
 /// The dismissal record version this build writes and the newest it reads.
@@ -49,6 +59,45 @@ pub struct FileRecordV1 {
     pub chunks: Vec<ChunkV1>,
 }
 
+/// A file's record without its line keys, version 3: what the `files` tree holds, and what the
+/// store's socket carries for a summary. Read with `Identifiers` = [`Unread`] for a summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHeadV3<Identifiers = Vec<String>> {
+    pub version: u32,
+    /// The number of lines, which the line keys kept apart must have, and the runs cover.
+    pub lines: u64,
+    /// Whether the last line's key is blank: a trailing empty line is not counted as a line.
+    pub last_line_blank: bool,
+    pub runs: Vec<RunV1>,
+    pub chunks: Vec<ChunkV1<Identifiers>>,
+}
+
+/// A chunk's identifiers passed over without being kept: a summary's chunks have none. Only
+/// scoring an explanation uses them, and that is done on an open document, whose record is
+/// loaded whole; for the report, they are most of the strings a year of chunks holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unread;
+
+impl<'de> Deserialize<'de> for Unread {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Unread, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Unread)
+    }
+}
+
+impl From<Unread> for Vec<String> {
+    fn from(_: Unread) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A file's line keys, kept apart from its head (in the `line_keys` tree, keyed like `files`):
+/// `[hash, weight, hash, weight, ...]` as in [`FileRecordV1`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineKeysV1 {
+    pub version: u32,
+    pub line_keys: Vec<u64>,
+}
+
 /// Consecutive lines with the same origin and chunk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunV1 {
@@ -59,7 +108,7 @@ pub struct RunV1 {
 
 /// A chunk without its uri: the record's key says which file it is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkV1 {
+pub struct ChunkV1<Identifiers = Vec<String>> {
     pub id: u64,
     pub origin: String,
     pub created_ms: u64,
@@ -72,7 +121,7 @@ pub struct ChunkV1 {
     #[serde(default)]
     pub practiced_ms: Vec<u64>,
     pub items: Vec<String>,
-    pub identifiers: Vec<String>,
+    pub identifiers: Identifiers,
     pub reworked_chars: u64,
     /// The rule that flagged the chunk; added after the first release of version 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,9 +265,155 @@ pub fn decode_file_record(bytes: &[u8]) -> Decoded<FileRecord> {
     }
 }
 
-/// The bytes stored for a file record (always the newest version).
+/// The bytes of a whole file record (versions 1 and 2, keys inline), as older stores hold them.
 pub fn encode_file_record(record: &FileRecordV1) -> Result<Vec<u8>, String> {
     serde_json::to_vec(record).map_err(|error| format!("could not encode the record: {error}"))
+}
+
+/// A value of the `files` tree, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredFile {
+    /// Versions 1 and 2: the whole record, line keys inline.
+    Whole(FileRecord),
+    /// Version 3: the record without its line keys, which the `line_keys` tree holds.
+    Head(FileSummary),
+}
+
+impl StoredFile {
+    /// The record without its line keys, whatever the form it was stored in (a head read with
+    /// [`Unread`] identifiers has none; a whole record's are dropped, as [`FileSummary::of`]
+    /// drops them).
+    pub fn into_summary(self) -> FileSummary {
+        match self {
+            StoredFile::Whole(record) => FileSummary::of(record),
+            StoredFile::Head(summary) => summary,
+        }
+    }
+
+    pub fn chunks(&self) -> &[Chunk] {
+        match self {
+            StoredFile::Whole(record) => &record.chunks,
+            StoredFile::Head(summary) => &summary.chunks,
+        }
+    }
+}
+
+/// Reads a value of the `files` tree, whatever version this build understands. A head is parsed
+/// first (every value a current store holds is one); the version is probed only when that fails.
+pub fn decode_stored_file(bytes: &[u8]) -> Decoded<StoredFile> {
+    decode_stored_file_as::<Vec<String>>(bytes)
+}
+
+/// [`decode_stored_file`] for a summary: the chunks' identifiers are not read ([`Unread`]), in
+/// a head or in a whole record.
+pub fn decode_stored_summary(bytes: &[u8]) -> Decoded<FileSummary> {
+    match decode_stored_file_as::<Unread>(bytes) {
+        Decoded::Current(stored) => Decoded::Current(stored.into_summary()),
+        Decoded::Newer(found) => Decoded::Newer(found),
+        Decoded::Damaged(reason) => Decoded::Damaged(reason),
+    }
+}
+
+fn decode_stored_file_as<Identifiers>(bytes: &[u8]) -> Decoded<StoredFile>
+where
+    Identifiers: for<'de> Deserialize<'de> + Into<Vec<String>>,
+{
+    // Checked as UTF-8 once, as a whole: from bytes, serde_json checks each string apart, which
+    // costs the report a tenth of its reading. Bytes that are not UTF-8 fail below as they would
+    // have.
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<FileHeadV3<Identifiers>>(text),
+        Err(_) => serde_json::from_slice::<FileHeadV3<Identifiers>>(bytes),
+    };
+    if let Ok(head) = &parsed
+        && head.version == STORED_FILE_VERSION
+    {
+        return match parsed
+            .map_err(|error| error.to_string())
+            .and_then(head_from_record)
+        {
+            Ok(summary) => Decoded::Current(StoredFile::Head(summary)),
+            Err(reason) => Decoded::Damaged(reason),
+        };
+    }
+    match probe_version(bytes, STORED_FILE_VERSION) {
+        Err(decoded) => decoded,
+        Ok(version) if version <= FILE_RECORD_VERSION => match decode_file_record(bytes) {
+            Decoded::Current(record) => Decoded::Current(StoredFile::Whole(record)),
+            Decoded::Newer(found) => Decoded::Newer(found),
+            Decoded::Damaged(reason) => Decoded::Damaged(reason),
+        },
+        Ok(_) => Decoded::Damaged(match parsed {
+            Err(error) => format!("unreadable file record: {error}"),
+            Ok(_) => "unreadable file record".to_string(),
+        }),
+    }
+}
+
+/// The bytes of a file's head and of its line keys, as the `files` and `line_keys` trees keep
+/// them; or why a load would refuse the record.
+pub fn encode_split_file_record(record: &FileRecordV1) -> Result<(Vec<u8>, Vec<u8>), String> {
+    check_record(record)?;
+    let head = head_of(record);
+    let keys = LineKeysV1 {
+        version: LINE_KEYS_RECORD_VERSION,
+        line_keys: record.line_keys.clone(),
+    };
+    let encode_error = |error: serde_json::Error| format!("could not encode the record: {error}");
+    Ok((
+        serde_json::to_vec(&head).map_err(encode_error)?,
+        serde_json::to_vec(&keys).map_err(encode_error)?,
+    ))
+}
+
+/// The bytes stored for a file's head.
+pub fn encode_file_head(head: &FileHeadV3) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(head).map_err(|error| format!("could not encode the record: {error}"))
+}
+
+/// Only the version of stored line keys, or what to report instead of reading them.
+pub fn probe_line_keys_version(bytes: &[u8]) -> Decoded<u32> {
+    match probe_version(bytes, LINE_KEYS_RECORD_VERSION) {
+        Ok(version) => Decoded::Current(version),
+        Err(decoded) => decoded,
+    }
+}
+
+/// Reads a stored line keys record.
+pub fn decode_line_keys(bytes: &[u8]) -> Decoded<Vec<LineKey>> {
+    if let Err(decoded) = probe_version(bytes, LINE_KEYS_RECORD_VERSION) {
+        return decoded;
+    }
+    let record = match serde_json::from_slice::<LineKeysV1>(bytes) {
+        Ok(record) => record,
+        Err(error) => return Decoded::Damaged(format!("unreadable version 1 line keys: {error}")),
+    };
+    match line_keys_from_pairs(&record.line_keys) {
+        Ok(keys) => Decoded::Current(keys),
+        Err(reason) => Decoded::Damaged(reason),
+    }
+}
+
+/// A whole record from its head and the line keys kept apart, or why they do not belong
+/// together.
+pub fn join_file_record(head: FileSummary, line_keys: Vec<LineKey>) -> Result<FileRecord, String> {
+    if line_keys.len() != head.map.len() {
+        return Err(format!(
+            "the record has {} lines but {} line keys",
+            head.map.len(),
+            line_keys.len()
+        ));
+    }
+    if line_keys.last().is_some_and(|key| key.is_blank()) != head.last_line_blank {
+        return Err("its line keys do not end as the record says they do".to_string());
+    }
+    Ok(FileRecord {
+        snapshot: FileSnapshot {
+            line_keys,
+            map: head.map,
+        },
+        chunks: head.chunks,
+    })
 }
 
 /// Reads a stored dismissal record.
@@ -320,28 +515,8 @@ pub fn to_record(record: &FileRecord) -> FileRecordV1 {
 /// and `syntax_stale` false (their items were computed before they were saved).
 pub fn from_record(record: FileRecordV1) -> Result<FileRecord, String> {
     check_record(&record)?;
-    let line_keys = record
-        .line_keys
-        .chunks_exact(2)
-        .map(|pair| {
-            let weight = u32::try_from(pair[1])
-                .map_err(|_| format!("a line key weight is too large ({})", pair[1]))?;
-            Ok(LineKey {
-                hash: pair[0],
-                weight,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let mut states = Vec::with_capacity(record.runs.len());
-    for run in &record.runs {
-        let state = LineState::new(parse_origin(&run.origin)?, run.chunk.map(ChunkId));
-        states.push((state, to_usize(run.lines, "a run's line count")?));
-    }
-    let map = LineMap::from_states(
-        states
-            .into_iter()
-            .flat_map(|(state, lines)| std::iter::repeat_n(state, lines)),
-    );
+    let line_keys = line_keys_from_pairs(&record.line_keys)?;
+    let map = map_from_runs(&record.runs)?;
     let chunks = record
         .chunks
         .into_iter()
@@ -351,6 +526,94 @@ pub fn from_record(record: FileRecordV1) -> Result<FileRecord, String> {
         snapshot: FileSnapshot { line_keys, map },
         chunks,
     })
+}
+
+/// The head of a whole record: everything but its line keys.
+pub fn head_of(record: &FileRecordV1) -> FileHeadV3 {
+    let pairs = &record.line_keys;
+    FileHeadV3 {
+        version: STORED_FILE_VERSION,
+        lines: (pairs.len() / 2) as u64,
+        last_line_blank: pairs.len() >= 2 && pairs[pairs.len() - 1] == 0,
+        runs: record.runs.clone(),
+        chunks: record.chunks.clone(),
+    }
+}
+
+/// The head form of a summary, as the store's socket carries it.
+pub fn summary_to_head(summary: &FileSummary) -> FileHeadV3 {
+    FileHeadV3 {
+        version: STORED_FILE_VERSION,
+        lines: summary.map.len() as u64,
+        last_line_blank: summary.last_line_blank,
+        runs: runs_of(&summary.map),
+        chunks: summary.chunks.iter().map(chunk_to_record).collect(),
+    }
+}
+
+/// The core form of a head, checked as a whole record is.
+pub fn head_from_record<Identifiers: Into<Vec<String>>>(
+    head: FileHeadV3<Identifiers>,
+) -> Result<FileSummary, String> {
+    if head.version != STORED_FILE_VERSION {
+        return Err(format!(
+            "a file head says it is version {} (heads are version {STORED_FILE_VERSION})",
+            head.version
+        ));
+    }
+    let lines = to_usize(head.lines, "the record's line count")?;
+    check_runs_and_chunks(&head.runs, &head.chunks, lines)?;
+    let map = map_from_runs(&head.runs)?;
+    let chunks = head
+        .chunks
+        .into_iter()
+        .map(chunk_from_record)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(FileSummary {
+        map,
+        last_line_blank: head.last_line_blank,
+        chunks,
+    })
+}
+
+fn line_keys_from_pairs(pairs: &[u64]) -> Result<Vec<LineKey>, String> {
+    if !pairs.len().is_multiple_of(2) {
+        return Err(format!(
+            "line_keys holds an odd number of values ({})",
+            pairs.len()
+        ));
+    }
+    pairs
+        .chunks_exact(2)
+        .map(|pair| {
+            let weight = u32::try_from(pair[1])
+                .map_err(|_| format!("a line key weight is too large ({})", pair[1]))?;
+            Ok(LineKey {
+                hash: pair[0],
+                weight,
+            })
+        })
+        .collect()
+}
+
+fn map_from_runs(runs: &[RunV1]) -> Result<LineMap, String> {
+    let mut states = Vec::with_capacity(runs.len());
+    for run in runs {
+        let state = LineState::new(parse_origin(&run.origin)?, run.chunk.map(ChunkId));
+        states.push((state, to_usize(run.lines, "a run's line count")?));
+    }
+    // Run by run, not line by line: a head's line count is a number, not its keys' length.
+    Ok(LineMap::from_runs(states))
+}
+
+fn runs_of(map: &LineMap) -> Vec<RunV1> {
+    map.runs()
+        .map(|(range, state)| RunV1 {
+            origin: state.origin.as_str().to_string(),
+            chunk: state.chunk.map(|chunk| chunk.0),
+            lines: range.len() as u64,
+        })
+        .collect()
 }
 
 /// Everything `from_record` would refuse, checked without building anything: save refuses such a
@@ -377,12 +640,20 @@ pub fn check_record(record: &FileRecordV1) -> Result<(), String> {
     {
         return Err(format!("a line key weight is too large ({weight})"));
     }
-    let lines = record.line_keys.len() / 2;
+    check_runs_and_chunks(&record.runs, &record.chunks, record.line_keys.len() / 2)
+}
+
+/// What a record's runs and chunks must be for a file of `lines` lines.
+fn check_runs_and_chunks<Identifiers>(
+    runs: &[RunV1],
+    chunks: &[ChunkV1<Identifiers>],
+    lines: usize,
+) -> Result<(), String> {
     if lines == 0 {
         return Err("the record has no lines (a file has at least one)".to_string());
     }
-    let mut chunk_ids = HashSet::with_capacity(record.chunks.len());
-    for chunk in &record.chunks {
+    let mut chunk_ids = HashSet::with_capacity(chunks.len());
+    for chunk in chunks {
         if !chunk_ids.insert(chunk.id) {
             return Err(format!("chunk {} appears twice", chunk.id));
         }
@@ -396,7 +667,7 @@ pub fn check_record(record: &FileRecordV1) -> Result<(), String> {
         }
     }
     let mut covered: u64 = 0;
-    for run in &record.runs {
+    for run in runs {
         parse_origin(&run.origin)?;
         if let Some(chunk) = run.chunk
             && !chunk_ids.contains(&chunk)
@@ -460,7 +731,9 @@ pub fn chunk_to_record(chunk: &Chunk) -> ChunkV1 {
     }
 }
 
-fn chunk_from_record(chunk: ChunkV1) -> Result<Chunk, String> {
+fn chunk_from_record<Identifiers: Into<Vec<String>>>(
+    chunk: ChunkV1<Identifiers>,
+) -> Result<Chunk, String> {
     let id = chunk.id;
     let in_chunk = |reason: String| format!("chunk {id}: {reason}");
     let explanation = match chunk.explanation {
@@ -502,7 +775,7 @@ fn chunk_from_record(chunk: ChunkV1) -> Result<Chunk, String> {
         explanation,
         practiced_ms: chunk.practiced_ms,
         items: chunk.items,
-        identifiers: chunk.identifiers,
+        identifiers: chunk.identifiers.into(),
         reworked_chars: to_usize(chunk.reworked_chars, "reworked characters").map_err(in_chunk)?,
         syntax_stale: false,
         // A rule this release does not know (a newer one's) reads as unknown, not as damage.
@@ -1099,6 +1372,110 @@ pub(crate) mod tests {
 
     /// The version is judged before the record is used, though it is read in the same pass:
     /// a whole record of a newer version is newer, one of version 0 damaged.
+    #[test]
+    fn a_record_split_in_two_reads_back_whole() {
+        let record = realistic_record();
+        let whole = to_record(&record);
+        let (head, keys) = encode_split_file_record(&whole).expect("split");
+        let Decoded::Current(StoredFile::Head(summary)) = decode_stored_file(&head) else {
+            panic!("not a head: {}", String::from_utf8_lossy(&head));
+        };
+        assert_eq!(summary.chunks, record.chunks);
+        // Listed, a head comes without its chunks' identifiers, and crosses the socket so.
+        let listed = FileSummary::of(record.clone());
+        assert!(
+            listed
+                .chunks
+                .iter()
+                .all(|chunk| chunk.identifiers.is_empty())
+        );
+        assert_eq!(
+            decode_stored_summary(&head),
+            Decoded::Current(listed.clone())
+        );
+        assert_eq!(
+            head_from_record(summary_to_head(&listed)),
+            Ok(listed.clone())
+        );
+        let Decoded::Current(line_keys) = decode_line_keys(&keys) else {
+            panic!("unreadable keys");
+        };
+        assert_eq!(
+            join_file_record(summary.clone(), line_keys.clone()),
+            Ok(record.clone())
+        );
+        // Keys of another file do not join.
+        assert!(join_file_record(summary, line_keys[1..].to_vec()).is_err());
+        // The whole form (versions 1 and 2) is still read as it is.
+        let old = encode_file_record(&whole).expect("encode");
+        assert_eq!(
+            decode_stored_file(&old),
+            Decoded::Current(StoredFile::Whole(record))
+        );
+        assert_eq!(decode_stored_summary(&old), Decoded::Current(listed));
+    }
+
+    #[test]
+    fn heads_are_checked_as_whole_records_are() {
+        let whole = to_record(&realistic_record());
+        let head = head_of(&whole);
+        let spoiled = [
+            FileHeadV3 {
+                lines: 11,
+                ..head.clone()
+            },
+            FileHeadV3 {
+                lines: 0,
+                runs: Vec::new(),
+                ..head.clone()
+            },
+            FileHeadV3 {
+                chunks: Vec::new(),
+                ..head.clone()
+            },
+            FileHeadV3 {
+                version: 2,
+                ..head.clone()
+            },
+        ];
+        for head in spoiled {
+            assert!(head_from_record(head.clone()).is_err(), "{head:?}");
+        }
+        // A head of a huge file costs its runs, not its lines.
+        let huge: FileHeadV3 = FileHeadV3 {
+            version: STORED_FILE_VERSION,
+            lines: 1 << 40,
+            last_line_blank: false,
+            runs: vec![RunV1 {
+                origin: "typed".to_string(),
+                chunk: None,
+                lines: 1 << 40,
+            }],
+            chunks: Vec::new(),
+        };
+        assert_eq!(
+            head_from_record(huge).map(|summary| summary.map.len()),
+            Ok(1 << 40)
+        );
+        // Unknown versions: newer, or damaged when not even a version can be read.
+        assert_eq!(
+            decode_stored_file(br#"{"version":4,"lines":"x"}"#),
+            Decoded::Newer(4)
+        );
+        assert!(matches!(
+            decode_stored_file(br#"{"version":3,"lines":"x"}"#),
+            Decoded::Damaged(_)
+        ));
+        assert_eq!(
+            decode_line_keys(br#"{"version":2,"keys":"x"}"#),
+            Decoded::Newer(2)
+        );
+        assert!(matches!(
+            decode_line_keys(br#"{"version":1,"line_keys":[1]}"#),
+            Decoded::Damaged(_)
+        ));
+    }
+
     #[test]
     fn a_whole_record_of_an_unknown_version_is_not_read_as_current() {
         let mut record = to_record(&realistic_record());

@@ -167,6 +167,33 @@ impl Served {
                 },
                 Err(error) => Reply::failed(&error),
             },
+            Request::FileSummaries { folder } => {
+                let folder = folder.map(PathBuf::from);
+                // The store moves each damaged record it meets aside and reports the first, then
+                // lists the rest: read again here, so that the asking process, which cannot tell a
+                // damaged record from any other failure, gets the files that can be read.
+                let mut listed = store.file_summaries(folder.as_deref());
+                for _ in 0..2 {
+                    match &listed {
+                        Err(error @ StoreError::Damaged { .. }) => {
+                            tracing::warn!("listing the files: {error}");
+                            listed = store.file_summaries(folder.as_deref());
+                        }
+                        _ => break,
+                    }
+                }
+                match listed {
+                    Ok(files) => Reply::FileSummaries {
+                        files: files
+                            .iter()
+                            .map(|(key, summary)| {
+                                (WireKey::from(key), records::summary_to_head(summary))
+                            })
+                            .collect(),
+                    },
+                    Err(error) => Reply::failed(&error),
+                }
+            }
             Request::RecordDismissal { key, dismissal } => {
                 let key = FileKey::from(key);
                 match records::dismissal_from_record(dismissal) {
@@ -946,7 +973,7 @@ mod tests {
         }
     }
 
-    const HELLO: &[u8] = br#"{"request":"hello","protocol":1,"pid":1,"listen":false}"#;
+    const HELLO: &[u8] = br#"{"request":"hello","protocol":2,"pid":1,"listen":false}"#;
 
     /// An unreadable request used to get an error reply and the connection went on, so a peer
     /// sending garbage kept a thread and a descriptor for as long as it liked.
@@ -1011,7 +1038,7 @@ mod tests {
         std::io::Write::write_all(&mut stream, &bytes).expect("writes");
         let replies = replies_until_closed(&mut stream);
         assert!(
-            matches!(&replies[..], [Reply::Failed { message, .. }] if message.contains("protocol 1, not 99")),
+            matches!(&replies[..], [Reply::Failed { message, .. }] if message.contains("protocol 2, not 99")),
             "{replies:?}"
         );
     }

@@ -38,7 +38,7 @@ use crate::core::engine::Dismissal;
 use crate::store::calibration::{CalibrationChange, CalibrationError, CalibrationReply};
 use crate::store::protocol::{self, Notice, PROTOCOL_VERSION, Reply, Request};
 use crate::store::serve::{Hub, Listener, Served};
-use crate::store::{FileKey, FileRecord, OpenFailure, Store, StoreError, records};
+use crate::store::{FileKey, FileRecord, FileSummary, OpenFailure, Store, StoreError, records};
 
 /// The socket's name in the store folder.
 pub const SOCKET_NAME: &str = "store.sock";
@@ -1031,6 +1031,27 @@ impl Store for SharedStore {
         })
     }
 
+    fn file_summaries(
+        &self,
+        folder: Option<&Path>,
+    ) -> Result<Vec<(FileKey, FileSummary)>, StoreError> {
+        if let Some(served) = self.held() {
+            return served.store.file_summaries(folder);
+        }
+        let folder = folder.map(|folder| folder.to_string_lossy().into_owned());
+        self.remote(Request::FileSummaries { folder }, |reply| match reply {
+            Reply::FileSummaries { files } => files
+                .into_iter()
+                .map(|(key, head)| {
+                    records::head_from_record(head)
+                        .map(|summary| (FileKey::from(key), summary))
+                        .map_err(|reason| bad_record("file record", reason))
+                })
+                .collect(),
+            other => Err(other.into_error()),
+        })
+    }
+
     fn record_dismissal(&self, key: &FileKey, dismissal: &Dismissal) -> Result<(), StoreError> {
         if let Some(served) = self.held() {
             return served.store.record_dismissal(key, dismissal);
@@ -1348,6 +1369,17 @@ mod tests {
             third.files().expect("files"),
             vec![key("/w", "a.rs"), key("/w", "b.rs")]
         );
+        // Summaries cross the socket in their head form, filtered by the holder.
+        assert_eq!(
+            third
+                .file_summaries(Some(Path::new("/w/b.rs")))
+                .expect("summaries"),
+            vec![(
+                key("/w", "b.rs"),
+                crate::store::FileSummary::of(record_with_chunk(5, 9))
+            )]
+        );
+        assert_eq!(third.file_summaries(None).expect("summaries").len(), 2);
     }
 
     /// A failover that failed while another thread of the process found the holder again took

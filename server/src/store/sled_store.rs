@@ -1,5 +1,6 @@
 //! The store on disk: a sled database in `<store folder>/db`, with the trees `meta` (schema
-//! version, next chunk id), `files`, `dismissals`, `calibration` (sessions keyed by their start,
+//! version, next chunk id), `files` (each file's record without its line keys), `line_keys` (each
+//! file's line keys, keyed like `files`), `dismissals`, `calibration` (sessions keyed by their start,
 //! milliseconds big-endian), `activity` (days keyed by their number, big-endian), `settings` (UTF-8
 //! text keyed by name), `declarations` (each file's declared lines waiting for a window, keyed
 //! like `files`) and `damaged` (records that could not be read, kept byte for byte).
@@ -13,7 +14,7 @@
 //! without its schema version is taken as damaged rather than as new.
 
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use sled::Transactional;
@@ -31,6 +32,7 @@ use crate::store::{
 
 const META_TREE: &str = "meta";
 const FILES_TREE: &str = "files";
+const LINE_KEYS_TREE: &str = "line_keys";
 const DISMISSALS_TREE: &str = "dismissals";
 const CALIBRATION_TREE: &str = "calibration";
 const ACTIVITY_TREE: &str = "activity";
@@ -49,6 +51,8 @@ pub struct SledStore {
     database: sled::Db,
     meta: sled::Tree,
     files: sled::Tree,
+    /// Written with `files` in one transaction: a head of version 3 has its keys here.
+    line_keys: sled::Tree,
     dismissals: sled::Tree,
     calibration: sled::Tree,
     activity: sled::Tree,
@@ -252,6 +256,7 @@ impl SledStore {
             folder: folder.to_path_buf(),
             meta: database.open_tree(META_TREE)?,
             files: database.open_tree(FILES_TREE)?,
+            line_keys: database.open_tree(LINE_KEYS_TREE)?,
             dismissals: database.open_tree(DISMISSALS_TREE)?,
             calibration: database.open_tree(CALIBRATION_TREE)?,
             activity: database.open_tree(ACTIVITY_TREE)?,
@@ -298,8 +303,8 @@ impl SledStore {
         for entry in self.files.iter() {
             let (_, bytes) = entry.map_err(database_error("read", "the file records"))?;
             // Damaged and newer records are reported when they are loaded; their ids are unknown.
-            if let Decoded::Current(record) = records::decode_file_record(&bytes) {
-                next = next.max(super::next_chunk_id_after(&record.chunks));
+            if let Decoded::Current(stored) = records::decode_stored_file(&bytes) {
+                next = next.max(super::next_chunk_id_after(stored.chunks()));
             }
         }
         self.meta
@@ -365,6 +370,56 @@ impl SledStore {
             return transaction_error(error, "move aside", &target);
         }
         tracing::warn!("moved the damaged record of {target} aside as {kept_as}: {reason}");
+        StoreError::Damaged {
+            target,
+            kept_as,
+            reason,
+        }
+    }
+
+    /// Moves a file record that could not be read to `damaged`: its head and, when there are any,
+    /// its line keys (each removed only if it is still the same bytes). Returns the error that
+    /// reports it.
+    fn set_file_aside(
+        &self,
+        raw_key: &[u8],
+        head: &[u8],
+        keys: Option<&[u8]>,
+        target: String,
+        reason: String,
+    ) -> StoreError {
+        let Some(keys) = keys else {
+            return self.set_aside((&self.files, FILES_TREE), raw_key, head, target, reason);
+        };
+        if self.newer_schema.is_some() {
+            return self.set_aside((&self.files, FILES_TREE), raw_key, head, target, reason);
+        }
+        let named = self
+            .damaged_key(FILES_TREE, raw_key)
+            .and_then(|head_named| Ok((head_named, self.damaged_key(LINE_KEYS_TREE, raw_key)?)));
+        let ((head_key, kept_as), (keys_key, _)) = match named {
+            Ok(named) => named,
+            Err(error) => return error,
+        };
+        let moved = (&self.files, &self.line_keys, &self.damaged).transaction(
+            |(files, line_keys, damaged)| {
+                damaged.insert(head_key.as_slice(), head)?;
+                damaged.insert(keys_key.as_slice(), keys)?;
+                if files.get(raw_key)?.as_deref() == Some(head) {
+                    files.remove(raw_key)?;
+                }
+                if line_keys.get(raw_key)?.as_deref() == Some(keys) {
+                    line_keys.remove(raw_key)?;
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            },
+        );
+        if let Err(error) = moved {
+            return transaction_error(error, "move aside", &target);
+        }
+        tracing::warn!(
+            "moved the damaged record of {target} (with its line keys) aside as {kept_as}: {reason}"
+        );
         StoreError::Damaged {
             target,
             kept_as,
@@ -471,24 +526,49 @@ impl Store for SledStore {
     fn load_file(&self, key: &FileKey) -> Result<Option<FileRecord>, StoreError> {
         let target = format!("file {key}");
         let raw_key = file_key_bytes(key);
-        let Some(bytes) = self
-            .files
-            .get(&raw_key)
-            .map_err(database_error("read", &target))?
-        else {
+        // Read together: a save between two reads would pair one record's head with another's
+        // line keys.
+        let (head, keys) = (&self.files, &self.line_keys)
+            .transaction(|(files, line_keys)| {
+                Ok::<_, ConflictableTransactionError<StoreError>>((
+                    files.get(&raw_key)?,
+                    line_keys.get(&raw_key)?,
+                ))
+            })
+            .map_err(|error| transaction_error(error, "read", &target))?;
+        let Some(head) = head else {
             return Ok(None);
         };
-        match records::decode_file_record(&bytes) {
-            Decoded::Current(record) => Ok(Some(record)),
-            Decoded::Newer(found) => Err(StoreError::NewerRecord {
-                target,
-                found,
-                supported: records::FILE_RECORD_VERSION,
-            }),
-            Decoded::Damaged(reason) => {
-                Err(self.set_aside((&self.files, FILES_TREE), &raw_key, &bytes, target, reason))
+        let summary = match records::decode_stored_file(&head) {
+            // Keys inline (versions 1 and 2): whatever the `line_keys` tree holds is not its.
+            Decoded::Current(records::StoredFile::Whole(record)) => return Ok(Some(record)),
+            Decoded::Current(records::StoredFile::Head(summary)) => summary,
+            Decoded::Newer(found) => {
+                return Err(StoreError::NewerRecord {
+                    target,
+                    found,
+                    supported: records::STORED_FILE_VERSION,
+                });
             }
-        }
+            Decoded::Damaged(reason) => {
+                return Err(self.set_file_aside(&raw_key, &head, keys.as_deref(), target, reason));
+            }
+        };
+        let joined = match keys.as_deref().map(records::decode_line_keys) {
+            None => Err("its line keys are missing".to_string()),
+            Some(Decoded::Current(line_keys)) => records::join_file_record(summary, line_keys),
+            Some(Decoded::Newer(found)) => {
+                return Err(StoreError::NewerRecord {
+                    target: format!("the line keys of {target}"),
+                    found,
+                    supported: records::LINE_KEYS_RECORD_VERSION,
+                });
+            }
+            Some(Decoded::Damaged(reason)) => Err(format!("its line keys: {reason}")),
+        };
+        joined
+            .map(Some)
+            .map_err(|reason| self.set_file_aside(&raw_key, &head, keys.as_deref(), target, reason))
     }
 
     fn save_file(&self, key: &FileKey, record: &FileRecord) -> Result<(), StoreError> {
@@ -506,36 +586,39 @@ impl Store for SledStore {
             })));
         }
         let stored = records::to_record(record);
-        records::check_record(&stored).map_err(invalid)?;
-        let bytes = records::encode_file_record(&stored).map_err(invalid)?;
+        let (head_bytes, keys_bytes) =
+            records::encode_split_file_record(&stored).map_err(invalid)?;
+        let head = records::head_of(&stored);
+        drop(stored);
         let next = super::next_chunk_id_after(&record.chunks);
         // Named before the transaction: its closure may run more than once.
         let (damaged_key, kept_as) = self.damaged_key(FILES_TREE, &raw_key)?;
+        let newer = |found, supported, target: String| {
+            ConflictableTransactionError::Abort(StoreError::NewerRecord {
+                target,
+                found,
+                supported,
+            })
+        };
 
-        let outcome =
-            (&self.files, &self.meta, &self.damaged).transaction(|(files, meta, damaged)| {
+        let outcome = (&self.files, &self.line_keys, &self.meta, &self.damaged).transaction(
+            |(files, line_keys, meta, damaged)| {
                 let mut set_aside = None;
                 let mut merged = None;
                 if let Some(existing) = files.get(&raw_key)? {
-                    match records::decode_file_record(&existing) {
+                    match records::decode_stored_file(&existing) {
                         Decoded::Current(earlier) => {
                             let mut chunks = record.chunks.clone();
-                            if super::keep_newer_judgements(&earlier.chunks, &mut chunks) {
-                                let with_judgements = records::FileRecordV1 {
+                            if super::keep_newer_judgements(earlier.chunks(), &mut chunks) {
+                                let with_judgements = records::FileHeadV3 {
                                     chunks: chunks.iter().map(records::chunk_to_record).collect(),
-                                    ..stored.clone()
+                                    ..head.clone()
                                 };
-                                merged = records::encode_file_record(&with_judgements).ok();
+                                merged = records::encode_file_head(&with_judgements).ok();
                             }
                         }
                         Decoded::Newer(found) => {
-                            return Err(ConflictableTransactionError::Abort(
-                                StoreError::NewerRecord {
-                                    target: target.clone(),
-                                    found,
-                                    supported: records::FILE_RECORD_VERSION,
-                                },
-                            ));
+                            return Err(newer(found, records::STORED_FILE_VERSION, target.clone()));
                         }
                         // Never silently dropped: the new record replaces it, the old bytes stay.
                         Decoded::Damaged(reason) => {
@@ -544,7 +627,19 @@ impl Store for SledStore {
                         }
                     }
                 }
-                files.insert(raw_key.as_slice(), merged.as_deref().unwrap_or(&bytes))?;
+                // Line keys of a newer version (written with a head this build would call newer,
+                // or left by one) are not replaced either.
+                if let Some(existing) = line_keys.get(&raw_key)?
+                    && let Decoded::Newer(found) = records::probe_line_keys_version(&existing)
+                {
+                    return Err(newer(
+                        found,
+                        records::LINE_KEYS_RECORD_VERSION,
+                        format!("the line keys of {target}"),
+                    ));
+                }
+                files.insert(raw_key.as_slice(), merged.as_deref().unwrap_or(&head_bytes))?;
+                line_keys.insert(raw_key.as_slice(), keys_bytes.as_slice())?;
                 let current =
                     SledStore::read_next_chunk_id(meta.get(NEXT_CHUNK_ID_KEY)?.as_deref())
                         .map_err(ConflictableTransactionError::Abort)?;
@@ -552,16 +647,64 @@ impl Store for SledStore {
                     meta.insert(NEXT_CHUNK_ID_KEY, next.to_string().as_bytes())?;
                 }
                 Ok(set_aside)
-            });
+            },
+        );
         report_replacement(outcome, &target, &kept_as)
     }
 
     fn remove_file(&self, key: &FileKey) -> Result<(), StoreError> {
         self.writable()?;
-        self.files
-            .remove(file_key_bytes(key))
-            .map_err(database_error("remove", &format!("file {key}")))?;
+        let raw_key = file_key_bytes(key);
+        (&self.files, &self.line_keys)
+            .transaction(|(files, line_keys)| {
+                files.remove(raw_key.as_slice())?;
+                line_keys.remove(raw_key.as_slice())?;
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(|error| transaction_error(error, "remove", &format!("file {key}")))?;
         Ok(())
+    }
+
+    fn file_summaries(
+        &self,
+        folder: Option<&Path>,
+    ) -> Result<Vec<(FileKey, super::FileSummary)>, StoreError> {
+        let folder = folder.map(super::normalize_lexically);
+        let entries: Vec<sled::Iter> = match folder.as_deref().and_then(summary_prefixes) {
+            Some(prefixes) => prefixes
+                .iter()
+                .map(|prefix| self.files.scan_prefix(prefix))
+                .collect(),
+            None => vec![self.files.iter()],
+        };
+        // A key that does not parse is let through, to be moved aside as damaged.
+        let wanted = |raw_key: &[u8]| match (&folder, parse_file_key(raw_key)) {
+            (Some(folder), Some(key)) => key.is_under(folder),
+            _ => true,
+        };
+        let entries = entries.into_iter().flatten().filter(|entry| match entry {
+            Ok((raw_key, _)) => wanted(raw_key),
+            Err(_) => true,
+        });
+        let mut summaries =
+            self.read_records((&self.files, FILES_TREE), entries, |raw_key, bytes| {
+                match parse_file_key(raw_key) {
+                    Some(key) => (
+                        format!("file {key}"),
+                        match records::decode_stored_summary(bytes) {
+                            Decoded::Current(summary) => Decoded::Current((key, summary)),
+                            Decoded::Newer(found) => Decoded::Newer(found),
+                            Decoded::Damaged(reason) => Decoded::Damaged(reason),
+                        },
+                    ),
+                    None => (
+                        format!("file key {:?}", String::from_utf8_lossy(raw_key)),
+                        Decoded::Damaged("not a workspace and a path".to_string()),
+                    ),
+                }
+            })?;
+        summaries.sort_by(|left, right| left.0.cmp(&right.0));
+        Ok(summaries)
     }
 
     fn files(&self) -> Result<Vec<FileKey>, StoreError> {
@@ -936,12 +1079,23 @@ pub(crate) fn salvage(damaged: &Path, into: &dyn Store) -> Salvaged {
     };
     let result = (|| -> Result<(), String> {
         let tree = |name: &str| database.open_tree(name).map_err(|error| error.to_string());
+        let line_keys = tree(LINE_KEYS_TREE)?;
         for entry in tree(FILES_TREE)?.iter() {
             let (raw_key, bytes) = entry.map_err(|error| error.to_string())?;
-            if let (Some(key), Decoded::Current(record)) = (
-                parse_file_key(&raw_key),
-                records::decode_file_record(&bytes),
-            ) && into.save_file(&key, &record).is_ok()
+            let record = match records::decode_stored_file(&bytes) {
+                Decoded::Current(records::StoredFile::Whole(record)) => Some(record),
+                // A head is saved only with its line keys: re-anchoring needs them.
+                Decoded::Current(records::StoredFile::Head(summary)) => line_keys
+                    .get(&raw_key)
+                    .map_err(|error| error.to_string())?
+                    .and_then(|keys| match records::decode_line_keys(&keys) {
+                        Decoded::Current(keys) => records::join_file_record(summary, keys).ok(),
+                        _ => None,
+                    }),
+                _ => None,
+            };
+            if let (Some(key), Some(record)) = (parse_file_key(&raw_key), record)
+                && into.save_file(&key, &record).is_ok()
             {
                 salvaged.files += 1;
             }
@@ -1052,6 +1206,36 @@ fn transaction_error(
     }
 }
 
+/// The key prefixes under which every file at or under `folder` (absolute, normalised) is found,
+/// or None when the whole tree must be read. A file is under `folder` when its workspace is
+/// `folder` or below it (keys starting with `folder`'s text), when its workspace is above
+/// `folder` and its path leads into it (`<ancestor>\0<rest of folder>`), or when it has no
+/// workspace and its absolute path is under `folder` (`\0<folder>`). Each prefix also finds a few
+/// keys that are not under `folder` (`/a/bc` for `/a/b`): the caller checks each key. Keys are
+/// made from normalised paths ([`FileKey::for_path`]), which is what lets a prefix find them.
+fn summary_prefixes(folder: &Path) -> Option<Vec<Vec<u8>>> {
+    let plain = folder.has_root()
+        && folder
+            .components()
+            .all(|component| matches!(component, Component::RootDir | Component::Normal(_)));
+    if !plain || folder.parent().is_none() {
+        return None;
+    }
+    let folder_text = folder.to_str()?;
+    let mut prefixes = vec![folder_text.as_bytes().to_vec()];
+    let mut no_workspace = vec![0];
+    no_workspace.extend_from_slice(folder_text.as_bytes());
+    prefixes.push(no_workspace);
+    for ancestor in folder.ancestors().skip(1) {
+        let rest = folder.strip_prefix(ancestor).ok()?.to_str()?;
+        let mut prefix = ancestor.to_str()?.as_bytes().to_vec();
+        prefix.push(0);
+        prefix.extend_from_slice(rest.as_bytes());
+        prefixes.push(prefix);
+    }
+    Some(prefixes)
+}
+
 /// `<workspace>\0<path>`: paths cannot hold a NUL, so the split is never ambiguous, and keys sort
 /// like `FileKey`s.
 fn file_key_bytes(key: &FileKey) -> Vec<u8> {
@@ -1128,7 +1312,7 @@ mod tests {
     use crate::store::tests::{
         behaves_like_a_store, day, keeps_sessions_activity_and_settings, key, record_with_chunk,
     };
-    use crate::store::{MemoryStore, prepare_folder};
+    use crate::store::{FileSummary, MemoryStore, normalize_lexically, prepare_folder};
 
     /// The database alone, without [`crate::store::open`]'s fresh start after damage.
     fn open(folder: &Path) -> Result<SledStore, OpenFailure> {
@@ -1772,19 +1956,20 @@ mod tests {
         let folder = temporary();
         let store = open(folder.path()).expect("opens");
         let file = key("/w", "future.rs");
-        let newer = br#"{"version": 3, "lines": "something new"}"#;
+        let newer = br#"{"version": 4, "lines": "something new"}"#;
         store
             .files
             .insert(file_key_bytes(&file), &newer[..])
             .expect("write");
         assert!(matches!(
             store.load_file(&file),
-            Err(StoreError::NewerRecord { found: 3, .. })
+            Err(StoreError::NewerRecord { found: 4, .. })
         ));
         assert!(matches!(
             store.save_file(&file, &record_with_chunk(3, 2)),
-            Err(StoreError::NewerRecord { found: 3, .. })
+            Err(StoreError::NewerRecord { found: 4, .. })
         ));
+        assert_eq!(store.file_summaries(None).expect("summaries"), Vec::new());
         assert_eq!(
             store
                 .files
@@ -1794,6 +1979,217 @@ mod tests {
             Some(&newer[..])
         );
         assert_eq!(store.next_chunk_id().expect("next"), 1);
+    }
+
+    /// A store written before line keys were kept apart holds whole records (keys inline) in
+    /// `files`: they are read as they are, by a load and by the summaries, and a save writes the
+    /// file's head and its keys apart.
+    #[test]
+    fn a_store_with_line_keys_inline_is_read_and_rewritten_apart() {
+        let folder = temporary();
+        let file = key("/w", "src/parse.rs");
+        let other = key("/w", "src/old.rs");
+        let record = records::tests::realistic_record();
+        {
+            let store = open(folder.path()).expect("opens");
+            for (key, record) in [(&file, &record), (&other, &record_with_chunk(4, 9))] {
+                let whole =
+                    records::encode_file_record(&records::to_record(record)).expect("encode");
+                store
+                    .files
+                    .insert(file_key_bytes(key), whole)
+                    .expect("write the old form");
+            }
+            // Stale keys left by a removal of an older whetstone: not this record's.
+            store
+                .line_keys
+                .insert(
+                    file_key_bytes(&other),
+                    &br#"{"version":1,"line_keys":[1,2]}"#[..],
+                )
+                .expect("write stale keys");
+            store.flush().expect("flush");
+        }
+        let store = open(folder.path()).expect("reopens");
+        assert_eq!(store.load_file(&file).expect("load"), Some(record.clone()));
+        assert_eq!(
+            store.load_file(&other).expect("load"),
+            Some(record_with_chunk(4, 9))
+        );
+        assert_eq!(
+            store.file_summaries(None).expect("summaries"),
+            vec![
+                (other.clone(), FileSummary::of(record_with_chunk(4, 9))),
+                (file.clone(), FileSummary::of(record.clone())),
+            ]
+        );
+
+        store.save_file(&file, &record).expect("save");
+        let head = store.files.get(file_key_bytes(&file)).expect("read");
+        let head: records::FileHeadV3 =
+            serde_json::from_slice(&head.expect("a head")).expect("a version 3 head");
+        assert_eq!(head.version, records::STORED_FILE_VERSION);
+        assert_eq!(head.lines, 12);
+        assert!(head.last_line_blank);
+        assert!(
+            store
+                .line_keys
+                .get(file_key_bytes(&file))
+                .expect("read")
+                .is_some()
+        );
+        assert_eq!(store.load_file(&file).expect("load"), Some(record.clone()));
+        assert_eq!(
+            store.file_summaries(None).expect("summaries")[1],
+            (file.clone(), FileSummary::of(record))
+        );
+
+        store.remove_file(&file).expect("remove");
+        assert_eq!(
+            store.line_keys.get(file_key_bytes(&file)).expect("read"),
+            None
+        );
+        assert_eq!(store.load_file(&file).expect("load"), None);
+    }
+
+    /// A head whose line keys are missing, damaged or of another length cannot be laid over its
+    /// file: the record is moved aside whole (head and keys), never silently dropped.
+    #[test]
+    fn a_head_without_its_line_keys_is_moved_aside_with_them() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        let file = key("/w", "a.rs");
+        let raw_key = file_key_bytes(&file);
+        let spoil_keys: [Option<&[u8]>; 3] = [
+            None,
+            Some(b"{not json"),
+            Some(br#"{"version":1,"line_keys":[7,3]}"#),
+        ];
+        for keys in spoil_keys {
+            let damaged_before = store.damaged.len();
+            store
+                .save_file(&file, &record_with_chunk(3, 2))
+                .expect("save");
+            match keys {
+                None => {
+                    store.line_keys.remove(&raw_key).expect("lose the keys");
+                }
+                Some(bytes) => {
+                    store.line_keys.insert(&raw_key, bytes).expect("spoil");
+                }
+            }
+            let head = store.files.get(&raw_key).expect("read").expect("a head");
+            let error = store.load_file(&file);
+            assert!(
+                matches!(&error, Err(StoreError::Damaged { .. })),
+                "{keys:?}: {error:?}"
+            );
+            assert_eq!(store.load_file(&file).expect("load again"), None);
+            assert_eq!(store.line_keys.get(&raw_key).expect("read"), None);
+            let kept: Vec<sled::IVec> = store
+                .damaged
+                .iter()
+                .values()
+                .collect::<Result<_, _>>()
+                .expect("damaged");
+            assert!(kept.contains(&head), "{keys:?}");
+            // The head, and the keys when there were any.
+            let kept_now = if keys.is_some() { 2 } else { 1 };
+            assert_eq!(kept.len(), damaged_before + kept_now, "{keys:?}");
+        }
+    }
+
+    /// Newer line keys are never overwritten, and make the record's load say so.
+    #[test]
+    fn newer_line_keys_are_never_overwritten() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        let file = key("/w", "a.rs");
+        store
+            .save_file(&file, &record_with_chunk(3, 2))
+            .expect("save");
+        let newer = br#"{"version": 2, "keys": "something new"}"#;
+        store
+            .line_keys
+            .insert(file_key_bytes(&file), &newer[..])
+            .expect("write");
+        assert!(matches!(
+            store.load_file(&file),
+            Err(StoreError::NewerRecord { found: 2, .. })
+        ));
+        assert!(matches!(
+            store.save_file(&file, &record_with_chunk(3, 2)),
+            Err(StoreError::NewerRecord { found: 2, .. })
+        ));
+        assert_eq!(
+            store
+                .line_keys
+                .get(file_key_bytes(&file))
+                .expect("read")
+                .as_deref(),
+            Some(&newer[..])
+        );
+    }
+
+    /// The summaries under a folder are found by key prefixes: the same files as reading every
+    /// key and keeping those under the folder, for workspaces below, at and above the folder and
+    /// files outside every workspace.
+    #[test]
+    fn summaries_under_a_folder_are_the_files_under_it() {
+        let folder = temporary();
+        let store = open(folder.path()).expect("opens");
+        let keys = [
+            key("/a/b", "x.rs"),
+            key("/a/b/c", "y.rs"),
+            key("/a/bc", "z.rs"),
+            key("/a", "b/w.rs"),
+            key("/a", "bc/v.rs"),
+            key("/a", "b"),
+            key("/", "a/b/u.rs"),
+            key("/", "a/bd.rs"),
+            key("", "/a/b/t.rs"),
+            key("", "/a/bt.rs"),
+            key("/d", "a/b/s.rs"),
+        ];
+        for file in &keys {
+            store
+                .save_file(file, &record_with_chunk(2, 1))
+                .expect("save");
+        }
+        for under in [
+            "/a/b",
+            "/a/b/",
+            "/a/./b",
+            "/a",
+            "/",
+            "/a/b/x.rs",
+            "/a/b/c",
+            "/d",
+            "/e",
+            "a/b",
+        ] {
+            let normalized = normalize_lexically(Path::new(under));
+            let found: Vec<FileKey> = store
+                .file_summaries(Some(Path::new(under)))
+                .expect("summaries")
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect();
+            let mut expected: Vec<FileKey> = keys
+                .iter()
+                .filter(|key| key.is_under(&normalized))
+                .cloned()
+                .collect();
+            expected.sort();
+            assert_eq!(found, expected, "under {under}");
+        }
+        assert_eq!(
+            store
+                .file_summaries(Some(Path::new("/a/b")))
+                .expect("summaries")
+                .len(),
+            6
+        );
     }
 
     #[test]

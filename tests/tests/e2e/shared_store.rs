@@ -337,7 +337,7 @@ fn hostile_socket_messages_change_nothing() {
     let mut window = Window::open(&store, "alpha");
     let chunk = window.paste_and_classify("core");
     let socket = store.socket();
-    let hello = frame(br#"{"request":"hello","protocol":1,"pid":1,"listen":false}"#);
+    let hello = frame(br#"{"request":"hello","protocol":2,"pid":1,"listen":false}"#);
     let attempts: Vec<Vec<u8>> = vec![
         b"GET / HTTP/1.1\r\n\r\n".to_vec(),
         u32::MAX.to_be_bytes().to_vec(),
