@@ -92,9 +92,11 @@ fn converse(socket: &Path, hello_first: bool, messages: &[Sent]) {
         .expect("timeout");
     let mut bytes = Vec::new();
     if hello_first {
-        bytes.extend(frame(
-            br#"{"request":"hello","protocol":1,"pid":1,"listen":false}"#,
-        ));
+        let hello = format!(
+            r#"{{"request":"hello","protocol":{},"pid":1,"listen":false}}"#,
+            whetstone::store::protocol::PROTOCOL_VERSION
+        );
+        bytes.extend(frame(hello.as_bytes()));
     }
     for message in messages {
         match message {
@@ -165,7 +167,11 @@ fn a_reply_to_garbage_says_what_was_wrong() {
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
-    let mut bytes = frame(br#"{"request":"hello","protocol":1,"pid":1,"listen":false}"#);
+    let hello = format!(
+        r#"{{"request":"hello","protocol":{},"pid":1,"listen":false}}"#,
+        whetstone::store::protocol::PROTOCOL_VERSION
+    );
+    let mut bytes = frame(hello.as_bytes());
     bytes.extend(frame(b"{\"request\":\"format_disk\"}"));
     bytes.extend(frame(b"{\"request\":\"files\"}"));
     stream.write_all(&bytes).expect("write");

@@ -152,6 +152,17 @@ fn damaged(folder: &Path, reason: String) -> OpenFailure {
     }
 }
 
+/// Beside `db` from before sled creates it until its schema version is flushed: a process killed
+/// in between leaves a database without a version that is new, not damaged (found by the crash
+/// test, a kill 55 ms into a store's first open).
+const CREATING_MARKER: &str = "db.creating";
+
+/// Writes the creation marker and makes it durable before sled writes anything.
+fn mark_creation(folder: &Path, marker: &Path) -> std::io::Result<()> {
+    std::fs::File::create(marker)?.sync_all()?;
+    std::fs::File::open(folder)?.sync_all()
+}
+
 impl SledStore {
     /// Opens the database in `<folder>/db`; `folder` exists.
     pub(crate) fn open_in(folder: &Path) -> Result<SledStore, OpenFailure> {
@@ -186,6 +197,14 @@ impl SledStore {
         // log: a new store, not a damaged one (taking it for damaged moved it aside and told the
         // user so, found by the crash test).
         let existed = std::fs::metadata(database_path.join("db")).is_ok_and(|data| data.len() > 0);
+        // sled writes more than `conf` before the schema version is flushed (its trees): the
+        // marker says that a database without its version is a creation that never finished,
+        // not a store whose log could not be read.
+        let creating = folder.join(CREATING_MARKER);
+        let unfinished = creating.exists();
+        if !existed && !unfinished {
+            mark_creation(folder, &creating).map_err(io_failure)?;
+        }
 
         let database = match open_sled(&database_path) {
             Ok(database) => database,
@@ -225,7 +244,7 @@ impl SledStore {
                     format!("its schema version is unreadable ({value:?})"),
                 ));
             }
-            None if existed => {
+            None if existed && !unfinished => {
                 // Every store gets its schema version, flushed, before `open` returns: one without
                 // it is a database whose log sled could not read and silently skipped.
                 drop(store);
@@ -248,6 +267,13 @@ impl SledStore {
             .database
             .flush()
             .map_err(|error| io_failure(error.into()))?;
+        if creating.exists() {
+            // The version is on disk: the database is whole. A marker left behind only makes the
+            // next open take a store without a version for new, so a failure here is logged.
+            if let Err(error) = std::fs::remove_file(&creating) {
+                tracing::warn!("cannot remove {}: {error}", creating.display());
+            }
+        }
         Ok(store)
     }
 
@@ -1320,6 +1346,20 @@ mod tests {
         SledStore::open_in(folder)
     }
 
+    /// Opens the database again after a store on it was dropped. sled's flusher thread lets go
+    /// of the lock a moment after the drop (more so on a loaded machine): a reopen waits for it.
+    fn reopen(folder: &Path) -> SledStore {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            match open(folder) {
+                Err(OpenFailure::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                opened => return opened.expect("reopens"),
+            }
+        }
+    }
+
     fn temporary() -> tempfile::TempDir {
         tempfile::tempdir().expect("tempdir")
     }
@@ -1369,7 +1409,7 @@ mod tests {
                 .expect("set");
             store.flush().expect("flush");
         }
-        let store = open(folder.path()).expect("reopens");
+        let store = reopen(folder.path());
         assert_eq!(
             store.calibration_sessions().expect("sessions"),
             vec![session]
@@ -1588,7 +1628,7 @@ mod tests {
             store.record_dismissal(&file, &dismissal).expect("dismiss");
             store.flush().expect("flush");
         }
-        let store = open(folder.path()).expect("reopens");
+        let store = reopen(folder.path());
         assert_eq!(
             store.load_file(&file).expect("load"),
             Some(record_with_chunk(6, 30))
@@ -1659,7 +1699,7 @@ mod tests {
             assert!(message.contains("this same whetstone process"), "{message}");
         }
         drop(first);
-        assert!(open(folder.path()).is_ok());
+        reopen(folder.path());
     }
 
     #[test]
@@ -2010,7 +2050,7 @@ mod tests {
                 .expect("write stale keys");
             store.flush().expect("flush");
         }
-        let store = open(folder.path()).expect("reopens");
+        let store = reopen(folder.path());
         assert_eq!(store.load_file(&file).expect("load"), Some(record.clone()));
         assert_eq!(
             store.load_file(&other).expect("load"),
@@ -2300,6 +2340,38 @@ mod tests {
         assert_moved_aside(folder.path(), "came back empty");
     }
 
+    /// A process killed while it created the store leaves sled's trees without the schema
+    /// version, and the creation marker beside them: the next open finishes the creation.
+    #[test]
+    fn a_creation_killed_before_its_version_was_flushed_is_finished_not_moved_aside() {
+        let folder = temporary();
+        prepare_folder(folder.path()).expect("folder");
+        std::fs::write(folder.path().join(CREATING_MARKER), b"").expect("marker");
+        {
+            let database = raw(folder.path());
+            for tree in [META_TREE, FILES_TREE, LINE_KEYS_TREE, CALIBRATION_TREE] {
+                database.open_tree(tree).expect("tree");
+            }
+            database.flush().expect("flush");
+        }
+        let log = folder.path().join(DATABASE_FOLDER).join("db");
+        assert!(std::fs::metadata(&log).expect("log").len() > 0);
+        let store = reopen(folder.path());
+        assert!(!folder.path().join(CREATING_MARKER).exists());
+        store
+            .save_file(&key("/w", "a.rs"), &record_with_chunk(3, 2))
+            .expect("save");
+        store.flush().expect("flush");
+        drop(store);
+        let again = reopen(folder.path());
+        assert_eq!(again.files().expect("files").len(), 1);
+        let moved_aside = std::fs::read_dir(folder.path())
+            .expect("store folder")
+            .filter_map(Result::ok)
+            .any(|entry| entry.file_name().to_string_lossy().starts_with("damaged-"));
+        assert!(!moved_aside);
+    }
+
     /// Regression: a file key with a NUL in it (from `%00` in a file URI) was stored, and every
     /// listing of the files and dismissals then reported it as damaged.
     #[test]
@@ -2386,7 +2458,7 @@ mod tests {
             ));
             store.flush().expect("flush");
         }
-        let store = open(folder.path()).expect("reopens");
+        let store = reopen(folder.path());
         assert_eq!(store.next_chunk_id().expect("next"), 13);
         assert_eq!(store.damaged.len(), 1);
     }
