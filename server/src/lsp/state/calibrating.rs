@@ -566,15 +566,10 @@ mod tests {
     #[test]
     fn the_feel_choices_are_the_feels_in_order() {
         let titles: Vec<String> = feel_choices().into_iter().map(|item| item.title).collect();
-        assert_eq!(
-            titles,
-            [
-                "1 struggled",
-                "2 hard going",
-                "3 workable",
-                "4 good",
-                "5 smooth"
-            ]
-        );
+        let feels: Vec<Option<u8>> = titles
+            .iter()
+            .map(|title| words::feel_from_choice(title))
+            .collect();
+        assert_eq!(feels, (1..=5).map(Some).collect::<Vec<_>>());
     }
 }
