@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Output;
 
+use expect_test::expect;
 use serde_json::{Value, json};
 use whetstone_tests::cli::{self, assert_exit, assert_one_line_failure, stderr, stdout};
 use whetstone_tests::params::{change, did_change, did_close, did_open};
@@ -234,14 +235,15 @@ fn the_command_line_works_through_the_server_that_holds_the_store() {
         &["status", &workspace.root().display().to_string()],
     );
     assert_exit(&status, 0, "status while the server holds the store");
-    let table = stdout(&status);
-    let row = table
-        .lines()
-        .find(|line| line.starts_with("lib.rs "))
-        .unwrap_or_else(|| panic!("no row for lib.rs in {table}"));
-    let cells: Vec<&str> = row.split_whitespace().collect();
-    // file, typed, pasted, generated, moved, external, restored, then the chunks by class.
-    assert_eq!(cells[..3], ["lib.rs", "4", "8"], "{table}");
+    // The whole table: 4 typed lines, 8 pasted in one core chunk, not explained.
+    expect![[r#"
+        file    typed  pasted  generated  moved  external  restored  unclassified  transient  repeatable  core  explained  debt
+        lib.rs      4       8          0      0         0         0             0          0           0     1         0%     8
+
+        lines by origin; chunks by class; explained: share of the chunks' lines with an explanation that passes (a shallow one counts as none); debt: lines of unexplained core chunks plus half of the repeatable ones not reproduced on time
+
+        Detection as you judged it, last 28 days — 1 chunk flagged: 1 classified, none called not AI (100% right).
+    "#]].assert_eq(&workspace.redactions().apply(&stdout(&status)));
     assert_exit(&whetstone(workspace.home(), &["report"]), 0, "report");
 
     // A session started on the command line reaches the server at once...
